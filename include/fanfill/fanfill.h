@@ -1,0 +1,67 @@
+/* fanfill/fanfill.h: the C API of fanfill (reproducible SIMD random fills).
+ *
+ * A thin layer over the C++ API (fanfill.hpp), for engines written in C, Rust
+ * or Python ctypes. The reproducibility contract (which Philox word makes which
+ * element) is documented in fanfill.hpp and README.md and holds here unchanged.
+ *
+ * Every function returns FANFILL_OK (0) on success or a negative
+ * fanfill_status on error; then fanfill_last_error() returns a message for the
+ * calling thread and nothing has been written to `out`.
+ *
+ * Example:
+ *   float w[1024];
+ *   if (fanfill_fill_normal(w, FANFILL_F32, 1024, 0, 0.0, 0.02, 42, 7) != 0)
+ *     fprintf(stderr, "%s\n", fanfill_last_error());
+ *
+ * Thread safety: all functions may be called concurrently; the error message
+ * is thread-local. Parallelism: fills use all cores of the current oneTBB
+ * arena (fanfill_set_max_threads limits them).
+ */
+#ifndef FANFILL_FANFILL_H_
+#define FANFILL_FANFILL_H_
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef enum { FANFILL_F32 = 0, FANFILL_F64 = 1, FANFILL_BF16 = 2, FANFILL_F16 = 3 } fanfill_dtype;
+
+typedef enum {
+  FANFILL_OK = 0,
+  FANFILL_ERR_INVALID_ARGUMENT = -1, /* bad pointer, dtype, parameters or range */
+  FANFILL_ERR_INTERNAL = -2          /* an unexpected failure (e.g. out of memory) */
+} fanfill_status;
+
+/* One Philox4x32-10 block: out = philox4x32_10(ctr, key). */
+int fanfill_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]);
+
+/* Element i (= first_index + k, written to out[k]) is word i mod 4 of block i/4. */
+int fanfill_fill_bits(uint32_t* out, uint64_t count, uint64_t first_index, uint64_t seed,
+                      uint64_t stream);
+
+/* Values in [low, high). */
+int fanfill_fill_uniform(void* out, fanfill_dtype dtype, uint64_t count, uint64_t first_index,
+                         double low, double high, uint64_t seed, uint64_t stream);
+
+int fanfill_fill_normal(void* out, fanfill_dtype dtype, uint64_t count, uint64_t first_index,
+                        double mean, double stddev, uint64_t seed, uint64_t stream);
+
+/* low/high are absolute bounds; values in [low, high]. */
+int fanfill_fill_truncated_normal(void* out, fanfill_dtype dtype, uint64_t count,
+                                  uint64_t first_index, double mean, double stddev, double low,
+                                  double high, uint64_t seed, uint64_t stream);
+
+/* Threads used by later fills from the calling thread: 0 = all (default), 1 = serial. */
+int fanfill_set_max_threads(int max_threads);
+
+const char* fanfill_last_error(void); /* "" when the last call succeeded */
+const char* fanfill_version(void);
+const char* fanfill_target(void); /* the SIMD target in use, e.g. "AVX2" */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* FANFILL_FANFILL_H_ */

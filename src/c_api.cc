@@ -1,0 +1,120 @@
+// The C API: a thin layer over the C++ API that turns exceptions into status
+// codes and a thread-local message.
+#include "fanfill/fanfill.h"
+
+#include <exception>
+#include <new>
+#include <stdexcept>
+#include <string>
+
+#include "fanfill/fanfill.hpp"
+#include "fanfill/philox.h"
+
+namespace {
+
+thread_local std::string g_last_error;
+thread_local int g_max_threads = 0;
+
+template <class F>
+int Guard(F&& f) {
+  try {
+    f();
+    g_last_error.clear();
+    return FANFILL_OK;
+  } catch (const std::invalid_argument& e) {
+    g_last_error = e.what();
+    return FANFILL_ERR_INVALID_ARGUMENT;
+  } catch (const std::exception& e) {
+    g_last_error = std::string("internal error: ") + e.what();
+    return FANFILL_ERR_INTERNAL;
+  } catch (...) {
+    g_last_error = "internal error: unknown exception";
+    return FANFILL_ERR_INTERNAL;
+  }
+}
+
+fanfill::DType ToDType(fanfill_dtype dtype) {
+  switch (dtype) {
+    case FANFILL_F32:
+      return fanfill::DType::kF32;
+    case FANFILL_F64:
+      return fanfill::DType::kF64;
+    case FANFILL_BF16:
+      return fanfill::DType::kBF16;
+    case FANFILL_F16:
+      return fanfill::DType::kF16;
+  }
+  throw std::invalid_argument("unknown dtype " + std::to_string(static_cast<int>(dtype)) +
+                              " (expected FANFILL_F32, FANFILL_F64, FANFILL_BF16 or FANFILL_F16)");
+}
+
+int FillC(void* out, fanfill_dtype dtype, uint64_t count, uint64_t first_index,
+          const fanfill::Distribution& dist, uint64_t seed, uint64_t stream) {
+  return Guard([&] {
+    fanfill::Fill(out, ToDType(dtype), count, dist, {seed, stream},
+                  {first_index, g_max_threads});
+  });
+}
+
+}  // namespace
+
+extern "C" {
+
+int fanfill_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t out[4]) {
+  return Guard([&] {
+    if (ctr == nullptr || key == nullptr || out == nullptr) {
+      throw std::invalid_argument("fanfill_philox4x32_10: ctr, key and out must not be null");
+    }
+    const fanfill::PhiloxBlock r =
+        fanfill::Philox4x32_10({ctr[0], ctr[1], ctr[2], ctr[3]}, {key[0], key[1]});
+    for (int i = 0; i < 4; ++i) out[i] = r[i];
+  });
+}
+
+int fanfill_fill_bits(uint32_t* out, uint64_t count, uint64_t first_index, uint64_t seed,
+                      uint64_t stream) {
+  return Guard([&] {
+    fanfill::FillBits(out, count, {seed, stream}, {first_index, g_max_threads});
+  });
+}
+
+int fanfill_fill_uniform(void* out, fanfill_dtype dtype, uint64_t count, uint64_t first_index,
+                         double low, double high, uint64_t seed, uint64_t stream) {
+  return FillC(out, dtype, count, first_index, fanfill::Distribution::Uniform(low, high), seed,
+               stream);
+}
+
+int fanfill_fill_normal(void* out, fanfill_dtype dtype, uint64_t count, uint64_t first_index,
+                        double mean, double stddev, uint64_t seed, uint64_t stream) {
+  return FillC(out, dtype, count, first_index, fanfill::Distribution::Normal(mean, stddev), seed,
+               stream);
+}
+
+int fanfill_fill_truncated_normal(void* out, fanfill_dtype dtype, uint64_t count,
+                                  uint64_t first_index, double mean, double stddev, double low,
+                                  double high, uint64_t seed, uint64_t stream) {
+  return FillC(out, dtype, count, first_index,
+               fanfill::Distribution::TruncatedNormal(mean, stddev, low, high), seed, stream);
+}
+
+int fanfill_set_max_threads(int max_threads) {
+  return Guard([&] {
+    if (max_threads < 0) {
+      throw std::invalid_argument("fanfill_set_max_threads: max_threads must be >= 0, got " +
+                                  std::to_string(max_threads));
+    }
+    g_max_threads = max_threads;
+  });
+}
+
+const char* fanfill_last_error(void) { return g_last_error.c_str(); }
+
+const char* fanfill_version(void) { return fanfill::Version(); }
+
+const char* fanfill_target(void) {
+  thread_local std::string target;
+  target = fanfill::ActiveTarget();
+  return target.c_str();
+}
+
+}  // extern "C"

@@ -1,0 +1,94 @@
+// Constants of the bits -> value transforms, shared by the SIMD kernels
+// (kernels-inl.h) and their scalar twins (reference.cc), so that both evaluate
+// the same polynomials with the same coefficients in the same order.
+#ifndef FANFILL_SRC_TRANSFORM_CONSTANTS_H_
+#define FANFILL_SRC_TRANSFORM_CONSTANTS_H_
+
+#include <array>
+#include <cstdint>
+
+namespace fanfill::internal {
+
+// Taylor coefficients 1/n!, evaluated in double and rounded once to T.
+template <class T, size_t N>
+constexpr std::array<T, N> TaylorSeries(int first_power, int step, int sign) {
+  std::array<T, N> c{};
+  double factorial = 1.0;
+  int n = 1;
+  for (size_t i = 0; i < N; ++i) {
+    const int power = first_power + static_cast<int>(i) * step;
+    while (n < power) factorial *= ++n;
+    c[i] = static_cast<T>((i % 2 == 0 ? sign : -sign) / factorial);
+  }
+  return c;
+}
+
+// log1p(f) = f - (f^2/2 - s (f^2/2 + R(z))), s = f / (2 + f), z = s^2 (the
+// fdlibm decomposition), R(z) = sum_k 2 z^k / (2k + 1), k >= 1 (the Taylor
+// series of 2 atanh(s) - 2s, over s). |s| <= 0.1716 for f in
+// [sqrt(1/2) - 1, sqrt(2) - 1], so z <= 0.0295: float needs 4 terms (next term
+// 2e-9 relative), double 10 (next term 6e-19 relative).
+template <class T, size_t N>
+constexpr std::array<T, N> AtanhSeries() {
+  std::array<T, N> c{};
+  for (size_t k = 1; k <= N; ++k) c[k - 1] = static_cast<T>(2.0 / (2.0 * k + 1.0));
+  return c;
+}
+
+template <class T>
+struct TransformConstants;
+
+template <>
+struct TransformConstants<float> {
+  // R(z) / z = 2/3 + 2/5 z + 2/7 z^2 + 2/9 z^3 (ascending powers).
+  static constexpr auto kLogR = AtanhSeries<float, 4>();
+  // ln 2 split so that e * kLn2Hi is exact for |e| < 2^15.
+  static constexpr float kLn2Hi = 6.93359375e-01f;
+  static constexpr float kLn2Lo = -2.12194440e-04f;
+  static constexpr uint32_t kSqrtHalfBits = 0x3F3504F3u;  // sqrt(1/2)
+  // sin x = x + x z (s1 + s2 z + ...), cos x = 1 + z (c1 + c2 z + ...), z = x^2,
+  // |x| <= pi/4: Taylor terms up to x^9 (sin; next term 2.5e-9 relative) and
+  // x^10 (cos; next 1.6e-10).
+  static constexpr auto kSin = TaylorSeries<float, 4>(3, 2, -1);  // -1/3!, 1/5!, ...
+  static constexpr auto kCos = TaylorSeries<float, 5>(2, 2, -1);  // -1/2!, 1/4!, ...
+  // 2 pi 2^-25 split in two: the angle is n * (kAngleHi + kAngleLo), n odd, |n| < 2^22.
+  static constexpr double kAngleStep = 6.283185307179586476925 / 33554432.0;
+  static constexpr float kAngleHi = static_cast<float>(kAngleStep);
+  static constexpr float kAngleLo = static_cast<float>(kAngleStep - static_cast<double>(kAngleHi));
+};
+
+template <>
+struct TransformConstants<double> {
+  static constexpr auto kLogR = AtanhSeries<double, 10>();
+  static constexpr double kLn2Hi = 6.93147180369123816490e-01;  // 0x3FE62E42FEE00000
+  static constexpr double kLn2Lo = 1.90821492927058770002e-10;
+  static constexpr uint64_t kSqrtHalfBits = 0x3FE6A09E667F3BCDull;
+  // |x| <= pi/4: sin up to x^17 (next term 1.2e-19 relative), cos up to x^16 (2.7e-18).
+  static constexpr auto kSin = TaylorSeries<double, 8>(3, 2, -1);
+  static constexpr auto kCos = TaylorSeries<double, 8>(2, 2, -1);
+  // 2 pi 2^-54 split in two (2 pi = kTwoPiHi + kTwoPiLo to 106 bits): n odd, |n| < 2^51.
+  static constexpr double kTwoPiHi = 6.28318530717958623200e+00;
+  static constexpr double kTwoPiLo = 2.44929359829470635445e-16;
+  static constexpr double kAngleHi = kTwoPiHi / 18014398509481984.0;  // exact: / 2^54
+  static constexpr double kAngleLo = kTwoPiLo / 18014398509481984.0;
+};
+
+// Inverse normal CDF via erfinv (M. Giles, "Approximating the erfinv function",
+// GPU Computing Gems, 2011; single-precision coefficients):
+//   erfinv(x) = x P(w), w = -ln((1 - x)(1 + x)),
+//   P = central(w - 2.5) for w < 5, tail(sqrt(w) - 3) otherwise.
+// Coefficients from highest power to lowest (Horner order).
+inline constexpr std::array<double, 9> kErfinvCentral = {
+    2.81022636e-08,  3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
+    -0.00125372503, -0.00417768164,  0.246640727,    1.50140941};
+inline constexpr std::array<double, 9> kErfinvTail = {
+    -0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
+    -0.0076224613,   0.00943887047,  1.00167406,    2.83297682};
+
+// Largest |z| a Box-Muller output can reach: sqrt(-2 ln u_min).
+inline constexpr double kMaxAbsNormalF32 = 6.7646;  // u_min = 2^-33
+inline constexpr double kMaxAbsNormalF64 = 8.5747;  // u_min = 2^-53
+
+}  // namespace fanfill::internal
+
+#endif  // FANFILL_SRC_TRANSFORM_CONSTANTS_H_
