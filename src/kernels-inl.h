@@ -502,7 +502,8 @@ HWY_INLINE void FillKind(const internal::FillParams& p, void* out, uint64_t firs
 }
 
 // The per-target entry point: out points at element `first` of the stream.
-void FillRange(const internal::FillParams& p, void* out, uint64_t first, uint64_t count) {
+// inline: the target tests compile this file again beside the library.
+inline void FillRange(const internal::FillParams& p, void* out, uint64_t first, uint64_t count) {
   switch (p.kind) {
     case internal::Kind::kBits:
       return FillKind<internal::Kind::kBits>(p, out, first, count);

@@ -1,0 +1,244 @@
+// Accuracy of the transforms, measured against long-double formulas on the
+// same inputs, and the exactness of the bounds. The figures printed here are
+// the ones documented in fanfill.hpp and README.md; the assertions are the
+// documented limits (a regression beyond them fails).
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <span>
+#include <vector>
+
+#include "fanfill/fanfill.hpp"
+#include "src/half.h"
+#include "src/reference.h"
+
+namespace {
+
+constexpr long double kTwoPi = 6.283185307179586476925286766559L;
+
+// Error of `got` in units of the last place of the type at the exact value.
+template <class T>
+double UlpError(T got, long double exact) {
+  const int digits = std::numeric_limits<T>::digits;  // 24 or 53
+  const int min_exp = std::numeric_limits<T>::min_exponent - 1;
+  const int e = exact == 0 ? min_exp : std::max(std::ilogb(exact), min_exp);
+  const long double ulp = std::ldexp(1.0L, e - (digits - 1));
+  return static_cast<double>(std::fabs(static_cast<long double>(got) - exact) / ulp);
+}
+
+// cos or sin of 2 pi (j + 1/2) 2^-bits in long double, reduced exactly to
+// |x| <= pi/4 first (j + 1/2 is exact in long double for bits <= 63), so the
+// reference keeps full relative accuracy near the zeros of cos and sin.
+long double CosSinOfTurn(uint64_t j, int bits, bool want_sin) {
+  const long double turn = std::ldexp(static_cast<long double>(j) + 0.5L, -bits);  // exact
+  const long double k = std::nearbyint(4.0L * turn);
+  const long double x = kTwoPi * (turn - k / 4.0L);  // turn - k/4 is exact
+  const int quadrant = static_cast<int>(static_cast<int64_t>(k) & 3);
+  const long double c = std::cos(x), s = std::sin(x);
+  const long double cos_theta[4] = {c, -s, -c, s};
+  const long double sin_theta[4] = {s, c, -s, -c};
+  return want_sin ? sin_theta[quadrant] : cos_theta[quadrant];
+}
+
+struct ErrorStats {
+  double max = 0, sum = 0;
+  uint64_t n = 0;
+  void Add(double err) {
+    max = std::max(max, err);
+    sum += err;
+    ++n;
+  }
+  double Mean() const { return n ? sum / n : 0.0; }
+};
+
+// f32 normal, end to end through the public fill: every output against a
+// long-double Box-Muller on the same two Philox words (fanfill.hpp's map).
+TEST(Accuracy, NormalF32EndToEndWithin4Ulp) {
+  constexpr uint64_t kN = 1u << 24;  // 1.7e7 samples
+  const fanfill::StreamKey key{2024, 11};
+  std::vector<uint32_t> words(kN);
+  std::vector<float> z(kN);
+  fanfill::FillBits(words.data(), kN, key);
+  fanfill::FillNormal(std::span<float>(z), 0.0, 1.0, key);
+  ErrorStats stats;
+  for (uint64_t i = 0; i < kN; ++i) {
+    const uint64_t pair = i & ~uint64_t{1};
+    const uint32_t radius_word = words[pair];
+    const uint32_t angle_word = words[pair + 1];
+    const long double u = (radius_word + 0.5L) * 0x1p-32L;
+    const long double r = std::sqrt(-2.0L * std::log(u));
+    const long double exact = r * CosSinOfTurn(angle_word >> 8, 24, i & 1);
+    stats.Add(UlpError(z[i], exact));
+  }
+  std::printf("f32 normal vs long-double Box-Muller: max %.3f ulp, mean %.4f ulp over %llu\n",
+              stats.max, stats.Mean(), static_cast<unsigned long long>(stats.n));
+  EXPECT_LE(stats.max, 4.0);
+}
+
+TEST(Accuracy, NormalF64EndToEndWithin4Ulp) {
+  constexpr uint64_t kN = 1u << 22;
+  const fanfill::StreamKey key{7, 3};
+  std::vector<uint32_t> words(2 * kN);
+  std::vector<double> z(kN);
+  fanfill::FillBits(words.data(), words.size(), key);
+  fanfill::FillNormal(std::span<double>(z), 0.0, 1.0, key);
+  ErrorStats stats;
+  for (uint64_t i = 0; i < kN; ++i) {
+    const uint64_t b = (i / 2) * 4;  // block i/2: words b..b+3
+    const uint64_t x01 = (uint64_t{words[b + 1]} << 32) | words[b];
+    const uint64_t x23 = (uint64_t{words[b + 3]} << 32) | words[b + 2];
+    const long double u = (static_cast<long double>(x01 >> 11) + 1.0L) * 0x1p-53L;
+    const long double r = std::sqrt(-2.0L * std::log(u));
+    const long double exact = r * CosSinOfTurn(x23 >> 11, 53, i & 1);
+    stats.Add(UlpError(z[i], exact));
+  }
+  std::printf("f64 normal vs long-double Box-Muller: max %.3f ulp, mean %.4f ulp over %llu\n",
+              stats.max, stats.Mean(), static_cast<unsigned long long>(stats.n));
+  EXPECT_LE(stats.max, 4.0);
+}
+
+// The radius transform over words spread across all 2^32 values, including
+// the extremes (w = 0 gives the largest radius, w = 2^32 - 1 the smallest).
+TEST(Accuracy, LogRadiusF32) {
+  ErrorStats stats;
+  auto check = [&](uint32_t w) {
+    const long double exact = -2.0L * std::log((w + 0.5L) * 0x1p-32L);
+    stats.Add(UlpError(fanfill::internal::RefMinusTwoLogRadius(w), exact));
+  };
+  for (uint32_t w = 0; w < 70000; ++w) check(w);
+  for (uint32_t w = 0; w < 70000; ++w) check(0xFFFFFFFFu - w);
+  for (uint64_t w = 0; w < (uint64_t{1} << 32); w += 251) check(static_cast<uint32_t>(w));
+  std::printf("f32 -2 ln(u) radius: max %.3f ulp, mean %.4f ulp over %llu\n", stats.max,
+              stats.Mean(), static_cast<unsigned long long>(stats.n));
+  EXPECT_LE(stats.max, 2.0);
+}
+
+// Every one of the 2^24 f32 angles.
+TEST(Accuracy, SinCosAngleF32AllAngles) {
+  ErrorStats cos_stats, sin_stats;
+  for (uint32_t j = 0; j < (1u << 24); ++j) {
+    float c, s;
+    fanfill::internal::RefSinCosAngleF32(j << 8, c, s);
+    cos_stats.Add(UlpError(c, CosSinOfTurn(j, 24, false)));
+    sin_stats.Add(UlpError(s, CosSinOfTurn(j, 24, true)));
+  }
+  std::printf("f32 cos(2 pi u): max %.3f ulp, mean %.4f; sin: max %.3f ulp, mean %.4f\n",
+              cos_stats.max, cos_stats.Mean(), sin_stats.max, sin_stats.Mean());
+  EXPECT_LE(std::max(cos_stats.max, sin_stats.max), 1.5);
+}
+
+TEST(Accuracy, LogF32AndF64) {
+  ErrorStats f32, f64;
+  for (uint32_t bits = 0x00800000u; bits < 0x7F800000u; bits += 97) {
+    const float x = std::bit_cast<float>(bits);
+    f32.Add(UlpError(fanfill::internal::RefLog(x), std::log(static_cast<long double>(x))));
+  }
+  for (uint64_t i = 1; i < 5000000; ++i) {
+    const double x = std::ldexp(1.0 + (i * 0x1.3c6ef372fe94fp-23 - std::floor(i * 0x1.3c6ef372fe94fp-23)),
+                                static_cast<int>(i % 2000) - 1000);
+    f64.Add(UlpError(fanfill::internal::RefLog(x), std::log(static_cast<long double>(x))));
+  }
+  std::printf("log f32: max %.3f ulp, mean %.4f; log f64: max %.3f ulp, mean %.4f\n", f32.max,
+              f32.Mean(), f64.max, f64.Mean());
+  EXPECT_LE(f32.max, 1.5);
+  EXPECT_LE(f64.max, 1.5);
+}
+
+// Exact standard normal quantile in long double: Newton on erfc from a good start.
+long double ExactQuantile(long double p) {
+  long double x = fanfill::internal::RefInverseNormalCdf(static_cast<double>(p),
+                                                          static_cast<double>(1 - p));
+  for (int it = 0; it < 4; ++it) {
+    const long double cdf = 0.5L * std::erfc(-x / std::sqrt(2.0L));
+    const long double pdf = std::exp(-0.5L * x * x) / std::sqrt(kTwoPi);
+    x -= (cdf - p) / pdf;
+  }
+  return x;
+}
+
+// The inverse normal CDF (Giles' single-precision erfinv) over the quantiles
+// truncated-normal sampling uses: p in [3e-8, 0.5] (the sampler mirrors the
+// upper half). Its input is the pair (p, q ~ 1 - p), each rounded, so near
+// p = 1/2 the error floor is absolute (|p + q - 1| ~ 2^-25): the figures are
+// the maximum absolute error, and the relative error where |z| >= 0.1.
+TEST(Accuracy, InverseNormalCdf) {
+  ErrorStats f32_abs, f32_rel, f64_abs, f64_rel;
+  for (double lp = std::log(3e-8); lp < std::log(0.5); lp += 1e-5) {
+    const float p = static_cast<float>(std::exp(lp));
+    const float q = static_cast<float>(1.0L - p);
+    const long double exact = ExactQuantile(p);
+    const float got = fanfill::internal::RefInverseNormalCdf(p, q);
+    f32_abs.Add(static_cast<double>(std::fabs(got - exact)));
+    if (std::fabs(exact) >= 0.1L) f32_rel.Add(static_cast<double>(std::fabs((got - exact) / exact)));
+    const double pd = std::exp(lp);
+    const long double exact_d = ExactQuantile(pd);
+    const double gd = fanfill::internal::RefInverseNormalCdf(pd, 1.0 - pd);
+    f64_abs.Add(static_cast<double>(std::fabs(gd - exact_d)));
+    if (std::fabs(exact_d) >= 0.1L) f64_rel.Add(static_cast<double>(std::fabs((gd - exact_d) / exact_d)));
+  }
+  std::printf("inverse normal CDF, f32: max abs %.3g, max rel (|z|>=0.1) %.3g; "
+              "f64 path: max abs %.3g, max rel %.3g\n",
+              f32_abs.max, f32_rel.max, f64_abs.max, f64_rel.max);
+  EXPECT_LE(f32_abs.max, 2e-6);
+  EXPECT_LE(f32_rel.max, 6e-7);  // measured 5.27e-7
+  EXPECT_LE(f64_abs.max, 1e-6);
+  EXPECT_LE(f64_rel.max, 2e-7);
+}
+
+template <class T>
+float AsFloat(T v) {
+  if constexpr (std::is_same_v<T, fanfill::BFloat16>) return fanfill::internal::BF16BitsToFloat(v.bits);
+  else if constexpr (std::is_same_v<T, fanfill::Float16>) return fanfill::internal::F16BitsToFloat(v.bits);
+  else return static_cast<float>(v);
+}
+
+// Uniform never reaches high, even where rounding low + span u would.
+template <class T>
+void CheckUniformHalfOpen(double low, double high, size_t n) {
+  std::vector<T> v(n);
+  fanfill::FillUniform(std::span<T>(v), low, high, {5, 6});
+  double min = HUGE_VAL, max = -HUGE_VAL;
+  for (const T& x : v) {
+    min = std::min<double>(min, AsFloat(x));
+    max = std::max<double>(max, AsFloat(x));
+  }
+  EXPECT_GE(min, low) << fanfill::DTypeName(fanfill::kDTypeOf<T>) << " [" << low << ", " << high << ")";
+  EXPECT_LT(max, high) << fanfill::DTypeName(fanfill::kDTypeOf<T>) << " [" << low << ", " << high << ")";
+}
+
+TEST(Bounds, UniformNeverReachesHigh) {
+  CheckUniformHalfOpen<float>(1e7, 1e7 + 3, 1 << 20);  // f32 spacing 1 there: 3 values
+  CheckUniformHalfOpen<float>(-1.0, 1.0, 1 << 20);
+  CheckUniformHalfOpen<float>(0.1, 0.1 + 1e-7, 1 << 18);
+  CheckUniformHalfOpen<fanfill::BFloat16>(1.0, 1.01, 1 << 18);  // two bf16 values
+  CheckUniformHalfOpen<fanfill::BFloat16>(-0.3, 0.7, 1 << 18);
+  CheckUniformHalfOpen<fanfill::Float16>(0.1, 0.1001, 1 << 18);
+  CheckUniformHalfOpen<fanfill::Float16>(-65504.0, 65504.0, 1 << 18);
+  CheckUniformHalfOpen<double>(1.0, 1.0 + 1e-15, 1 << 18);
+}
+
+template <class T>
+void CheckTruncatedClosed(double mean, double stddev, double low, double high) {
+  std::vector<T> v(1 << 20);
+  fanfill::FillTruncatedNormal(std::span<T>(v), mean, stddev, low, high, {8, 9});
+  for (const T& x : v) {
+    const double f = AsFloat(x);
+    ASSERT_GE(f, low);
+    ASSERT_LE(f, high);
+  }
+}
+
+TEST(Bounds, TruncatedNormalStaysInside) {
+  CheckTruncatedClosed<float>(0.0, 1.0, -2.0, 2.0);
+  CheckTruncatedClosed<float>(0.0, 1.0, 1.9999, 2.0);
+  CheckTruncatedClosed<float>(0.0, 0.02, -0.04, 0.04);
+  CheckTruncatedClosed<double>(3.0, 2.0, -1.0, 0.0);
+  CheckTruncatedClosed<fanfill::BFloat16>(0.0, 1.0, -0.3, 0.31);
+  CheckTruncatedClosed<fanfill::Float16>(0.0, 0.01, -0.02, 0.02);
+}
+
+}  // namespace

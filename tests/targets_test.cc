@@ -1,0 +1,97 @@
+// Every compiled SIMD target against the scalar reference, bit for bit, for
+// every distribution and dtype, over ranges that start and end off block and
+// vector boundaries and cross the counter's 2^32 word carry.
+#include <cstdint>
+#include <cstring>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "tests/targets_test.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include "hwy/highway.h"
+#include "hwy/tests/hwy_gtest.h"
+#include "src/kernels-inl.h"
+#include "src/reference.h"
+
+// Configurations shared by all targets (defined once).
+#ifndef FANFILL_TARGETS_TEST_CONFIGS_
+#define FANFILL_TARGETS_TEST_CONFIGS_
+namespace fanfill::test {
+
+struct Config {
+  std::string name;
+  internal::FillParams params;
+};
+
+inline std::vector<Config> AllConfigs() {
+  using fanfill::Distribution;
+  const StreamKey key{0x9e3779b97f4a7c15ull, 0x0123456789abcdefull};
+  const std::vector<std::pair<std::string, Distribution>> dists = {
+      {"uniform01", Distribution::Uniform(0.0, 1.0)},
+      {"uniform", Distribution::Uniform(-1.5, 2.5)},
+      {"normal01", Distribution::Normal(0.0, 1.0)},
+      {"normal", Distribution::Normal(0.25, 3.0)},
+      {"trunc", Distribution::TruncatedNormal(0.0, 1.0, -2.0, 2.0)},
+      {"trunc_mirrored", Distribution::TruncatedNormal(1.0, 0.5, 0.2, 3.0)},
+      {"trunc_tail", Distribution::TruncatedNormal(0.0, 1.0, -4.9, -3.0)},
+  };
+  std::vector<Config> configs = {{"bits", internal::MakeBitsParams(key)}};
+  for (DType dtype : {DType::kF32, DType::kF64, DType::kBF16, DType::kF16}) {
+    for (const auto& [name, dist] : dists) {
+      configs.push_back({name + "/" + DTypeName(dtype), internal::MakeFillParams(dtype, dist, key)});
+    }
+  }
+  return configs;
+}
+
+// (first index, count): misaligned starts and ends, a 2^32 block-word carry,
+// and the very end of the index space.
+inline std::vector<std::pair<uint64_t, uint64_t>> Ranges() {
+  const uint64_t carry = (uint64_t{1} << 32) * 4;  // f32-family element of block 2^32
+  return {{0, 4096},         {1, 1001},         {3, 67},   {5, 1},
+          {carry - 203, 400}, {carry / 2 - 77, 300}, {~uint64_t{0} - 130, 131}};
+}
+
+}  // namespace fanfill::test
+#endif
+
+HWY_BEFORE_NAMESPACE();
+namespace fanfill {
+namespace HWY_NAMESPACE {
+
+void TestMatchesReference() {
+  for (const test::Config& config : test::AllConfigs()) {
+    const size_t size = internal::StorageBytes(config.params.storage);
+    for (const auto& [first, count] : test::Ranges()) {
+      std::vector<uint8_t> simd(count * size, 0xA5), ref(count * size, 0x5A);
+      FillRange(config.params, simd.data(), first, count);
+      internal::ReferenceFill(config.params, ref.data(), first, count);
+      if (simd != ref) {
+        size_t k = 0;
+        while (std::memcmp(&simd[k * size], &ref[k * size], size) == 0) ++k;
+        uint64_t a = 0, b = 0;
+        std::memcpy(&a, &simd[k * size], size);
+        std::memcpy(&b, &ref[k * size], size);
+        ADD_FAILURE() << hwy::TargetName(HWY_TARGET) << " " << config.name << ": element "
+                      << first + k << " (range first=" << first << " count=" << count
+                      << ") is 0x" << std::hex << a << ", reference 0x" << b;
+        break;
+      }
+    }
+  }
+}
+
+}  // namespace HWY_NAMESPACE
+}  // namespace fanfill
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+namespace fanfill {
+class TargetsTest : public hwy::TestWithParamTarget {};
+HWY_TARGET_INSTANTIATE_TEST_SUITE_P(TargetsTest);
+HWY_EXPORT_AND_TEST_P(TargetsTest, TestMatchesReference);
+}  // namespace fanfill
+#endif
