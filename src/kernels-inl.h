@@ -90,46 +90,65 @@ HWY_INLINE void MulHiLo(DU du, V a, uint32_t m, V& hi, V& lo) {
   const auto even = hn::MulEven(a, vm);  // products of lanes 0, 2, ...
   const auto odd = hn::MulEven(hn::BitCast(du, hn::ShiftRight<32>(hn::BitCast(dw, a))), vm);
   hi = hn::OddEven(hn::BitCast(du, odd), hn::BitCast(du, hn::ShiftRight<32>(even)));
-  lo = hn::OddEven(hn::BitCast(du, hn::ShiftLeft<32>(odd)), hn::BitCast(du, even));
+  lo = hn::Mul(a, vm);  // the low halves: one 32-bit multiply beats a shift and a blend
 #endif
 }
 
-// Words w0..w3 of Lanes(du) consecutive blocks, lane j holding block first_block + j.
+// Words w0..w3 of Lanes(du) consecutive blocks, lane j holding block first + j.
 template <class DU>
-struct Blocks {
+struct PhiloxWords {
   VecOf<DU> w0, w1, w2, w3;
 };
 
+// The counters of Lanes(du) consecutive blocks starting at `first_block`
+// (PhiloxCounterFor(b, stream) for each lane's b).
 template <class DU>
-HWY_INLINE Blocks<DU> PhiloxBlocks(DU du, uint64_t seed, uint64_t stream, uint64_t first_block) {
-  using V = VecOf<DU>;
-  // The counter of block b is PhiloxCounterFor(b, stream); lanes add j to the low word.
+HWY_INLINE PhiloxWords<DU> CountersFor(DU du, uint64_t stream, uint64_t first_block) {
   const PhiloxBlock base = PhiloxCounterFor(first_block, stream);
-  V c0 = hn::Add(hn::Set(du, base[0]), hn::Iota(du, 0));
-  V c1 = hn::Set(du, base[1]);
+  PhiloxWords<DU> c;
+  c.w0 = hn::Add(hn::Set(du, base[0]), hn::Iota(du, 0));
+  c.w1 = hn::Set(du, base[1]);
   const uint64_t lanes = hn::Lanes(du);
   if (HWY_UNLIKELY(base[0] > 0xFFFFFFFFu - (lanes - 1))) {
     // The low word wraps inside this vector: lanes from the wrap on carry into word 1.
     const size_t before_wrap = static_cast<size_t>(0x100000000ull - base[0]);
-    c1 = hn::IfThenElse(hn::FirstN(du, before_wrap), c1, hn::Set(du, base[1] + 1u));
+    c.w1 = hn::IfThenElse(hn::FirstN(du, before_wrap), c.w1, hn::Set(du, base[1] + 1u));
   }
-  V c2 = hn::Set(du, base[2]);
-  V c3 = hn::Set(du, base[3]);
+  c.w2 = hn::Set(du, base[2]);
+  c.w3 = hn::Set(du, base[3]);
+  return c;
+}
+
+// Philox4x32-10 on kVectors independent vectors of counters at once: block
+// first_block + k Lanes(du) + j in lane j of vector k. One vector alone is
+// latency-bound (each round waits for the previous multiply); interleaving
+// independent vectors in the round loop keeps the multipliers busy.
+template <size_t kVectors, class DU>
+HWY_INLINE void PhiloxBlocks(DU du, uint64_t seed, uint64_t stream, uint64_t first_block,
+                             PhiloxWords<DU> (&out)[kVectors]) {
+  using V = VecOf<DU>;
+  for (size_t k = 0; k < kVectors; ++k) {
+    out[k] = CountersFor(du, stream, first_block + k * hn::Lanes(du));
+  }
   PhiloxKey key = PhiloxKeyFor(seed);
   for (int round = 0; round < kPhiloxRounds; ++round) {
     if (round != 0) {
       key[0] += kPhiloxW0;
       key[1] += kPhiloxW1;
     }
-    V hi0, lo0, hi1, lo1;
-    MulHiLo(du, c0, kPhiloxM0, hi0, lo0);
-    MulHiLo(du, c2, kPhiloxM1, hi1, lo1);
-    c0 = hn::Xor(hn::Xor(hi1, c1), hn::Set(du, key[0]));
-    c1 = lo1;
-    c2 = hn::Xor(hn::Xor(hi0, c3), hn::Set(du, key[1]));
-    c3 = lo0;
+    const V k0 = hn::Set(du, key[0]);
+    const V k1 = hn::Set(du, key[1]);
+    for (size_t k = 0; k < kVectors; ++k) {
+      PhiloxWords<DU>& c = out[k];
+      V hi0, lo0, hi1, lo1;
+      MulHiLo(du, c.w0, kPhiloxM0, hi0, lo0);
+      MulHiLo(du, c.w2, kPhiloxM1, hi1, lo1);
+      c.w0 = hn::Xor(hn::Xor(hi1, c.w1), k0);
+      c.w1 = lo1;
+      c.w2 = hn::Xor(hn::Xor(hi0, c.w3), k1);
+      c.w3 = lo0;
+    }
   }
-  return {c0, c1, c2, c3};
 }
 
 // ---------------------------------------------------------------- log
@@ -348,6 +367,9 @@ HWY_INLINE void StoreQuad(DF df, V v0, V v1, V v2, V v3, void* out) {
 // block first_block + j: 4 elements per block for bits and f32/bf16/f16
 // (lanes of u32), 2 per block for f64 (lanes of u64).
 
+// Independent Philox vectors per batch (see PhiloxBlocks).
+constexpr size_t kPhiloxVectors = HWY_TARGET == HWY_SCALAR ? 1 : 4;
+
 template <internal::Kind kKind, internal::Storage kStorage>
 struct BatchF32 {
   static constexpr uint64_t kElementsPerBlock = 4;
@@ -360,10 +382,40 @@ struct BatchF32 {
   DU du;
   const internal::FillParams& p;
 
-  size_t Blocks() const { return hn::Lanes(du); }
+  size_t Blocks() const { return kPhiloxVectors * hn::Lanes(du); }
 
   HWY_INLINE void Make(uint64_t first_block, void* out) const {
-    const auto b = PhiloxBlocks(du, p.seed, p.stream, first_block);
+    PhiloxWords<DU> blocks[kPhiloxVectors];
+    PhiloxBlocks(du, p.seed, p.stream, first_block, blocks);
+    const size_t stride = 4 * hn::Lanes(du) * internal::StorageBytes(kStorage);
+    auto* dst = static_cast<uint8_t*>(out);
+    if constexpr (kKind == internal::Kind::kNormal) {
+      // In phases across all vectors, so that the long log -> sqrt chains of
+      // independent vectors overlap instead of stalling one after another.
+      VF radius[2 * kPhiloxVectors];
+      for (size_t k = 0; k < kPhiloxVectors; ++k) {
+        radius[2 * k] = MinusTwoLogRadius(df, du, blocks[k].w0);
+        radius[2 * k + 1] = MinusTwoLogRadius(df, du, blocks[k].w2);
+      }
+      for (VF& r : radius) r = hn::Sqrt(r);
+      const VF scale = hn::Set(df, p.f_scale);
+      const VF offset = hn::Set(df, p.f_offset);
+      for (size_t k = 0; k < kPhiloxVectors; ++k) {
+        VF c01, s01, c23, s23;
+        SinCosAngleF32(df, du, blocks[k].w1, c01, s01);
+        SinCosAngleF32(df, du, blocks[k].w3, c23, s23);
+        const VF r01 = radius[2 * k], r23 = radius[2 * k + 1];
+        auto v = [&](VF r, VF trig) { return Fma(df, hn::Mul(r, trig), scale, offset); };
+        StoreQuad<kStorage>(df, v(r01, c01), v(r01, s01), v(r23, c23), v(r23, s23),
+                            dst + k * stride);
+      }
+    } else {
+      for (size_t k = 0; k < kPhiloxVectors; ++k) Transform(blocks[k], dst + k * stride);
+    }
+  }
+
+  // Bits, uniform and truncated normal: one vector of blocks at a time.
+  HWY_INLINE void Transform(const PhiloxWords<DU>& b, void* out) const {
     const VF scale = hn::Set(df, p.f_scale);
     const VF offset = hn::Set(df, p.f_offset);
     const VF lo = hn::Set(df, p.f_lo);
@@ -373,14 +425,6 @@ struct BatchF32 {
     } else if constexpr (kKind == internal::Kind::kUniform) {
       auto v = [&](VU w) { return ScaleClamp(df, UniformF32(df, du, w), scale, offset, lo, hi); };
       StoreQuad<kStorage>(df, v(b.w0), v(b.w1), v(b.w2), v(b.w3), out);
-    } else if constexpr (kKind == internal::Kind::kNormal) {
-      VF c01, s01, c23, s23;
-      const VF r01 = hn::Sqrt(MinusTwoLogRadius(df, du, b.w0));
-      const VF r23 = hn::Sqrt(MinusTwoLogRadius(df, du, b.w2));
-      SinCosAngleF32(df, du, b.w1, c01, s01);
-      SinCosAngleF32(df, du, b.w3, c23, s23);
-      auto v = [&](VF r, VF trig) { return Fma(df, hn::Mul(r, trig), scale, offset); };
-      StoreQuad<kStorage>(df, v(r01, c01), v(r01, s01), v(r23, c23), v(r23, s23), out);
     } else {
       const VF pa = hn::Set(df, p.f_pa);
       const VF pspan = hn::Set(df, p.f_pspan);
@@ -410,14 +454,21 @@ struct BatchF64 {
   DU32 du32;
   const internal::FillParams& p;
 
-  size_t Blocks() const { return hn::Lanes(dd); }
+  size_t Blocks() const { return kPhiloxVectors * hn::Lanes(dd); }
 
   HWY_INLINE VD Bits53(VU x) const {  // x >> 11 as a double, exact
     return hn::ConvertTo(dd, hn::BitCast(di, hn::ShiftRight<11>(x)));
   }
 
   HWY_INLINE void Make(uint64_t first_block, void* out) const {
-    const auto b = PhiloxBlocks(du32, p.seed, p.stream, first_block);
+    PhiloxWords<DU32> blocks[kPhiloxVectors];
+    PhiloxBlocks(du32, p.seed, p.stream, first_block, blocks);
+    for (size_t k = 0; k < kPhiloxVectors; ++k) {
+      Transform(blocks[k], static_cast<double*>(out) + k * 2 * hn::Lanes(dd));
+    }
+  }
+
+  HWY_INLINE void Transform(const PhiloxWords<DU32>& b, void* out) const {
     const VU x01 = hn::Or(hn::ShiftLeft<32>(hn::PromoteTo(du, b.w1)), hn::PromoteTo(du, b.w0));
     const VU x23 = hn::Or(hn::ShiftLeft<32>(hn::PromoteTo(du, b.w3)), hn::PromoteTo(du, b.w2));
     const VD scale = hn::Set(dd, p.d_scale);
@@ -462,7 +513,8 @@ HWY_INLINE void FillWithBatches(const Batch& batch, size_t elem_size, void* out,
                                 uint64_t count) {
   constexpr uint64_t kPerBlock = Batch::kElementsPerBlock;
   const uint64_t batch_elems = kPerBlock * batch.Blocks();
-  HWY_ALIGN uint8_t buffer[4 * HWY_MAX_BYTES];  // one batch: 4 elements per 32-bit lane
+  // One batch: 4 elements per 32-bit lane of each Philox vector.
+  HWY_ALIGN uint8_t buffer[kPhiloxVectors * 4 * HWY_MAX_BYTES];
   auto* dst = static_cast<uint8_t*>(out);
   uint64_t done = 0;
   while (done < count) {
