@@ -127,10 +127,12 @@ template <size_t kVectors, class DU>
 HWY_INLINE void PhiloxBlocks(DU du, uint64_t seed, uint64_t stream, uint64_t first_block,
                              PhiloxWords<DU> (&out)[kVectors]) {
   using V = VecOf<DU>;
+  HWY_UNROLL(4)
   for (size_t k = 0; k < kVectors; ++k) {
     out[k] = CountersFor(du, stream, first_block + k * hn::Lanes(du));
   }
   PhiloxKey key = PhiloxKeyFor(seed);
+  HWY_UNROLL(10)
   for (int round = 0; round < kPhiloxRounds; ++round) {
     if (round != 0) {
       key[0] += kPhiloxW0;
@@ -138,6 +140,7 @@ HWY_INLINE void PhiloxBlocks(DU du, uint64_t seed, uint64_t stream, uint64_t fir
     }
     const V k0 = hn::Set(du, key[0]);
     const V k1 = hn::Set(du, key[1]);
+    HWY_UNROLL(4)
     for (size_t k = 0; k < kVectors; ++k) {
       PhiloxWords<DU>& c = out[k];
       V hi0, lo0, hi1, lo1;
@@ -393,13 +396,16 @@ struct BatchF32 {
       // In phases across all vectors, so that the long log -> sqrt chains of
       // independent vectors overlap instead of stalling one after another.
       VF radius[2 * kPhiloxVectors];
+      HWY_UNROLL(4)
       for (size_t k = 0; k < kPhiloxVectors; ++k) {
         radius[2 * k] = MinusTwoLogRadius(df, du, blocks[k].w0);
         radius[2 * k + 1] = MinusTwoLogRadius(df, du, blocks[k].w2);
       }
+      HWY_UNROLL(8)
       for (VF& r : radius) r = hn::Sqrt(r);
       const VF scale = hn::Set(df, p.f_scale);
       const VF offset = hn::Set(df, p.f_offset);
+      HWY_UNROLL(4)
       for (size_t k = 0; k < kPhiloxVectors; ++k) {
         VF c01, s01, c23, s23;
         SinCosAngleF32(df, du, blocks[k].w1, c01, s01);
@@ -410,6 +416,7 @@ struct BatchF32 {
                             dst + k * stride);
       }
     } else {
+      HWY_UNROLL(4)
       for (size_t k = 0; k < kPhiloxVectors; ++k) Transform(blocks[k], dst + k * stride);
     }
   }
@@ -463,6 +470,7 @@ struct BatchF64 {
   HWY_INLINE void Make(uint64_t first_block, void* out) const {
     PhiloxWords<DU32> blocks[kPhiloxVectors];
     PhiloxBlocks(du32, p.seed, p.stream, first_block, blocks);
+    HWY_UNROLL(4)
     for (size_t k = 0; k < kPhiloxVectors; ++k) {
       Transform(blocks[k], static_cast<double*>(out) + k * 2 * hn::Lanes(dd));
     }
