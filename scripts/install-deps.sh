@@ -2,8 +2,9 @@
 # Installs the Debian 12 packages fanfill needs to build, test and benchmark.
 # Idempotent; skips apt-get entirely when everything is already installed.
 set -euo pipefail
-pkgs=(build-essential cmake ninja-build pkg-config
-      libhwy-dev libtbb-dev libbenchmark-dev libgtest-dev librandom123-dev)
+pkgs=(build-essential cmake ninja-build pkg-config python3
+      libhwy-dev libtbb-dev libbenchmark-dev libgtest-dev librandom123-dev
+      liblapacke-dev libopenblas-dev nlohmann-json3-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

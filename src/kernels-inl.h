@@ -94,65 +94,87 @@ HWY_INLINE void MulHiLo(DU du, V a, uint32_t m, V& hi, V& lo) {
 #endif
 }
 
-// Words w0..w3 of Lanes(du) consecutive blocks, lane j holding block first + j.
-template <class DU>
-struct PhiloxWords {
-  VecOf<DU> w0, w1, w2, w3;
-};
-
-// The counters of Lanes(du) consecutive blocks starting at `first_block`
-// (PhiloxCounterFor(b, stream) for each lane's b).
-template <class DU>
-HWY_INLINE PhiloxWords<DU> CountersFor(DU du, uint64_t stream, uint64_t first_block) {
+// The counters of Lanes(du) consecutive blocks starting at `first_block`:
+// PhiloxCounterFor(first_block + j, stream) in lane j.
+template <class DU, class V = VecOf<DU>>
+HWY_INLINE void CountersFor(DU du, uint64_t stream, uint64_t first_block, V& c0, V& c1, V& c2,
+                            V& c3) {
   const PhiloxBlock base = PhiloxCounterFor(first_block, stream);
-  PhiloxWords<DU> c;
-  c.w0 = hn::Add(hn::Set(du, base[0]), hn::Iota(du, 0));
-  c.w1 = hn::Set(du, base[1]);
+  c0 = hn::Add(hn::Set(du, base[0]), hn::Iota(du, 0));
+  c1 = hn::Set(du, base[1]);
   const uint64_t lanes = hn::Lanes(du);
   if (HWY_UNLIKELY(base[0] > 0xFFFFFFFFu - (lanes - 1))) {
     // The low word wraps inside this vector: lanes from the wrap on carry into word 1.
     const size_t before_wrap = static_cast<size_t>(0x100000000ull - base[0]);
-    c.w1 = hn::IfThenElse(hn::FirstN(du, before_wrap), c.w1, hn::Set(du, base[1] + 1u));
+    c1 = hn::IfThenElse(hn::FirstN(du, before_wrap), c1, hn::Set(du, base[1] + 1u));
   }
-  c.w2 = hn::Set(du, base[2]);
-  c.w3 = hn::Set(du, base[3]);
-  return c;
+  c2 = hn::Set(du, base[2]);
+  c3 = hn::Set(du, base[3]);
 }
 
-// Philox4x32-10 on kVectors independent vectors of counters at once: block
-// first_block + k Lanes(du) + j in lane j of vector k. One vector alone is
-// latency-bound (each round waits for the previous multiply); interleaving
-// independent vectors in the round loop keeps the multipliers busy.
-template <size_t kVectors, class DU>
-HWY_INLINE void PhiloxBlocks(DU du, uint64_t seed, uint64_t stream, uint64_t first_block,
-                             PhiloxWords<DU> (&out)[kVectors]) {
-  using V = VecOf<DU>;
-  HWY_UNROLL(4)
-  for (size_t k = 0; k < kVectors; ++k) {
-    out[k] = CountersFor(du, stream, first_block + k * hn::Lanes(du));
-  }
+// One Philox round (Random123's _philox4x32round) on every lane.
+template <class DU, class V = VecOf<DU>>
+HWY_INLINE void PhiloxRound(DU du, V& c0, V& c1, V& c2, V& c3, V k0, V k1) {
+  V hi0, lo0, hi1, lo1;
+  MulHiLo(du, c0, kPhiloxM0, hi0, lo0);
+  MulHiLo(du, c2, kPhiloxM1, hi1, lo1);
+  c0 = hn::Xor(hn::Xor(hi1, c1), k0);
+  c1 = lo1;
+  c2 = hn::Xor(hn::Xor(hi0, c3), k1);
+  c3 = lo0;
+}
+
+// The round keys: key bumped by the Weyl increments before every round but the first.
+inline PhiloxKey RoundKey(uint64_t seed, int round) {
   PhiloxKey key = PhiloxKeyFor(seed);
+  key[0] += static_cast<uint32_t>(round) * kPhiloxW0;
+  key[1] += static_cast<uint32_t>(round) * kPhiloxW1;
+  return key;
+}
+
+// Words w0..w3 of Lanes(du) consecutive blocks, block first_block + j in lane j.
+template <class DU, class V = VecOf<DU>>
+HWY_INLINE void PhiloxBlocks(DU du, uint64_t seed, uint64_t stream, uint64_t first_block, V& w0,
+                             V& w1, V& w2, V& w3) {
+  CountersFor(du, stream, first_block, w0, w1, w2, w3);
   HWY_UNROLL(10)
   for (int round = 0; round < kPhiloxRounds; ++round) {
-    if (round != 0) {
-      key[0] += kPhiloxW0;
-      key[1] += kPhiloxW1;
-    }
+    const PhiloxKey key = RoundKey(seed, round);
+    PhiloxRound(du, w0, w1, w2, w3, hn::Set(du, key[0]), hn::Set(du, key[1]));
+  }
+}
+
+// Vectors of blocks made per batch. One vector alone is latency-bound (each
+// round waits for the previous multiply); interleaving independent vectors in
+// the round loop keeps the multipliers busy (4: measured best on AVX2, where
+// more spill registers). Sizeless vectors (SVE, RVV) cannot form arrays, and
+// HWY_SCALAR gains nothing: one vector there.
+#if HWY_HAVE_SCALABLE || HWY_TARGET == HWY_SCALAR
+constexpr size_t kPhiloxVectors = 1;
+#else
+constexpr size_t kPhiloxVectors = 4;
+
+// kPhiloxVectors vectors of blocks at once: block first_block + k Lanes(du) + j
+// in lane j of w*[k].
+template <class DU, class V = VecOf<DU>>
+HWY_INLINE void PhiloxBlocksInterleaved(DU du, uint64_t seed, uint64_t stream,
+                                        uint64_t first_block, V (&w0)[kPhiloxVectors],
+                                        V (&w1)[kPhiloxVectors], V (&w2)[kPhiloxVectors],
+                                        V (&w3)[kPhiloxVectors]) {
+  HWY_UNROLL(4)
+  for (size_t k = 0; k < kPhiloxVectors; ++k) {
+    CountersFor(du, stream, first_block + k * hn::Lanes(du), w0[k], w1[k], w2[k], w3[k]);
+  }
+  HWY_UNROLL(10)
+  for (int round = 0; round < kPhiloxRounds; ++round) {
+    const PhiloxKey key = RoundKey(seed, round);
     const V k0 = hn::Set(du, key[0]);
     const V k1 = hn::Set(du, key[1]);
     HWY_UNROLL(4)
-    for (size_t k = 0; k < kVectors; ++k) {
-      PhiloxWords<DU>& c = out[k];
-      V hi0, lo0, hi1, lo1;
-      MulHiLo(du, c.w0, kPhiloxM0, hi0, lo0);
-      MulHiLo(du, c.w2, kPhiloxM1, hi1, lo1);
-      c.w0 = hn::Xor(hn::Xor(hi1, c.w1), k0);
-      c.w1 = lo1;
-      c.w2 = hn::Xor(hn::Xor(hi0, c.w3), k1);
-      c.w3 = lo0;
-    }
+    for (size_t k = 0; k < kPhiloxVectors; ++k) PhiloxRound(du, w0[k], w1[k], w2[k], w3[k], k0, k1);
   }
 }
+#endif
 
 // ---------------------------------------------------------------- log
 
@@ -370,9 +392,6 @@ HWY_INLINE void StoreQuad(DF df, V v0, V v1, V v2, V v3, void* out) {
 // block first_block + j: 4 elements per block for bits and f32/bf16/f16
 // (lanes of u32), 2 per block for f64 (lanes of u64).
 
-// Independent Philox vectors per batch (see PhiloxBlocks).
-constexpr size_t kPhiloxVectors = HWY_TARGET == HWY_SCALAR ? 1 : 4;
-
 template <internal::Kind kKind, internal::Storage kStorage>
 struct BatchF32 {
   static constexpr uint64_t kElementsPerBlock = 4;
@@ -388,8 +407,13 @@ struct BatchF32 {
   size_t Blocks() const { return kPhiloxVectors * hn::Lanes(du); }
 
   HWY_INLINE void Make(uint64_t first_block, void* out) const {
-    PhiloxWords<DU> blocks[kPhiloxVectors];
-    PhiloxBlocks(du, p.seed, p.stream, first_block, blocks);
+#if HWY_HAVE_SCALABLE || HWY_TARGET == HWY_SCALAR
+    VU w0, w1, w2, w3;
+    PhiloxBlocks(du, p.seed, p.stream, first_block, w0, w1, w2, w3);
+    Transform(w0, w1, w2, w3, out);
+#else
+    VU w0[kPhiloxVectors], w1[kPhiloxVectors], w2[kPhiloxVectors], w3[kPhiloxVectors];
+    PhiloxBlocksInterleaved(du, p.seed, p.stream, first_block, w0, w1, w2, w3);
     const size_t stride = 4 * hn::Lanes(du) * internal::StorageBytes(kStorage);
     auto* dst = static_cast<uint8_t*>(out);
     if constexpr (kKind == internal::Kind::kNormal) {
@@ -398,40 +422,49 @@ struct BatchF32 {
       VF radius[2 * kPhiloxVectors];
       HWY_UNROLL(4)
       for (size_t k = 0; k < kPhiloxVectors; ++k) {
-        radius[2 * k] = MinusTwoLogRadius(df, du, blocks[k].w0);
-        radius[2 * k + 1] = MinusTwoLogRadius(df, du, blocks[k].w2);
+        radius[2 * k] = MinusTwoLogRadius(df, du, w0[k]);
+        radius[2 * k + 1] = MinusTwoLogRadius(df, du, w2[k]);
       }
       HWY_UNROLL(8)
       for (VF& r : radius) r = hn::Sqrt(r);
-      const VF scale = hn::Set(df, p.f_scale);
-      const VF offset = hn::Set(df, p.f_offset);
       HWY_UNROLL(4)
       for (size_t k = 0; k < kPhiloxVectors; ++k) {
-        VF c01, s01, c23, s23;
-        SinCosAngleF32(df, du, blocks[k].w1, c01, s01);
-        SinCosAngleF32(df, du, blocks[k].w3, c23, s23);
-        const VF r01 = radius[2 * k], r23 = radius[2 * k + 1];
-        auto v = [&](VF r, VF trig) { return Fma(df, hn::Mul(r, trig), scale, offset); };
-        StoreQuad<kStorage>(df, v(r01, c01), v(r01, s01), v(r23, c23), v(r23, s23),
-                            dst + k * stride);
+        StoreNormal(radius[2 * k], radius[2 * k + 1], w1[k], w3[k], dst + k * stride);
       }
     } else {
       HWY_UNROLL(4)
-      for (size_t k = 0; k < kPhiloxVectors; ++k) Transform(blocks[k], dst + k * stride);
+      for (size_t k = 0; k < kPhiloxVectors; ++k) {
+        Transform(w0[k], w1[k], w2[k], w3[k], dst + k * stride);
+      }
     }
+#endif
   }
 
-  // Bits, uniform and truncated normal: one vector of blocks at a time.
-  HWY_INLINE void Transform(const PhiloxWords<DU>& b, void* out) const {
+  // Box-Muller outputs of one vector of blocks from its radii and angle words.
+  HWY_INLINE void StoreNormal(VF r01, VF r23, VU angle01, VU angle23, void* out) const {
+    const VF scale = hn::Set(df, p.f_scale);
+    const VF offset = hn::Set(df, p.f_offset);
+    VF c01, s01, c23, s23;
+    SinCosAngleF32(df, du, angle01, c01, s01);
+    SinCosAngleF32(df, du, angle23, c23, s23);
+    auto v = [&](VF r, VF trig) { return Fma(df, hn::Mul(r, trig), scale, offset); };
+    StoreQuad<kStorage>(df, v(r01, c01), v(r01, s01), v(r23, c23), v(r23, s23), out);
+  }
+
+  // One vector of blocks, any kind.
+  HWY_INLINE void Transform(VU w0, VU w1, VU w2, VU w3, void* out) const {
     const VF scale = hn::Set(df, p.f_scale);
     const VF offset = hn::Set(df, p.f_offset);
     const VF lo = hn::Set(df, p.f_lo);
     const VF hi = hn::Set(df, p.f_hi);
     if constexpr (kKind == internal::Kind::kBits) {
-      hn::StoreInterleaved4(b.w0, b.w1, b.w2, b.w3, du, static_cast<uint32_t*>(out));
+      hn::StoreInterleaved4(w0, w1, w2, w3, du, static_cast<uint32_t*>(out));
     } else if constexpr (kKind == internal::Kind::kUniform) {
       auto v = [&](VU w) { return ScaleClamp(df, UniformF32(df, du, w), scale, offset, lo, hi); };
-      StoreQuad<kStorage>(df, v(b.w0), v(b.w1), v(b.w2), v(b.w3), out);
+      StoreQuad<kStorage>(df, v(w0), v(w1), v(w2), v(w3), out);
+    } else if constexpr (kKind == internal::Kind::kNormal) {
+      StoreNormal(hn::Sqrt(MinusTwoLogRadius(df, du, w0)), hn::Sqrt(MinusTwoLogRadius(df, du, w2)),
+                  w1, w3, out);
     } else {
       const VF pa = hn::Set(df, p.f_pa);
       const VF pspan = hn::Set(df, p.f_pspan);
@@ -440,7 +473,7 @@ struct BatchF32 {
         const VF z = TruncatedStandard(df, OpenUniformF32(df, du, w), pa, pspan, qa);
         return ScaleClamp(df, z, scale, offset, lo, hi);
       };
-      StoreQuad<kStorage>(df, v(b.w0), v(b.w1), v(b.w2), v(b.w3), out);
+      StoreQuad<kStorage>(df, v(w0), v(w1), v(w2), v(w3), out);
     }
   }
 };
@@ -468,17 +501,25 @@ struct BatchF64 {
   }
 
   HWY_INLINE void Make(uint64_t first_block, void* out) const {
-    PhiloxWords<DU32> blocks[kPhiloxVectors];
-    PhiloxBlocks(du32, p.seed, p.stream, first_block, blocks);
+    using VU32 = VecOf<DU32>;
+#if HWY_HAVE_SCALABLE || HWY_TARGET == HWY_SCALAR
+    VU32 w0, w1, w2, w3;
+    PhiloxBlocks(du32, p.seed, p.stream, first_block, w0, w1, w2, w3);
+    Transform(w0, w1, w2, w3, out);
+#else
+    VU32 w0[kPhiloxVectors], w1[kPhiloxVectors], w2[kPhiloxVectors], w3[kPhiloxVectors];
+    PhiloxBlocksInterleaved(du32, p.seed, p.stream, first_block, w0, w1, w2, w3);
     HWY_UNROLL(4)
     for (size_t k = 0; k < kPhiloxVectors; ++k) {
-      Transform(blocks[k], static_cast<double*>(out) + k * 2 * hn::Lanes(dd));
+      Transform(w0[k], w1[k], w2[k], w3[k], static_cast<double*>(out) + k * 2 * hn::Lanes(dd));
     }
+#endif
   }
 
-  HWY_INLINE void Transform(const PhiloxWords<DU32>& b, void* out) const {
-    const VU x01 = hn::Or(hn::ShiftLeft<32>(hn::PromoteTo(du, b.w1)), hn::PromoteTo(du, b.w0));
-    const VU x23 = hn::Or(hn::ShiftLeft<32>(hn::PromoteTo(du, b.w3)), hn::PromoteTo(du, b.w2));
+  template <class VU32>
+  HWY_INLINE void Transform(VU32 w0, VU32 w1, VU32 w2, VU32 w3, void* out) const {
+    const VU x01 = hn::Or(hn::ShiftLeft<32>(hn::PromoteTo(du, w1)), hn::PromoteTo(du, w0));
+    const VU x23 = hn::Or(hn::ShiftLeft<32>(hn::PromoteTo(du, w3)), hn::PromoteTo(du, w2));
     const VD scale = hn::Set(dd, p.d_scale);
     const VD offset = hn::Set(dd, p.d_offset);
     const VD lo = hn::Set(dd, p.d_lo);
