@@ -9,50 +9,47 @@
 
 #include "fanfill/fanfill.hpp"
 #include "fanfill/philox.h"
+#include "src/c_api_internal.h"
 
-namespace {
+namespace fanfill::capi {
 
-thread_local std::string g_last_error;
-thread_local int g_max_threads = 0;
-
-template <class F>
-int Guard(F&& f) {
-  try {
-    f();
-    g_last_error.clear();
-    return FANFILL_OK;
-  } catch (const std::invalid_argument& e) {
-    g_last_error = e.what();
-    return FANFILL_ERR_INVALID_ARGUMENT;
-  } catch (const std::exception& e) {
-    g_last_error = std::string("internal error: ") + e.what();
-    return FANFILL_ERR_INTERNAL;
-  } catch (...) {
-    g_last_error = "internal error: unknown exception";
-    return FANFILL_ERR_INTERNAL;
-  }
+std::string& LastError() {
+  thread_local std::string message;
+  return message;
 }
 
-fanfill::DType ToDType(fanfill_dtype dtype) {
+int& MaxThreads() {
+  thread_local int max_threads = 0;
+  return max_threads;
+}
+
+DType ToDType(fanfill_dtype dtype) {
   switch (dtype) {
     case FANFILL_F32:
-      return fanfill::DType::kF32;
+      return DType::kF32;
     case FANFILL_F64:
-      return fanfill::DType::kF64;
+      return DType::kF64;
     case FANFILL_BF16:
-      return fanfill::DType::kBF16;
+      return DType::kBF16;
     case FANFILL_F16:
-      return fanfill::DType::kF16;
+      return DType::kF16;
   }
   throw std::invalid_argument("unknown dtype " + std::to_string(static_cast<int>(dtype)) +
                               " (expected FANFILL_F32, FANFILL_F64, FANFILL_BF16 or FANFILL_F16)");
 }
 
+}  // namespace fanfill::capi
+
+namespace {
+
+using fanfill::capi::Guard;
+using fanfill::capi::ToDType;
+
 int FillC(void* out, fanfill_dtype dtype, uint64_t count, uint64_t first_index,
           const fanfill::Distribution& dist, uint64_t seed, uint64_t stream) {
   return Guard([&] {
     fanfill::Fill(out, ToDType(dtype), count, dist, {seed, stream},
-                  {first_index, g_max_threads});
+                  {first_index, fanfill::capi::MaxThreads()});
   });
 }
 
@@ -74,7 +71,7 @@ int fanfill_philox4x32_10(const uint32_t ctr[4], const uint32_t key[2], uint32_t
 int fanfill_fill_bits(uint32_t* out, uint64_t count, uint64_t first_index, uint64_t seed,
                       uint64_t stream) {
   return Guard([&] {
-    fanfill::FillBits(out, count, {seed, stream}, {first_index, g_max_threads});
+    fanfill::FillBits(out, count, {seed, stream}, {first_index, fanfill::capi::MaxThreads()});
   });
 }
 
@@ -103,11 +100,11 @@ int fanfill_set_max_threads(int max_threads) {
       throw std::invalid_argument("fanfill_set_max_threads: max_threads must be >= 0, got " +
                                   std::to_string(max_threads));
     }
-    g_max_threads = max_threads;
+    fanfill::capi::MaxThreads() = max_threads;
   });
 }
 
-const char* fanfill_last_error(void) { return g_last_error.c_str(); }
+const char* fanfill_last_error(void) { return fanfill::capi::LastError().c_str(); }
 
 const char* fanfill_version(void) { return fanfill::Version(); }
 

@@ -1,0 +1,266 @@
+// Model specs: StreamId pinned by golden values (the published FNV-1a test
+// vectors and names computed by a separate FNV-1a implementation); inserting,
+// removing or reordering tensors leaves every other tensor's bytes identical;
+// fans_from; the JSON form and its errors; nothing written on error.
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <functional>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <span>
+#include <string>
+#include <vector>
+
+#include "fanfill/fanfill.hpp"
+#include "fanfill/schemes.hpp"
+
+namespace {
+
+using fanfill::DType;
+using fanfill::Layout;
+using fanfill::ModelSpec;
+using fanfill::TensorSpec;
+
+TEST(StreamId, GoldenValues) {
+  const std::pair<const char*, uint64_t> golden[] = {
+      // FNV-1a 64 reference vectors (Fowler/Noll/Vo test suite)
+      {"", 0xcbf29ce484222325ull},
+      {"a", 0xaf63dc4c8601ec8cull},
+      {"foobar", 0x85944171f73967e8ull},
+      // tensor names, from an independent implementation
+      {"conv1.weight", 0x69a29a2cee47d254ull},
+      {"conv1.bias", 0x981fc4a537f18149ull},
+      {"layer1.0.conv1.weight", 0x721d90ca2264c0eaull},
+      {"fc.weight", 0x79fb28a75603c7a0ull},
+      {"encoder.layers.11.self_attn.in_proj_weight", 0xd0952aaedd5d8a35ull},
+      {"\xc3\xa9mbed", 0x04222b6cdfdd6963ull},  // "embed" with e-acute, UTF-8
+  };
+  for (const auto& [name, id] : golden) EXPECT_EQ(fanfill::StreamId(name), id) << name;
+  // Bytes, not C strings: an embedded NUL counts.
+  EXPECT_NE(fanfill::StreamId(std::string_view("a\0b", 3)), fanfill::StreamId("a"));
+}
+
+TensorSpec T(std::string name, std::vector<int64_t> shape, std::string scheme,
+             DType dtype = DType::kF32, Layout layout = Layout::kOI, std::string fans_from = "") {
+  TensorSpec t;
+  t.name = std::move(name);
+  t.shape = std::move(shape);
+  t.scheme = std::move(scheme);
+  t.dtype = dtype;
+  t.layout = layout;
+  t.fans_from = std::move(fans_from);
+  return t;
+}
+
+// Initializes a model; returns each tensor's bytes by name.
+std::map<std::string, std::vector<uint8_t>> InitAll(const ModelSpec& model, uint64_t seed) {
+  const std::vector<fanfill::TensorDescription> desc = fanfill::DescribeModel(model);
+  std::vector<std::vector<uint8_t>> bufs;
+  std::vector<void*> outs;
+  for (const auto& d : desc) bufs.emplace_back(d.bytes);
+  for (auto& b : bufs) outs.push_back(b.data());
+  fanfill::InitModel(model, outs, seed);
+  std::map<std::string, std::vector<uint8_t>> by_name;
+  for (size_t i = 0; i < desc.size(); ++i) by_name[desc[i].name] = std::move(bufs[i]);
+  return by_name;
+}
+
+ModelSpec SmallResNet() {
+  ModelSpec m;
+  m.tensors = {
+      T("conv1.weight", {64, 3, 7, 7}, "kaiming_normal(mode=fan_out, nonlinearity=relu)"),
+      T("bn1.weight", {64}, "ones"),
+      T("bn1.bias", {64}, "zeros"),
+      T("layer1.0.conv1.weight", {64, 64, 3, 3}, "torch_default", DType::kBF16),
+      T("layer1.0.conv1.bias", {64}, "torch_default_bias", DType::kBF16, Layout::kOI,
+        "layer1.0.conv1.weight"),
+      T("proj.weight", {96, 64}, "orthogonal"),
+      T("sparse.weight", {50, 40}, "sparse(0.2)", DType::kF64),
+      T("attn.weight", {128, 128}, "trunc_normal(std=0.02)", DType::kF16),
+      T("head.kernel", {512, 10}, "glorot_uniform", DType::kF32, Layout::kIO),
+  };
+  return m;
+}
+
+TEST(ModelSpec, InsertingRemovingReorderingKeepsEveryOtherTensor) {
+  const ModelSpec base = SmallResNet();
+  const auto want = InitAll(base, 42);
+
+  ModelSpec inserted = base;  // a new layer in the middle
+  inserted.tensors.insert(inserted.tensors.begin() + 3,
+                          T("layer0.conv.weight", {64, 64, 1, 1}, "he_normal", DType::kF32));
+  inserted.tensors.insert(inserted.tensors.begin(), T("stem.weight", {8, 3}, "normal(std=0.1)"));
+  ModelSpec removed = base;
+  removed.tensors.erase(removed.tensors.begin() + 1);  // bn1.weight
+  ModelSpec reordered = base;
+  std::reverse(reordered.tensors.begin(), reordered.tensors.end());
+  ModelSpec changed = base;  // another tensor's scheme changes
+  changed.tensors[0].scheme = "xavier_uniform";
+
+  for (const ModelSpec* other : {&inserted, &removed, &reordered, &changed}) {
+    const auto got = InitAll(*other, 42);
+    for (const auto& [name, bytes] : got) {
+      if (!want.count(name)) continue;
+      if (other == &changed && name == "conv1.weight") continue;
+      EXPECT_EQ(bytes, want.at(name)) << name;
+    }
+  }
+  // Each tensor equals a standalone Init on its named stream.
+  std::vector<float> conv1(64 * 3 * 7 * 7);
+  fanfill::Init(std::span<float>(conv1), std::vector<int64_t>{64, 3, 7, 7}, Layout::kOI,
+                fanfill::Scheme::Parse("kaiming_normal(mode=fan_out, nonlinearity=relu)"),
+                {.seed = 42, .stream = fanfill::StreamId("conv1.weight")});
+  EXPECT_EQ(std::memcmp(conv1.data(), want.at("conv1.weight").data(), conv1.size() * 4), 0);
+  // A different seed changes everything random.
+  EXPECT_NE(InitAll(base, 43).at("conv1.weight"), want.at("conv1.weight"));
+  // Renaming changes the stream, unless the stream is pinned.
+  ModelSpec renamed = base;
+  renamed.tensors[0].name = "stem.conv.weight";
+  EXPECT_NE(InitAll(renamed, 42).at("stem.conv.weight"), want.at("conv1.weight"));
+  renamed.tensors[0].stream = fanfill::StreamId("conv1.weight");
+  EXPECT_EQ(InitAll(renamed, 42).at("stem.conv.weight"), want.at("conv1.weight"));
+}
+
+TEST(ModelSpec, FansFromGivesTheBiasItsWeightsFanIn) {
+  const std::vector<fanfill::TensorDescription> d = fanfill::DescribeModel(SmallResNet());
+  ASSERT_EQ(d[4].name, "layer1.0.conv1.bias");
+  EXPECT_EQ(d[4].description.fan_in, 576);  // 64 * 3 * 3
+  EXPECT_EQ(d[4].description.distribution.high, 1 / std::sqrt(576.0));
+  EXPECT_EQ(d[4].bytes, 64u * 2);
+  EXPECT_EQ(d[4].stream, fanfill::StreamId("layer1.0.conv1.bias"));
+  EXPECT_EQ(d[6].description.kind, fanfill::Description::Kind::kSparse);
+  EXPECT_EQ(d[6].bytes, 50u * 40 * 8);
+}
+
+TEST(ModelSpec, JsonRoundTripAndDefaults) {
+  const std::string json = R"({
+    "layout": "io", "dtype": "bf16",
+    "tensors": [
+      {"name": "conv.kernel", "shape": [3, 3, 16, 32], "scheme": "he_normal"},
+      {"name": "conv.bias", "shape": [32], "scheme": "zeros", "dtype": "float32"},
+      {"name": "fc.weight", "shape": [10, 512], "layout": "oi", "scheme": "torch_default"},
+      {"name": "fc.bias", "shape": [10], "layout": "oi", "scheme": "torch_default_bias",
+       "fans_from": "fc.weight", "stream": 18446744073709551615}
+    ]})";
+  const ModelSpec m = fanfill::ParseModelSpec(json);
+  ASSERT_EQ(m.tensors.size(), 4u);
+  EXPECT_EQ(m.tensors[0].layout, Layout::kIO);
+  EXPECT_EQ(m.tensors[0].dtype, DType::kBF16);
+  EXPECT_EQ(m.tensors[1].dtype, DType::kF32);
+  EXPECT_EQ(m.tensors[2].layout, Layout::kOI);
+  EXPECT_EQ(m.tensors[3].fans_from, "fc.weight");
+  EXPECT_EQ(m.tensors[3].stream, UINT64_MAX);
+  const ModelSpec again = fanfill::ParseModelSpec(fanfill::ModelSpecToJson(m));
+  EXPECT_EQ(fanfill::ModelSpecToJson(again), fanfill::ModelSpecToJson(m));
+  EXPECT_EQ(InitAll(again, 1), InitAll(m, 1));
+
+  const nlohmann::json d = nlohmann::json::parse(fanfill::DescribeModelJson(m));
+  ASSERT_EQ(d.size(), 4u);
+  EXPECT_EQ(d[0]["kind"], "truncated_normal");
+  EXPECT_EQ(d[0]["fan_in"], 144.0);
+  EXPECT_EQ(d[3]["high"], 1 / std::sqrt(512.0));
+  EXPECT_EQ(d[3]["stream"], UINT64_MAX);
+  EXPECT_TRUE(d[1]["gain"].is_null());  // NaN: zeros has no gain
+}
+
+void ExpectThrowsWith(const std::function<void()>& f, const std::vector<std::string>& parts) {
+  try {
+    f();
+    ADD_FAILURE() << "no exception; expected one mentioning '" << parts.front() << "'";
+  } catch (const std::invalid_argument& e) {
+    for (const std::string& p : parts) {
+      EXPECT_NE(std::string(e.what()).find(p), std::string::npos)
+          << "message '" << e.what() << "' lacks '" << p << "'";
+    }
+  }
+}
+
+TEST(ModelSpec, JsonErrorsNameTheOffendingPart) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {R"({"tensors": [)", {"invalid JSON"}},
+      {R"([1, 2])", {"expected a JSON object"}},
+      {R"({"tensor": []})", {"unknown key \"tensor\""}},
+      {R"({})", {"missing \"tensors\""}},
+      {R"({"tensors": {}})", {"\"tensors\" must be an array"}},
+      {R"({"tensors": [{"shape": [2], "scheme": "zeros"}]})", {"tensors[0]", "missing \"name\""}},
+      {R"({"tensors": [{"name": "w", "shape": [2, -1], "scheme": "zeros"}]})",
+       {"tensors[0] 'w'", "integers >= 0"}},
+      {R"({"tensors": [{"name": "w", "shape": [2.5], "scheme": "zeros"}]})", {"integers >= 0"}},
+      {R"({"tensors": [{"name": "w", "shape": 4, "scheme": "zeros"}]})",
+       {"\"shape\" must be an array"}},
+      {R"({"tensors": [{"name": "w", "shape": [2], "scheme": 3}]})",
+       {"\"scheme\" must be a string"}},
+      {R"({"tensors": [{"name": "w", "shape": [2], "scheme": "zeros", "dtype": "int8"}]})",
+       {"tensors[0] 'w'", "unknown dtype 'int8'"}},
+      {R"({"tensors": [{"name": "w", "shape": [2], "scheme": "zeros", "layout": "nchw"}]})",
+       {"unknown layout 'nchw'"}},
+      {R"({"tensors": [{"name": "w", "shape": [2], "scheme": "zeros", "init": "x"}]})",
+       {"tensors[0] 'w'", "unknown key \"init\""}},
+      {R"({"tensors": [{"name": "w", "shape": [2], "scheme": "zeros", "stream": -1}]})",
+       {"\"stream\" must be an integer"}},
+  };
+  for (const auto& [json, parts] : cases) {
+    SCOPED_TRACE(json);
+    std::vector<std::string> all = parts;
+    all.push_back("model spec: ");
+    ExpectThrowsWith([&] { fanfill::ParseModelSpec(json); }, all);
+  }
+}
+
+TEST(ModelSpec, ModelErrorsNameTheTensor) {
+  auto model = [](std::vector<TensorSpec> t) {
+    ModelSpec m;
+    m.tensors = std::move(t);
+    return m;
+  };
+  const std::vector<std::pair<ModelSpec, std::vector<std::string>>> cases = {
+      {model({T("w", {2, 2}, "zeros"), T("w", {3}, "ones")}), {"#0 and #1 are both named 'w'"}},
+      {model({T("", {2}, "zeros")}), {"tensor #0 has an empty name"}},
+      {model({T("w", {4, 4}, "kaiming_normal(mode=fan_ot)")}),
+       {"tensor #0 'w'", "mode=fan_ot", "expected fan_in or fan_out"}},
+      {model({T("w", {4, 4}, "zeros"), T("b", {4}, "torch_default_bias")}),
+       {"tensor #1 'b'", "needs fan_in", "fans_from"}},
+      {model({T("b", {4}, "torch_default_bias", DType::kF32, Layout::kOI, "w")}),
+       {"tensor #0 'b'", "fans_from 'w' is not a tensor of the model"}},
+      {model({T("b", {4}, "zeros", DType::kF32, Layout::kOI, "b")}), {"names the tensor itself"}},
+      {model({T("w", {4, 4}, "zeros"), T("b", {4}, "zeros", DType::kF32, Layout::kOI, "w")}),
+       {"fans_from is given but zeros uses no fans"}},
+      {model({T("v", {4}, "zeros"),
+              T("b", {4}, "torch_default_bias", DType::kF32, Layout::kOI, "v")}),
+       {"fans_from 'v'", "at least 2 dimensions"}},
+      {model({T("w", {4, 4, 4}, "eye")}), {"tensor #0 'w'", "eye needs exactly 2 dimensions"}},
+  };
+  for (const auto& [m, parts] : cases) {
+    ExpectThrowsWith([&] { fanfill::DescribeModel(m); }, parts);
+  }
+  // Two tensors pinned to one stream.
+  ModelSpec m = model({T("a", {2}, "normal"), T("b", {2}, "normal")});
+  m.tensors[1].stream = fanfill::StreamId("a");
+  ExpectThrowsWith([&] { fanfill::DescribeModel(m); },
+                   {"tensor #1 'b' and tensor #0 'a' have the same stream id 0xaf63dc4c8601ec8c"});
+}
+
+TEST(ModelSpec, NothingWrittenOnError) {
+  ModelSpec m = SmallResNet();
+  // The last tensor cannot be written (f16 overflows); nothing may be.
+  m.tensors.push_back(T("big", {4, 4}, "constant(1e6)", DType::kF16));
+  std::vector<fanfill::TensorDescription> desc = fanfill::DescribeModel(m);
+  std::vector<std::vector<uint8_t>> bufs;
+  std::vector<void*> outs;
+  for (const auto& d : desc) bufs.emplace_back(d.bytes, 0xA5);
+  for (auto& b : bufs) outs.push_back(b.data());
+  ExpectThrowsWith([&] { fanfill::InitModel(m, outs, 1); }, {"tensor #9 'big'", "overflows f16"});
+  for (const auto& b : bufs) {
+    for (uint8_t v : b) ASSERT_EQ(v, 0xA5);
+  }
+  outs.pop_back();
+  ExpectThrowsWith([&] { fanfill::InitModel(m, outs, 1); }, {"9 outputs for 10 tensors"});
+  outs.push_back(nullptr);
+  ExpectThrowsWith([&] { fanfill::InitModel(m, outs, 1); }, {"tensor #9 'big'", "out is null"});
+}
+
+}  // namespace
