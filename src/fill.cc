@@ -254,14 +254,7 @@ FillParams MakeFillParams(DType dtype, const Distribution& dist, StreamKey key) 
   p.d_offset += 0.0;
   p.d_lo += 0.0;
   p.d_hi += 0.0;
-  // The f32/bf16/f16 kernels compute in float.
-  p.f_scale = static_cast<float>(p.d_scale);
-  p.f_offset = static_cast<float>(p.d_offset);
-  p.f_lo = static_cast<float>(p.d_lo);
-  p.f_hi = static_cast<float>(p.d_hi);
-  p.f_pa = static_cast<float>(p.d_pa);
-  p.f_pspan = static_cast<float>(p.d_pspan);
-  p.f_qa = static_cast<float>(p.d_qa);
+  DeriveFloatParams(p);
   return p;
 }
 

@@ -39,6 +39,18 @@ struct FillParams {
   double d_pa = 0, d_pspan = 0, d_qa = 0;
 };
 
+// The f32/bf16/f16 kernels compute in float: their parameters are the double
+// ones rounded once.
+inline void DeriveFloatParams(FillParams& p) {
+  p.f_scale = static_cast<float>(p.d_scale);
+  p.f_offset = static_cast<float>(p.d_offset);
+  p.f_lo = static_cast<float>(p.d_lo);
+  p.f_hi = static_cast<float>(p.d_hi);
+  p.f_pa = static_cast<float>(p.d_pa);
+  p.f_pspan = static_cast<float>(p.d_pspan);
+  p.f_qa = static_cast<float>(p.d_qa);
+}
+
 // Validates a request and precomputes its parameters; throws
 // std::invalid_argument naming the problem.
 FillParams MakeFillParams(DType dtype, const Distribution& dist, StreamKey key);

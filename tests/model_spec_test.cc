@@ -4,6 +4,8 @@
 // fans_from; the JSON form and its errors; nothing written on error.
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -167,17 +169,7 @@ TEST(ModelSpec, JsonRoundTripAndDefaults) {
   EXPECT_TRUE(d[1]["gain"].is_null());  // NaN: zeros has no gain
 }
 
-void ExpectThrowsWith(const std::function<void()>& f, const std::vector<std::string>& parts) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception; expected one mentioning '" << parts.front() << "'";
-  } catch (const std::invalid_argument& e) {
-    for (const std::string& p : parts) {
-      EXPECT_NE(std::string(e.what()).find(p), std::string::npos)
-          << "message '" << e.what() << "' lacks '" << p << "'";
-    }
-  }
-}
+using fanfill::test::ExpectThrowsWith;
 
 TEST(ModelSpec, JsonErrorsNameTheOffendingPart) {
   const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {

@@ -8,6 +8,8 @@
 
 #include <gtest/gtest.h>
 
+#include "test_util.h"
+
 #include <algorithm>
 #include <bit>
 #include <cmath>
@@ -278,17 +280,7 @@ TEST(Fans, LayoutsAndRanks) {
   EXPECT_EQ(fans(V{0, 5}, Layout::kOI).fan_out, 0);
 }
 
-void ExpectThrowsWith(const std::function<void()>& f, const std::vector<std::string>& parts) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception; expected one mentioning '" << parts.front() << "'";
-  } catch (const std::invalid_argument& e) {
-    for (const std::string& p : parts) {
-      EXPECT_NE(std::string(e.what()).find(p), std::string::npos)
-          << "message '" << e.what() << "' lacks '" << p << "'";
-    }
-  }
-}
+using fanfill::test::ExpectThrowsWith;
 
 TEST(Fans, Errors) {
   using V = std::vector<int64_t>;

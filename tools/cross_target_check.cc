@@ -39,13 +39,7 @@ std::vector<FillParams> Configs() {
       p.d_pa = 0.022750131948179195;
       p.d_pspan = 0.9544997361036416;
       p.d_qa = 0.9772498680518208;
-      p.f_scale = static_cast<float>(p.d_scale);
-      p.f_offset = static_cast<float>(p.d_offset);
-      p.f_lo = static_cast<float>(p.d_lo);
-      p.f_hi = static_cast<float>(p.d_hi);
-      p.f_pa = static_cast<float>(p.d_pa);
-      p.f_pspan = static_cast<float>(p.d_pspan);
-      p.f_qa = static_cast<float>(p.d_qa);
+      fanfill::internal::DeriveFloatParams(p);
       configs.push_back(p);
     }
   }
