@@ -340,9 +340,22 @@ std::vector<std::string> CompiledTargets() {
   return names;
 }
 
+namespace {
+
+// What this CPU runs, captured before any ForceTarget (which mocks
+// hwy::SupportedTargets) can change the answer.
+int64_t CpuTargets() {
+  static const int64_t targets = hwy::SupportedTargets();
+  return targets;
+}
+
+}  // namespace
+
 std::vector<std::string> SupportedTargets() {
   std::vector<std::string> names;
-  for (int64_t t : hwy::SupportedAndGeneratedTargets()) names.push_back(hwy::TargetName(t));
+  for (int64_t t = CpuTargets() & HWY_TARGETS; t != 0; t &= t - 1) {
+    names.push_back(hwy::TargetName(t & -t));
+  }
   return names;
 }
 
@@ -356,8 +369,8 @@ void ForceTarget(std::string_view name) {
   hwy::SetSupportedTargetsForTest(0);  // back to what this CPU supports
   if (wanted != "AUTO") {
     int64_t chosen = 0;
-    for (int64_t t : hwy::SupportedAndGeneratedTargets()) {
-      if (wanted == hwy::TargetName(t)) chosen = t;
+    for (int64_t t = CpuTargets() & HWY_TARGETS; t != 0; t &= t - 1) {
+      if (wanted == hwy::TargetName(t & -t)) chosen = t & -t;
     }
     if (chosen == 0) {
       std::string compiled;
