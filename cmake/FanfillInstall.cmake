@@ -30,6 +30,12 @@ install(TARGETS fanfill fanfill_c
   EXPORT fanfill-targets
   ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}" COMPONENT fanfill_development)
 
+# The fanfill command (cmake/FanfillCli.cmake), when it is built.
+if(TARGET fanfill_cli)
+  install(TARGETS fanfill_cli
+    RUNTIME DESTINATION "${CMAKE_INSTALL_BINDIR}" COMPONENT fanfill_runtime)
+endif()
+
 install(DIRECTORY "${fanfill_SOURCE_DIR}/include/fanfill"
   DESTINATION "${CMAKE_INSTALL_INCLUDEDIR}"
   COMPONENT fanfill_development

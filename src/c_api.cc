@@ -33,6 +33,8 @@ DType ToDType(fanfill_dtype dtype) {
       return DType::kBF16;
     case FANFILL_F16:
       return DType::kF16;
+    default:  // the reserved range markers and any other value
+      break;
   }
   throw std::invalid_argument("unknown dtype " + std::to_string(static_cast<int>(dtype)) +
                               " (expected FANFILL_F32, FANFILL_F64, FANFILL_BF16 or FANFILL_F16)");

@@ -26,7 +26,18 @@
 extern "C" {
 #endif
 
-typedef enum { FANFILL_F32 = 0, FANFILL_F64 = 1, FANFILL_BF16 = 2, FANFILL_F16 = 3 } fanfill_dtype;
+typedef enum {
+  FANFILL_F32 = 0,
+  FANFILL_F64 = 1,
+  FANFILL_BF16 = 2,
+  FANFILL_F16 = 3,
+  /* Reserved, never valid: they make the type span all of int32, so that any
+   * value a caller passes (from C, Rust, ctypes) is a value of this type and
+   * is rejected with FANFILL_ERR_INVALID_ARGUMENT instead of being undefined
+   * behaviour in the C++ implementation. */
+  FANFILL_DTYPE_RESERVED_MIN_ = -2147483647 - 1,
+  FANFILL_DTYPE_RESERVED_MAX_ = 2147483647
+} fanfill_dtype;
 
 typedef enum {
   FANFILL_OK = 0,

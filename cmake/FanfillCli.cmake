@@ -1,0 +1,25 @@
+# The `fanfill` command (tools/fanfill_cli): one tensor or a whole model spec
+# to .npy / .safetensors / .bin, `describe` and `bench`. Included from the top-level
+# CMakeLists.txt after the library targets exist; installed by
+# cmake/FanfillInstall.cmake. Needs CLI11 (Debian: libcli11-dev).
+option(FANFILL_CLI "Build the fanfill command-line tool" ${FANFILL_MASTER_PROJECT})
+if(NOT FANFILL_CLI)
+  return()
+endif()
+
+find_package(CLI11 2.0 REQUIRED)
+
+add_executable(fanfill_cli
+  tools/fanfill_cli/main.cc
+  tools/fanfill_cli/bench.cc
+  tools/fanfill_cli/formats.cc
+  tools/fanfill_cli/output_file.cc
+  tools/fanfill_cli/tensor_writer.cc)
+set_target_properties(fanfill_cli PROPERTIES OUTPUT_NAME fanfill)
+# Sources include each other by their path from the project root.
+target_include_directories(fanfill_cli PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
+target_compile_features(fanfill_cli PRIVATE cxx_std_20)
+target_compile_options(fanfill_cli PRIVATE -Wall -Wextra)
+# nlohmann/json is header-only: used here at build time only, as in the library.
+target_link_libraries(fanfill_cli PRIVATE fanfill::fanfill CLI11::CLI11 TBB::tbb
+                                          nlohmann_json::nlohmann_json)

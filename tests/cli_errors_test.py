@@ -1,0 +1,227 @@
+#!/usr/bin/env python3
+"""Bad-input tests of the fanfill command.
+
+Usage: cli_errors_test.py <fanfill executable> <scratch directory>
+
+Every error path must exit non-zero, print "fanfill: error: <message>" on
+stderr and leave the directory as it was: no output file and no temporary
+".<name>.tmp.XXXXXX" file. An existing file is only replaced with --force.
+Covers: bad shape, layout, dtype, scheme, stream options, extension,
+bf16 as .npy, unwritable paths, a file-size limit (EFBIG), a full disk
+(ENOSPC, on a 64 KiB tmpfs in a user namespace where the kernel allows one),
+unknown or unsupported --target, --threads 0, and SIGINT / SIGTERM while
+the file is being made.
+"""
+import os
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+FANFILL = os.path.abspath(sys.argv[1])
+WORK = os.path.abspath(sys.argv[2])
+FAILURES = []
+
+
+def check(condition, what):
+    if not condition:
+        FAILURES.append(what)
+        print("FAIL:", what)
+
+
+def listing(directory):
+    return sorted(os.listdir(directory))
+
+
+def expect_error(args, message, directory=None, preexec_fn=None):
+    """Runs fanfill in `directory`; it must fail with `message` and change nothing."""
+    directory = directory or WORK
+    before = listing(directory)
+    proc = subprocess.run([FANFILL, *args], cwd=directory, capture_output=True, text=True,
+                          preexec_fn=preexec_fn)
+    label = " ".join(args)[:120]
+    check(proc.returncode != 0, f"{label}: exit code 0")
+    check(proc.stderr.startswith("fanfill: error: "), f"{label}: stderr {proc.stderr!r}")
+    check(message in proc.stderr, f"{label}: {message!r} not in {proc.stderr!r}")
+    check(listing(directory) == before,
+          f"{label}: directory changed: {before} -> {listing(directory)}")
+
+
+FILL = ["fill", "--seed", "1", "--name", "w"]
+GOOD = ["--shape", "8,4", "--scheme", "kaiming_uniform"]
+
+
+def test_bad_inputs():
+    expect_error([*FILL, "--shape", "4,x", "--scheme", "normal", "--out", "a.npy"], "bad --shape")
+    expect_error([*FILL, "--shape", "-3,4", "--scheme", "normal", "--out", "a.npy"],
+                 "bad --shape")
+    expect_error([*FILL, "--shape", "4,,4", "--scheme", "normal", "--out", "a.npy"],
+                 "bad --shape")
+    expect_error([*FILL, "--scheme", "normal", "--out", "a.npy"], "--shape is required")
+    expect_error([*FILL, "--shape", "8", "--scheme", "kaiming_normal", "--out", "a.npy"],
+                 "2 dimensions")
+    expect_error([*FILL, "--shape", "8,4", "--scheme", "kaiming_nromal", "--out", "a.npy"],
+                 "unknown scheme")
+    expect_error([*FILL, "--shape", "8,4", "--scheme", "normal(std=-1)", "--out", "a.npy"],
+                 "std")
+    expect_error([*FILL, *GOOD, "--layout", "xy", "--out", "a.npy"], "layout")
+    expect_error([*FILL, *GOOD, "--dtype", "f8", "--out", "a.npy"], "f8")
+    expect_error([*FILL, *GOOD, "--dtype", "bf16", "--out", "a.npy"], "bf16 has no numpy dtype")
+    expect_error([*FILL, *GOOD, "--out", "a.txt"], ".npy, .safetensors or .bin")
+    expect_error(["fill", "--seed", "1", *GOOD, "--out", "a.npy"], "--name or --stream")
+    expect_error([*FILL, "--stream", "3", *GOOD, "--out", "a.npy"], "excludes")
+    expect_error(["fill", "--name", "w", *GOOD, "--out", "a.npy"], "--seed")
+    expect_error(["--threads", "0", *FILL, *GOOD, "--out", "a.npy"], "--threads")
+    expect_error(["--target", "no_such_target", *FILL, *GOOD, "--out", "a.npy"], "target")
+    expect_error(["frobnicate"], "subcommand")
+    expect_error(["bench", "--size", "0"], "--size")
+    # A value the dtype cannot hold.
+    expect_error([*FILL, "--shape", "4,4", "--scheme", "constant(value=1e6)", "--dtype", "f16",
+                  "--out", "a.npy"], "overflows f16")
+
+
+def test_unsupported_target():
+    out = subprocess.run([FANFILL, "--version"], capture_output=True, text=True).stdout
+    lines = dict(line.split(": ", 1) for line in out.splitlines()[1:])
+    compiled = lines["compiled targets"].split()
+    supported = lines["supported targets"].split()
+    check(supported and set(supported) <= set(compiled), f"--version targets: {out!r}")
+    missing = [t for t in compiled if t not in supported]
+    if missing:  # compiled in, but this CPU cannot run it
+        expect_error(["--target", missing[0].lower(), *FILL, *GOOD, "--out", "a.npy"],
+                     "not available")
+    else:
+        print("note: this CPU runs every compiled target; the refusal is checked by name only")
+
+
+def test_model_errors():
+    with open(os.path.join(WORK, "bad.json"), "w") as f:
+        f.write('{"tensors": [{"name": "a", "shape": [4, 4], "scheme": "normal", "bogus": 1}]}')
+    with open(os.path.join(WORK, "dup.json"), "w") as f:
+        f.write('{"tensors": [{"name": "a", "shape": [4, 4], "scheme": "normal"},'
+                ' {"name": "a", "shape": [4], "scheme": "zeros"}]}')
+    with open(os.path.join(WORK, "ok.json"), "w") as f:
+        f.write('{"tensors": [{"name": "a", "shape": [4, 4], "scheme": "normal"}]}')
+    with open(os.path.join(WORK, "reserved.json"), "w") as f:
+        f.write('{"tensors": [{"name": "__metadata__", "shape": [4], "scheme": "zeros"}]}')
+    model = ["model", "--seed", "1"]
+    expect_error([*model, "bad.json", "--out", "m.safetensors"], "bogus")
+    expect_error([*model, "dup.json", "--out", "m.safetensors"], "a")
+    expect_error([*model, "missing.json", "--out", "m.safetensors"], "missing.json")
+    expect_error([*model, "ok.json", "--out", "m.npy"], ".safetensors")
+    expect_error([*model, "reserved.json", "--out", "m.safetensors"], "reserved")
+    expect_error(["describe", "--spec", "bad.json"], "bogus")
+    expect_error(["describe", "--shape", "4,4", "--scheme", "nope"], "unknown scheme")
+
+
+def test_unwritable_paths():
+    expect_error([*FILL, *GOOD, "--out", "no_such_dir/a.npy"], "No such file or directory")
+    with open(os.path.join(WORK, "plainfile"), "w") as f:
+        f.write("x")
+    expect_error([*FILL, *GOOD, "--out", "plainfile/a.npy"], "not a directory")
+    os.mkdir(os.path.join(WORK, "subdir.npy"))
+    expect_error([*FILL, *GOOD, "--out", "subdir.npy", "--force"], "is a directory")
+    if os.geteuid() != 0:  # root writes to read-only directories anyway
+        ro = os.path.join(WORK, "readonly")
+        os.mkdir(ro, 0o555)
+        expect_error([*FILL, *GOOD, "--out", "readonly/a.npy"], "Permission denied")
+
+
+def test_no_overwrite_without_force():
+    target = os.path.join(WORK, "exists.npy")
+    with open(target, "wb") as f:
+        f.write(b"keep me")
+    expect_error([*FILL, *GOOD, "--out", "exists.npy"], "--force")
+    with open(target, "rb") as f:
+        check(f.read() == b"keep me", "existing file changed without --force")
+    proc = subprocess.run([FANFILL, *FILL, *GOOD, "--out", "exists.npy", "--force"], cwd=WORK,
+                          capture_output=True, text=True)
+    check(proc.returncode == 0, f"--force failed: {proc.stderr}")
+    with open(target, "rb") as f:
+        check(f.read(6) == b"\x93NUMPY", "--force did not replace the file")
+    check(not [f for f in listing(WORK) if ".tmp." in f], "temporary file left after --force")
+    os.remove(target)
+
+
+def test_file_size_limit():
+    # Past RLIMIT_FSIZE the writes fail with EFBIG (fanfill ignores SIGXFSZ).
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (1 << 20, 1 << 20))
+    expect_error([*FILL, "--shape", "1024,1024", "--scheme", "normal", "--out", "big.bin"],
+                 "File too large", preexec_fn=limit)
+
+
+def test_disk_full():
+    # A 64 KiB tmpfs in a private mount namespace (unprivileged via a user
+    # namespace); the listing is taken inside, where the mount exists.
+    if not shutil.which("unshare"):
+        print("note: no unshare; the full-disk check is skipped")
+        return
+    mnt = os.path.join(WORK, "tiny")
+    os.mkdir(mnt)
+    script = (
+        'mount -t tmpfs -o size=64k tmpfs "$1" || exit 77; cd "$1"; '
+        '"$2" fill --seed 1 --name w --shape 1024,1024 --scheme normal --out full.bin '
+        '2>err.txt; rc=$?; err=$(cat err.txt); rm err.txt; '
+        'echo "rc=$rc"; echo "err=$err"; echo "files=$(ls -A)"')
+    proc = subprocess.run(["unshare", "-rm", "sh", "-c", script, "sh", mnt, FANFILL],
+                          capture_output=True, text=True)
+    if proc.returncode != 0:
+        print(f"note: cannot mount a tmpfs here ({proc.stderr.strip()}); "
+              "the full-disk check is skipped")
+        return
+    out = proc.stdout
+    check("rc=0" not in out, f"full disk: exit code 0: {out!r}")
+    check("fanfill: error: " in out and "No space left on device" in out,
+          f"full disk message: {out!r}")
+    check("files=\n" in out or out.rstrip().endswith("files="), f"full disk left: {out!r}")
+
+
+def test_signals():
+    # An orthogonal f64 4096 x 4096 on one thread takes seconds (QR); the
+    # temporary file exists from the start. Signal once it appears.
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        d = os.path.join(WORK, f"sig{int(sig)}")
+        os.mkdir(d)
+        proc = subprocess.Popen([FANFILL, "--threads", "1", *FILL, "--shape", "4096,4096",
+                                 "--scheme", "orthogonal", "--dtype", "f64", "--out", "q.npy"],
+                                cwd=d, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + 20
+        while not [f for f in os.listdir(d) if ".tmp." in f]:
+            if proc.poll() is not None or time.monotonic() > deadline:
+                break
+            time.sleep(0.005)
+        seen = bool([f for f in os.listdir(d) if ".tmp." in f])
+        check(seen, f"{sig.name}: the temporary file never appeared")
+        proc.send_signal(sig)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            check(False, f"{sig.name}: fanfill did not stop")
+        check(proc.returncode == -sig, f"{sig.name}: exit status {proc.returncode}")
+        check(listing(d) == [], f"{sig.name}: files left: {listing(d)}")
+        proc.stderr.close()
+
+
+def main():
+    shutil.rmtree(WORK, ignore_errors=True)
+    os.makedirs(WORK)
+    for test in (test_bad_inputs, test_unsupported_target, test_model_errors,
+                 test_unwritable_paths, test_no_overwrite_without_force, test_file_size_limit,
+                 test_disk_full, test_signals):
+        print("---", test.__name__, flush=True)
+        test()
+    if FAILURES:
+        print(f"{len(FAILURES)} check(s) failed")
+        return 1
+    shutil.rmtree(WORK, ignore_errors=True)
+    print("all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

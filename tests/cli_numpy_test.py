@@ -1,0 +1,259 @@
+#!/usr/bin/env python3
+"""Real-client test of the fanfill command: numpy loads what it writes.
+
+Usage: cli_numpy_test.py <fanfill executable> <scratch directory>
+
+For each case the command writes a .npy (default threads and SIMD target) and
+a .bin (--threads 1 --target scalar); numpy must load the .npy with the right
+shape and dtype, and its values must equal the .bin bit for bit. So one check
+covers the .npy writer, the chunked parallel writer (the shapes include
+multi-chunk tensors) and target independence. A kaiming_normal tensor's
+mean and std are checked against gain / sqrt(fan). The safetensors files
+(`fill` and `model`) are read back by the independent reader below (JSON
+header + numpy.frombuffer) and compared with .npy files of the same tensors;
+bf16 is compared with the f32 values rounded to nearest even.
+Exits 77 (CTest: skipped) when numpy is missing.
+"""
+import ast
+import json
+import math
+import os
+import shutil
+import struct
+import subprocess
+import sys
+
+try:
+    import numpy as np
+except ImportError:
+    print("SKIP: numpy is not installed (Debian: python3-numpy)")
+    sys.exit(77)
+
+FANFILL = os.path.abspath(sys.argv[1])
+WORK = os.path.abspath(sys.argv[2])
+SEED = "42"
+FAILURES = []
+
+
+def check(condition, what):
+    if not condition:
+        FAILURES.append(what)
+        print("FAIL:", what)
+
+
+def run(*args):
+    proc = subprocess.run([FANFILL, *args], capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise SystemExit(f"fanfill {' '.join(args)} failed ({proc.returncode}):\n{proc.stderr}")
+    return proc
+
+
+def path(name):
+    return os.path.join(WORK, name)
+
+
+NUMPY_DTYPE = {"f32": np.dtype("<f4"), "f64": np.dtype("<f8"), "f16": np.dtype("<f2")}
+
+
+def read_safetensors(file):
+    """Independent reader: u64 header length, JSON header, raw data."""
+    with open(file, "rb") as f:
+        blob = f.read()
+    (n,) = struct.unpack("<Q", blob[:8])
+    check((8 + n) % 8 == 0, f"{file}: data does not start 8-byte aligned")
+    header = json.loads(blob[8:8 + n].decode("utf-8"))
+    data = blob[8 + n:]
+    header.pop("__metadata__", None)
+    spans = sorted(tuple(v["data_offsets"]) for v in header.values())
+    pos = 0
+    for begin, end in spans:
+        check(begin == pos, f"{file}: hole or overlap at byte {pos}")
+        pos = end
+    check(pos == len(data), f"{file}: data section is {len(data)} bytes, header covers {pos}")
+    dtypes = {"F32": "<f4", "F64": "<f8", "F16": "<f2", "BF16": "<u2"}
+    tensors = {}
+    for name, v in header.items():
+        begin, end = v["data_offsets"]
+        dt = np.dtype(dtypes[v["dtype"]])
+        arr = np.frombuffer(data[begin:end], dtype=dt).reshape(v["shape"])
+        check(begin % dt.itemsize == 0, f"{file}: {name} is not aligned to its element size")
+        tensors[name] = (v["dtype"], arr)
+    return tensors
+
+
+def bf16_round(f32):
+    """float32 -> bfloat16 bits, round to nearest even (finite values)."""
+    bits = f32.astype("<f4").view("<u4").astype(np.uint64)
+    return ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+
+
+CASES = [
+    # shape, layout, scheme, dtype
+    ("64,32,3,3", "oi", "kaiming_normal(mode=fan_in)", "f32"),
+    ("3,3,32,64", "io", "he_normal", "f32"),
+    ("300,200", "io", "glorot_uniform", "f64"),
+    ("2100,2100", "oi", "normal(std=0.02)", "f32"),   # 17.6 MB: two chunks
+    ("1500,1500", "oi", "trunc_normal(std=0.02)", "f64"),  # 18 MB: two chunks
+    ("4099,2049", "oi", "xavier_normal", "f16"),     # 16.8 MB: two chunks of f16
+    ("17", "oi", "uniform(a=-1, b=1)", "f16"),
+    ("0,5", "oi", "normal", "f32"),
+    ("48,40", "oi", "orthogonal(gain=2)", "f32"),
+    ("40,48", "io", "sparse(sparsity=0.25)", "f64"),
+    ("16,24", "oi", "eye", "f16"),
+    ("8,4,3,3", "oi", "dirac", "f32"),
+    ("5,7", "oi", "constant(value=0.1)", "f16"),
+    ("3000,1500", "oi", "zeros", "f32"),
+]
+
+
+def test_npy_against_scalar_single_thread():
+    for i, (shape, layout, scheme, dtype) in enumerate(CASES):
+        label = f"{scheme} {shape} {layout} {dtype}"
+        common = ["--shape", shape, "--layout", layout, "--scheme", scheme, "--seed", SEED,
+                  "--name", f"t{i}", "--dtype", dtype]
+        run("fill", *common, "--out", path(f"t{i}.npy"))
+        run("--threads", "1", "--target", "scalar", "fill", *common, "--out", path(f"t{i}.bin"))
+        arr = np.load(path(f"t{i}.npy"))
+        dims = tuple(int(d) for d in shape.split(","))
+        check(arr.shape == dims, f"{label}: shape {arr.shape}, expected {dims}")
+        check(arr.dtype == NUMPY_DTYPE[dtype], f"{label}: dtype {arr.dtype}")
+        with open(path(f"t{i}.bin"), "rb") as f:
+            raw = f.read()
+        check(arr.tobytes() == raw, f"{label}: .npy values differ from the --threads 1 "
+                                    f"--target scalar .bin")
+        check(bool(np.all(np.isfinite(arr))), f"{label}: non-finite values")
+
+
+def test_kaiming_std():
+    # fan_in = 32 * 3 * 3; std = sqrt(2) / sqrt(288). n = 18432 normals: the sample
+    # std has standard error sigma / sqrt(2n), the mean sigma / sqrt(n); 6 standard
+    # errors give p_fail < 4e-9 per check.
+    arr = np.load(path("t0.npy")).astype(np.float64)
+    n = arr.size
+    sigma = math.sqrt(2.0) / math.sqrt(32 * 3 * 3)
+    check(abs(arr.std() - sigma) < 6 * sigma / math.sqrt(2 * n),
+          f"kaiming_normal std {arr.std()} vs {sigma}")
+    check(abs(arr.mean()) < 6 * sigma / math.sqrt(n), f"kaiming_normal mean {arr.mean()}")
+    desc = json.loads(run("describe", "--shape", "64,32,3,3", "--layout", "oi", "--scheme",
+                          "kaiming_normal(mode=fan_in)").stdout)
+    check(len(desc) == 1 and desc[0]["fan_in"] == 288 and desc[0]["fan_out"] == 576,
+          f"describe fans: {desc}")
+    check(math.isclose(desc[0]["std"], sigma, rel_tol=1e-15), f"describe std {desc[0]['std']}")
+    check(desc[0]["distribution"] == {"kind": "normal", "mean": 0.0, "stddev": desc[0]["std"]},
+          f"describe distribution {desc[0]['distribution']}")
+
+
+def test_npy_v2_header():
+    # 30000 dimensions of 1: the header dictionary exceeds 65535 bytes. numpy
+    # cannot load more than 32 dimensions, so the header is parsed here.
+    shape = ",".join(["1"] * 30000)
+    run("fill", "--shape", shape, "--scheme", "normal", "--seed", SEED, "--stream", "1",
+        "--out", path("v2.npy"))
+    with open(path("v2.npy"), "rb") as f:
+        blob = f.read()
+    check(blob[:8] == b"\x93NUMPY\x02\x00", f"v2 magic/version {blob[:8]!r}")
+    (n,) = struct.unpack("<I", blob[8:12])
+    check((12 + n) % 64 == 0 and blob[12 + n - 1:12 + n] == b"\n", "v2 header padding")
+    header = ast.literal_eval(blob[12:12 + n].decode("latin1"))
+    check(header["descr"] == "<f4" and header["shape"] == (1,) * 30000
+          and header["fortran_order"] is False, "v2 header contents")
+    check(len(blob) == 12 + n + 4, "v2 data size")
+    run("fill", "--shape", "1", "--scheme", "normal", "--seed", SEED, "--stream", "1",
+        "--out", path("v2.bin"))
+    with open(path("v2.bin"), "rb") as f:
+        check(blob[12 + n:] == f.read(), "v2 data")
+
+
+def test_fill_safetensors():
+    for dtype in ("f32", "f64", "f16", "bf16"):
+        common = ["--shape", "96,80", "--scheme", "kaiming_normal", "--seed", SEED,
+                  "--name", "layer1.weight"]
+        run("fill", *common, "--dtype", dtype, "--out", path(f"s_{dtype}.safetensors"))
+        tensors = read_safetensors(path(f"s_{dtype}.safetensors"))
+        check(list(tensors) == ["layer1.weight"], f"safetensors names {list(tensors)}")
+        st_dtype, arr = tensors["layer1.weight"]
+        check(st_dtype == dtype.upper(), f"safetensors dtype {st_dtype} for {dtype}")
+        check(arr.shape == (96, 80), f"safetensors shape {arr.shape}")
+        if dtype == "bf16":
+            run("fill", *common, "--dtype", "f32", "--out", path("s_bf16_ref.npy"))
+            expected = bf16_round(np.load(path("s_bf16_ref.npy")))
+            check(np.array_equal(arr, expected), "bf16 != f32 rounded to nearest even")
+        else:
+            run("fill", *common, "--dtype", dtype, "--out", path(f"s_{dtype}.npy"))
+            check(arr.tobytes() == np.load(path(f"s_{dtype}.npy")).tobytes(),
+                  f"safetensors {dtype} != .npy")
+    # --stream without --name: the tensor is called "tensor".
+    run("fill", "--shape", "3,4", "--scheme", "ones", "--seed", SEED, "--stream", "9",
+        "--out", path("anon.safetensors"))
+    check(list(read_safetensors(path("anon.safetensors"))) == ["tensor"], "default name")
+
+
+MODEL = {
+    "layout": "oi",
+    "tensors": [
+        {"name": "embed", "shape": [1000, 64], "scheme": "normal(std=0.02)", "dtype": "bf16"},
+        {"name": "conv.weight", "shape": [64, 16, 3, 3],
+         "scheme": "kaiming_normal(mode=fan_out, nonlinearity=relu)"},
+        {"name": "conv.bias", "shape": [64], "scheme": "torch_default_bias",
+         "fans_from": "conv.weight", "dtype": "f16"},
+        {"name": "fc.weight", "shape": [2100, 2100], "scheme": "xavier_uniform", "dtype": "f64"},
+        {"name": "fc.q", "shape": [32, 32], "scheme": "orthogonal", "stream": 12345},
+        {"name": "ln.weight", "shape": [7], "scheme": "ones", "dtype": "bf16"},
+    ],
+}
+
+
+def test_model_safetensors():
+    with open(path("model.json"), "w") as f:
+        json.dump(MODEL, f)
+    proc = run("model", path("model.json"), "--seed", SEED, "--out", path("model.safetensors"),
+               "--progress")
+    check("100%" in proc.stderr and "done in" in proc.stderr,
+          f"--progress printed no final line: {proc.stderr!r}")
+    tensors = read_safetensors(path("model.safetensors"))
+    check(sorted(tensors) == sorted(t["name"] for t in MODEL["tensors"]),
+          f"model names {sorted(tensors)}")
+    for t in MODEL["tensors"]:
+        name = t["name"]
+        st_dtype, arr = tensors[name]
+        dtype = t.get("dtype", "f32")
+        check(st_dtype == dtype.upper(), f"{name}: dtype {st_dtype}")
+        check(list(arr.shape) == t["shape"], f"{name}: shape {arr.shape}")
+        scheme = t["scheme"]
+        if "fans_from" in t:  # the weight's fan_in = 16 * 3 * 3
+            scheme = "torch_default_bias(fan_in=144)"
+        stream = ["--stream", str(t["stream"])] if "stream" in t else ["--name", name]
+        common = ["--shape", ",".join(map(str, t["shape"])), "--scheme", scheme,
+                  "--seed", SEED, *stream]
+        ref = path(f"model_{name}.npy")
+        if dtype == "bf16":
+            run("fill", *common, "--dtype", "f32", "--out", ref)
+            check(np.array_equal(arr, bf16_round(np.load(ref))), f"{name}: bf16 values")
+        else:
+            run("fill", *common, "--dtype", dtype, "--out", ref)
+            check(arr.tobytes() == np.load(ref).tobytes(), f"{name}: values differ from fill")
+    desc = json.loads(run("describe", "--spec", path("model.json")).stdout)
+    check([d["name"] for d in desc] == [t["name"] for t in MODEL["tensors"]], "describe --spec")
+    check(desc[2]["fan_in"] == 144 and desc[2]["distribution"]["kind"] == "uniform",
+          f"describe --spec bias: {desc[2]}")
+
+
+def main():
+    shutil.rmtree(WORK, ignore_errors=True)
+    os.makedirs(WORK)
+    for test in (test_npy_against_scalar_single_thread, test_kaiming_std, test_npy_v2_header,
+                 test_fill_safetensors, test_model_safetensors):
+        print("---", test.__name__, flush=True)
+        test()
+    leftovers = [f for f in os.listdir(WORK) if ".tmp." in f]
+    check(not leftovers, f"temporary files left: {leftovers}")
+    if FAILURES:
+        print(f"{len(FAILURES)} check(s) failed")
+        return 1
+    shutil.rmtree(WORK, ignore_errors=True)
+    print("all checks passed")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

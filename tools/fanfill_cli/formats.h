@@ -1,0 +1,45 @@
+// File formats the fanfill command writes: .npy (numpy), .safetensors and
+// .bin (raw little-endian values, no header). Only the headers are made here;
+// the values are written by tensor_writer.h straight from the fill.
+#ifndef FANFILL_TOOLS_CLI_FORMATS_H_
+#define FANFILL_TOOLS_CLI_FORMATS_H_
+
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "fanfill/fanfill.hpp"
+
+namespace fanfill::cli {
+
+enum class Format { kNpy, kSafetensors, kBin };
+
+// By extension (case-sensitive, as the tools that read them); throws
+// std::invalid_argument naming the extensions it knows.
+Format FormatOfPath(std::string_view path);
+
+// numpy format version 1.0 (2.0 if the header dictionary does not fit in
+// 65535 bytes), little-endian, C order, padded so that the data starts at a
+// multiple of 64 bytes. Throws for bf16, which has no numpy dtype.
+std::string NpyHeader(DType dtype, std::span<const int64_t> shape);
+
+struct SafetensorsEntry {
+  std::string name;
+  DType dtype = DType::kF32;
+  std::vector<int64_t> shape;
+  uint64_t begin = 0, end = 0;  // byte offsets into the data section
+};
+
+// The 8-byte little-endian header length, then the JSON header padded with
+// spaces to a multiple of 8 bytes; the data section follows. Entries appear
+// in the given order; `metadata` becomes "__metadata__" (string values only,
+// as the format requires). Throws on a tensor named "__metadata__".
+std::string SafetensorsHeader(std::span<const SafetensorsEntry> entries,
+                              const std::map<std::string, std::string>& metadata);
+
+}  // namespace fanfill::cli
+
+#endif  // FANFILL_TOOLS_CLI_FORMATS_H_

@@ -1,0 +1,323 @@
+// fanfill: the command-line tool. Subcommands:
+//   fill      one tensor to .npy / .safetensors / .bin
+//   model     every tensor of a model spec (JSON) to one .safetensors file
+//   describe  fans, gain, distribution and moments of a tensor or a model, as JSON
+//   bench     fill throughput beside memset, per distribution, dtype and thread count
+// Run `fanfill <subcommand> --help` for the options. Errors are printed as
+// "fanfill: error: <message>" and exit non-zero; no partial output file is
+// ever left under the requested name (see output_file.h).
+#include <tbb/global_control.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <algorithm>
+#include <cerrno>
+#include <charconv>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <nlohmann/json.hpp>
+#include <optional>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "fanfill/fanfill.hpp"
+#include "fanfill/schemes.hpp"
+#include "tools/fanfill_cli/bench.h"
+#include "tools/fanfill_cli/formats.h"
+#include "tools/fanfill_cli/output_file.h"
+#include "tools/fanfill_cli/tensor_writer.h"
+
+namespace fanfill::cli {
+namespace {
+
+constexpr const char* kPointwiseNote =
+    "Uniform, normal, truncated-normal and constant schemes are written in parallel 16 MiB "
+    "chunks straight from the fill (bit for bit the whole-tensor result); orthogonal, sparse, "
+    "eye and dirac are not pointwise, so each such tensor is made whole in memory first. The "
+    "file is written under a temporary name in the same directory and renamed when complete. "
+    "--threads N and --target T (see fanfill --help) may come before or after the subcommand.";
+
+std::string Join(const std::vector<std::string>& words) {
+  std::string out;
+  for (const std::string& w : words) out += (out.empty() ? "" : " ") + w;
+  return out;
+}
+
+std::string VersionText() {
+  return std::string("fanfill ") + Version() + "\ncompiled targets: " + Join(CompiledTargets()) +
+         "\nsupported targets: " + Join(SupportedTargets());
+}
+
+// "4096,4096" -> {4096, 4096}. Spaces around the numbers are allowed.
+std::vector<int64_t> ParseShape(const std::string& text) {
+  std::vector<int64_t> shape;
+  size_t begin = 0;
+  while (true) {
+    const size_t comma = std::min(text.find(',', begin), text.size());
+    std::string_view item(text.data() + begin, comma - begin);
+    while (!item.empty() && item.front() == ' ') item.remove_prefix(1);
+    while (!item.empty() && item.back() == ' ') item.remove_suffix(1);
+    int64_t dim = 0;
+    const auto [end, ec] = std::from_chars(item.data(), item.data() + item.size(), dim);
+    if (item.empty() || ec != std::errc() || end != item.data() + item.size() || dim < 0) {
+      throw std::invalid_argument("bad --shape '" + text +
+                                  "': expected comma-separated non-negative integers such as "
+                                  "4096,4096 (got '" +
+                                  std::string(item) + "')");
+    }
+    shape.push_back(dim);
+    if (comma == text.size()) break;
+    begin = comma + 1;
+  }
+  return shape;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read '" + path + "': " + std::strerror(errno));
+  std::ostringstream text;
+  text << in.rdbuf();
+  if (in.bad()) throw std::runtime_error("cannot read '" + path + "'");
+  return text.str();
+}
+
+// Options shared by `fill` and `describe --shape`.
+struct TensorOptions {
+  std::string shape, layout = "oi", scheme, dtype = "f32", name;
+  std::optional<uint64_t> stream;
+
+  void AddTo(CLI::App& cmd) {
+    cmd.add_option("--shape", shape, "Tensor shape, comma-separated: 64,32,3,3");
+    cmd.add_option("--layout", layout,
+                   "Axis order: oi = PyTorch [out, in, *spatial], io = Keras [*spatial, in, out]")
+        ->capture_default_str();
+    cmd.add_option("--scheme", scheme,
+                   "Initialization scheme, e.g. 'kaiming_normal(mode=fan_in)' (docs/schemes.md)");
+    cmd.add_option("--dtype", dtype, "f32, f64, bf16 or f16")->capture_default_str();
+    auto* name_opt =
+        cmd.add_option("--name", name, "Tensor name; its hash (StreamId) is the stream");
+    auto* stream_opt = cmd.add_option("--stream", stream, "Stream id (instead of --name)");
+    name_opt->excludes(stream_opt);
+  }
+
+  // A one-tensor model, so that fill/describe go through the same checks as
+  // `model`. `stream_required`: fill needs --name or --stream.
+  ModelSpec ToModel(bool stream_required) const {
+    if (shape.empty()) throw std::invalid_argument("--shape is required");
+    if (scheme.empty()) throw std::invalid_argument("--scheme is required");
+    if (stream_required && name.empty() && !stream) {
+      throw std::invalid_argument(
+          "--name or --stream is required: it picks the tensor's random stream");
+    }
+    TensorSpec t;
+    t.name = name.empty() ? "tensor" : name;
+    t.shape = ParseShape(shape);
+    t.layout = ParseLayout(layout);
+    Scheme::Parse(scheme);  // the scheme's own message, without the model's tensor label
+    t.scheme = scheme;
+    t.dtype = ParseDType(dtype);
+    t.stream = stream;
+    ModelSpec model;
+    model.tensors.push_back(std::move(t));
+    return model;
+  }
+};
+
+// Writes the model's tensors to `path` (.npy and .bin: exactly one tensor).
+void WriteModel(const ModelSpec& model, const std::string& path, uint64_t seed, bool force,
+                ProgressStyle progress, int threads) {
+  const Format format = FormatOfPath(path);
+  OutputFile::CheckCreatable(path, force);
+  const std::vector<TensorDescription> descs = DescribeModel(model);
+  std::vector<TensorJob> jobs;
+  for (size_t i = 0; i < descs.size(); ++i) jobs.push_back({&model.tensors[i], &descs[i], 0});
+
+  std::string header;
+  switch (format) {
+    case Format::kNpy:
+      header = NpyHeader(descs[0].dtype, model.tensors[0].shape);
+      break;
+    case Format::kBin:
+      break;
+    case Format::kSafetensors: {
+      // Widest dtype first (stable otherwise): every tensor's data then starts
+      // at a multiple of its element size, as the safetensors writers do it.
+      std::vector<size_t> order(jobs.size());
+      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+        return DTypeSize(descs[a].dtype) > DTypeSize(descs[b].dtype);
+      });
+      std::vector<SafetensorsEntry> entries;
+      uint64_t offset = 0;
+      for (size_t i : order) {
+        jobs[i].offset = offset;
+        entries.push_back({descs[i].name, descs[i].dtype, model.tensors[i].shape, offset,
+                           offset + descs[i].bytes});
+        offset += descs[i].bytes;
+      }
+      header = SafetensorsHeader(entries, {{"generator", std::string("fanfill ") + Version()},
+                                           {"seed", std::to_string(seed)}});
+      break;
+    }
+  }
+  uint64_t data_bytes = 0;
+  for (TensorJob& job : jobs) {
+    job.offset += header.size();
+    data_bytes += job.desc->bytes;
+  }
+  OutputFile file(path, force, header.size() + data_bytes);
+  file.WriteAt(header.data(), header.size(), 0);
+  WriteTensors(file, jobs, {.seed = seed, .max_threads = threads, .progress = progress});
+  file.Commit();
+}
+
+// DescribeModelJson plus each tensor's core distribution (the one Fill that
+// makes it; null for constant, eye and dirac).
+std::string DescribeJson(const ModelSpec& model) {
+  auto out = nlohmann::ordered_json::parse(DescribeModelJson(model));
+  const std::vector<TensorDescription> descs = DescribeModel(model);
+  for (size_t i = 0; i < descs.size(); ++i) {
+    const Description& d = descs[i].description;
+    nlohmann::ordered_json dist = nullptr;
+    const bool has_distribution =
+        d.kind == Description::Kind::kUniform || d.kind == Description::Kind::kNormal ||
+        d.kind == Description::Kind::kTruncatedNormal || d.kind == Description::Kind::kSparse ||
+        d.kind == Description::Kind::kOrthogonal;
+    if (has_distribution) {
+      const Distribution& x = d.distribution;
+      switch (x.kind) {
+        case Distribution::Kind::kUniform:
+          dist = {{"kind", "uniform"}, {"low", x.low}, {"high", x.high}};
+          break;
+        case Distribution::Kind::kNormal:
+          dist = {{"kind", "normal"}, {"mean", x.mean}, {"stddev", x.stddev}};
+          break;
+        case Distribution::Kind::kTruncatedNormal:
+          dist = {{"kind", "truncated_normal"},
+                  {"mean", x.mean},
+                  {"stddev", x.stddev},
+                  {"low", x.low},
+                  {"high", x.high}};
+          break;
+      }
+    }
+    out[i]["distribution"] = dist;
+  }
+  return out.dump(2);
+}
+
+ProgressStyle ChooseProgress(bool requested) {
+  if (isatty(STDERR_FILENO)) return ProgressStyle::kTerminal;
+  return requested ? ProgressStyle::kLines : ProgressStyle::kNone;
+}
+
+int Main(int argc, char** argv) {
+  CLI::App app{
+      "fanfill: reproducible random weight initialization (Philox4x32-10, SIMD, "
+      "multi-core). Element i of a tensor depends only on (seed, stream, i, scheme, "
+      "dtype): never on threads, chunking or the SIMD target."};
+  app.set_version_flag("--version", VersionText(), "Print the version and the SIMD targets");
+  app.require_subcommand(1);
+  app.fallthrough();  // the common options also work after the subcommand
+  app.failure_message([](const CLI::App*, const CLI::Error& e) {
+    return std::string("fanfill: error: ") + e.what() + "\nRun with --help for more information.\n";
+  });
+  int threads = 0;
+  std::string target;
+  app.add_option("--threads", threads, "Use at most N threads (default: all cores)")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--target", target,
+                 "Force a SIMD target (avx3, avx2, sse4, emu128, scalar...; see --version); "
+                 "values do not depend on it");
+
+  TensorOptions fill_opts;
+  uint64_t seed = 0;
+  std::string out_path;
+  bool force = false, progress = false;
+  CLI::App* fill = app.add_subcommand("fill", "Write one tensor to .npy, .safetensors or .bin");
+  fill->footer(std::string("The format follows the extension of --out: .npy (numpy; bf16 has no "
+                           "numpy dtype and is refused), .safetensors (tensor name: --name, or "
+                           "\"tensor\"), .bin (raw little-endian values). ") +
+               kPointwiseNote);
+  fill_opts.AddTo(*fill);
+  fill->add_option("--seed", seed, "Seed (64-bit)")->required();
+  fill->add_option("--out", out_path, "Output file: .npy, .safetensors or .bin")->required();
+  fill->add_flag("--force", force, "Overwrite an existing output file");
+  fill->add_flag("--progress", progress, "Show progress on stderr even when it is not a terminal");
+
+  std::string spec_path;
+  CLI::App* model = app.add_subcommand(
+      "model", "Initialize every tensor of a model spec (JSON) into one .safetensors file");
+  model->footer(std::string("Each tensor's stream is StreamId(name) unless the spec sets "
+                            "\"stream\"; the file's tensors are those of the spec. ") +
+                kPointwiseNote);
+  model->add_option("spec", spec_path, "Model spec (JSON, see fanfill/schemes.hpp)")->required();
+  model->add_option("--seed", seed, "Seed (64-bit)")->required();
+  model->add_option("--out", out_path, "Output file (.safetensors)")->required();
+  model->add_flag("--force", force, "Overwrite an existing output file");
+  model->add_flag("--progress", progress,
+                  "Show progress (bytes done, rate, ETA) on stderr even when it is not a terminal");
+
+  TensorOptions describe_opts;
+  std::string describe_spec;
+  CLI::App* describe = app.add_subcommand(
+      "describe", "Print fans, gain, distribution, mean, std, low and high as JSON");
+  describe_opts.AddTo(*describe);
+  describe->add_option("--spec", describe_spec, "Describe every tensor of a model spec (JSON)")
+      ->excludes("--shape")
+      ->excludes("--scheme");
+
+  uint64_t bench_size = uint64_t{1} << 24;
+  int bench_reps = 5;
+  CLI::App* bench = app.add_subcommand(
+      "bench", "Print this machine's fill throughput beside memset of the same buffer");
+  bench->add_option("--size", bench_size, "Elements per fill")->capture_default_str();
+  bench->add_option("--reps", bench_reps, "Timed runs per figure (the best is shown)")
+      ->capture_default_str();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+
+  if (!target.empty()) ForceTarget(target);
+  std::optional<tbb::global_control> thread_limit;
+  if (threads > 0) thread_limit.emplace(tbb::global_control::max_allowed_parallelism, threads);
+
+  if (*fill) {
+    const ModelSpec one = fill_opts.ToModel(/*stream_required=*/true);
+    WriteModel(one, out_path, seed, force, ChooseProgress(progress), threads);
+  } else if (*model) {
+    const ModelSpec spec = ParseModelSpec(ReadFile(spec_path));
+    if (FormatOfPath(out_path) != Format::kSafetensors) {
+      throw std::invalid_argument("model writes one .safetensors file; '" + out_path +
+                                  "' does not end in .safetensors");
+    }
+    WriteModel(spec, out_path, seed, force, ChooseProgress(progress), threads);
+  } else if (*describe) {
+    const ModelSpec spec = describe_spec.empty() ? describe_opts.ToModel(false)
+                                                 : ParseModelSpec(ReadFile(describe_spec));
+    std::cout << DescribeJson(spec) << "\n";
+  } else if (*bench) {
+    RunBench(bench_size, bench_reps, std::cout);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace fanfill::cli
+
+int main(int argc, char** argv) {
+  fanfill::cli::OutputFile::InstallSignalCleanup();
+  try {
+    return fanfill::cli::Main(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fanfill: error: %s\n", e.what());
+    return 1;
+  }
+}

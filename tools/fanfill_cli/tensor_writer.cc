@@ -1,0 +1,190 @@
+#include "tools/fanfill_cli/tensor_writer.h"
+
+#include <tbb/blocked_range.h>
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/parallel_for.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace fanfill::cli {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+std::string HumanBytes(double bytes) {
+  static constexpr const char* kUnits[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+  int unit = 0;
+  while (bytes >= 1024 && unit < 4) {
+    bytes /= 1024;
+    ++unit;
+  }
+  char text[32];
+  std::snprintf(text, sizeof(text), unit ? "%.1f %s" : "%.0f %s", bytes, kUnits[unit]);
+  return text;
+}
+
+std::string HumanSeconds(double seconds) {
+  const auto s = static_cast<long long>(seconds + 0.5);
+  char text[32];
+  std::snprintf(text, sizeof(text), "%lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
+  return text;
+}
+
+// Bytes done, rate and ETA on stderr; Add() may be called from any thread.
+class Progress {
+ public:
+  Progress(uint64_t total, ProgressStyle style)
+      : total_(total),
+        style_(total > 0 ? style : ProgressStyle::kNone),
+        interval_(style == ProgressStyle::kTerminal ? std::chrono::milliseconds(100)
+                                                    : std::chrono::milliseconds(1000)),
+        start_(Clock::now()),
+        last_draw_ns_(0) {}
+
+  void Add(uint64_t bytes) {
+    const uint64_t done = done_.fetch_add(bytes) + bytes;
+    if (style_ == ProgressStyle::kNone) return;
+    const int64_t now = (Clock::now() - start_).count();
+    int64_t last = last_draw_ns_.load();
+    // One thread draws per interval.
+    if (now - last < std::chrono::nanoseconds(interval_).count()) return;
+    if (!last_draw_ns_.compare_exchange_strong(last, now)) return;
+    Draw(done, false);
+  }
+
+  void Finish() {
+    if (style_ != ProgressStyle::kNone) Draw(done_.load(), true);
+  }
+
+ private:
+  void Draw(uint64_t done, bool final) const {
+    const double seconds = std::chrono::duration<double>(Clock::now() - start_).count();
+    const double rate = seconds > 0 ? done / seconds : 0;
+    std::string line = style_ == ProgressStyle::kTerminal ? "\r" : "";
+    char pct[16];
+    std::snprintf(pct, sizeof(pct), "%3d%%", static_cast<int>(100.0 * done / total_));
+    line += std::string(pct) + "  " + HumanBytes(done) + " / " + HumanBytes(total_) + "  " +
+            HumanBytes(rate) + "/s";
+    if (final) {
+      line += "  done in " + HumanSeconds(seconds);
+    } else if (rate > 0) {
+      line += "  ETA " + HumanSeconds((total_ - done) / rate);
+    }
+    line += style_ == ProgressStyle::kTerminal && !final ? "   " : "\n";
+    // One write() per line, so that lines from a redraw never interleave.
+    [[maybe_unused]] const ssize_t n = write(STDERR_FILENO, line.data(), line.size());
+  }
+
+  const uint64_t total_;
+  const ProgressStyle style_;
+  const std::chrono::milliseconds interval_;
+  const Clock::time_point start_;
+  std::atomic<uint64_t> done_{0};
+  std::atomic<int64_t> last_draw_ns_;
+};
+
+struct Chunk {
+  const TensorJob* job;
+  const Scheme* scheme;  // kConstant only
+  uint64_t first;        // element index in the tensor
+  uint64_t count;
+};
+
+// Writes elements [chunk.first, chunk.first + chunk.count) of the tensor.
+void FillChunk(const Chunk& chunk, void* buffer, uint64_t seed) {
+  const TensorDescription& td = *chunk.job->desc;
+  const Description& d = td.description;
+  const StreamKey key{.seed = seed, .stream = td.stream};
+  if (d.kind == Description::Kind::kConstant) {
+    // Every element is the same value: Init of a 1-D slice stores it as Init
+    // of the whole tensor would (rounded to the dtype the same way).
+    const int64_t slice_shape[] = {static_cast<int64_t>(chunk.count)};
+    Init(buffer, td.dtype, slice_shape, Layout::kIO, *chunk.scheme, key, {.max_threads = 1});
+  } else {
+    Fill(buffer, td.dtype, chunk.count, d.distribution, key,
+         {.first_index = chunk.first, .max_threads = 1});
+  }
+}
+
+}  // namespace
+
+bool IsPointwise(Description::Kind kind) {
+  switch (kind) {
+    case Description::Kind::kUniform:
+    case Description::Kind::kNormal:
+    case Description::Kind::kTruncatedNormal:
+    case Description::Kind::kConstant:
+      return true;
+    case Description::Kind::kOrthogonal:
+    case Description::Kind::kSparse:
+    case Description::Kind::kEye:
+    case Description::Kind::kDirac:
+      return false;
+  }
+  return false;
+}
+
+void WriteTensors(const OutputFile& file, std::span<const TensorJob> jobs,
+                  const WriteOptions& options) {
+  uint64_t total = 0;
+  for (const TensorJob& job : jobs) total += job.desc->bytes;
+  Progress progress(total, options.progress);
+
+  // Whole tensors first, before the chunk buffers exist.
+  for (const TensorJob& job : jobs) {
+    const TensorDescription& td = *job.desc;
+    if (IsPointwise(td.description.kind) || td.bytes == 0) continue;
+    std::unique_ptr<std::byte[]> values(new std::byte[td.bytes]);
+    Init(values.get(), td.dtype, job.spec->shape, job.spec->layout,
+         Scheme::Parse(td.description.scheme), {.seed = options.seed, .stream = td.stream},
+         {.max_threads = options.max_threads});
+    for (uint64_t done = 0; done < td.bytes; done += kChunkBytes) {
+      const uint64_t n = std::min<uint64_t>(kChunkBytes, td.bytes - done);
+      file.WriteAt(values.get() + done, n, job.offset + done);
+      progress.Add(n);
+    }
+  }
+
+  // The canonical spec of each constant tensor, parsed once (Scheme is immutable).
+  std::vector<std::unique_ptr<Scheme>> schemes;
+  std::vector<Chunk> chunks;
+  for (const TensorJob& job : jobs) {
+    const TensorDescription& td = *job.desc;
+    if (!IsPointwise(td.description.kind)) continue;
+    const Scheme* scheme = nullptr;
+    if (td.description.kind == Description::Kind::kConstant) {
+      schemes.push_back(std::make_unique<Scheme>(Scheme::Parse(td.description.scheme)));
+      scheme = schemes.back().get();
+    }
+    const uint64_t per_chunk = kChunkBytes / DTypeSize(td.dtype);
+    for (uint64_t first = 0; first < td.description.count; first += per_chunk) {
+      chunks.push_back({&job, scheme, first, std::min(per_chunk, td.description.count - first)});
+    }
+  }
+  tbb::enumerable_thread_specific<std::vector<std::byte>> buffers(kChunkBytes);
+  auto write_chunks = [&](const tbb::blocked_range<size_t>& range) {
+    std::vector<std::byte>& buffer = buffers.local();
+    for (size_t i = range.begin(); i != range.end(); ++i) {
+      const Chunk& chunk = chunks[i];
+      const size_t size = DTypeSize(chunk.job->desc->dtype);
+      FillChunk(chunk, buffer.data(), options.seed);
+      file.WriteAt(buffer.data(), chunk.count * size, chunk.job->offset + chunk.first * size);
+      progress.Add(chunk.count * size);
+    }
+  };
+  if (options.max_threads == 1) {
+    write_chunks(tbb::blocked_range<size_t>(0, chunks.size(), 1));
+  } else {
+    tbb::parallel_for(tbb::blocked_range<size_t>(0, chunks.size(), 1), write_chunks);
+  }
+  progress.Finish();
+}
+
+}  // namespace fanfill::cli
