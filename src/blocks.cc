@@ -1,0 +1,280 @@
+// Block fills: a block of a global tensor as contiguous runs of the stream.
+#include "fanfill/blocks.hpp"
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace fanfill {
+namespace {
+
+std::string FormatDims(std::span<const int64_t> dims) {
+  std::string s = "[";
+  for (size_t i = 0; i < dims.size(); ++i) {
+    if (i > 0) s += ", ";
+    s += std::to_string(dims[i]);
+  }
+  return s + "]";
+}
+
+uint64_t CheckedProduct(std::span<const int64_t> dims, const char* what) {
+  uint64_t p = 1;
+  for (const int64_t d : dims) {
+    if (d < 0) {
+      throw std::invalid_argument(std::string(what) + " " + FormatDims(dims) +
+                                  " has a negative dimension");
+    }
+    const auto u = static_cast<uint64_t>(d);
+    if (u != 0 && p > std::numeric_limits<uint64_t>::max() / u) {
+      throw std::invalid_argument(std::string(what) + " " + FormatDims(dims) +
+                                  " has more than 2^64 elements");
+    }
+    p *= u;
+  }
+  return p;
+}
+
+// The runs of a validated block: `runs` runs of `run_length` elements; run k
+// starts at global index Start(k) and at out element k * run_length.
+struct RunPlan {
+  std::vector<uint64_t> outer_extent;  // block extents of the dims before the run
+  std::vector<uint64_t> outer_offset;
+  std::vector<uint64_t> outer_stride;  // global strides of those dims
+  uint64_t base = 0;                   // global index of the run's own offset
+  uint64_t runs = 0;
+  uint64_t run_length = 0;
+  uint64_t count = 0;
+
+  uint64_t Start(uint64_t k) const {
+    uint64_t index = base;
+    for (size_t j = outer_extent.size(); j-- > 0;) {
+      const uint64_t i = k % outer_extent[j];
+      k /= outer_extent[j];
+      index += (outer_offset[j] + i) * outer_stride[j];
+    }
+    return index;
+  }
+};
+
+RunPlan PlanRuns(const char* fn, std::span<const int64_t> shape, const Block& block,
+                 DType dtype) {
+  const std::string context = std::string(fn) + ": ";
+  const size_t rank = shape.size();
+  if (block.offset.size() != rank || block.extent.size() != rank) {
+    throw std::invalid_argument(context + "rank mismatch: global shape " + FormatDims(shape) +
+                                " has rank " + std::to_string(rank) + " but the block has " +
+                                std::to_string(block.offset.size()) + " offsets and " +
+                                std::to_string(block.extent.size()) + " extents");
+  }
+  CheckedProduct(shape, (context + "global shape").c_str());
+  RunPlan plan;
+  plan.count = CheckedProduct(block.extent, (context + "block extent").c_str());
+  for (size_t d = 0; d < rank; ++d) {
+    const int64_t o = block.offset[d], e = block.extent[d];
+    if (o < 0 || o > shape[d] || e > shape[d] - o) {
+      throw std::invalid_argument(context + "block out of range in dimension " +
+                                  std::to_string(d) + ": offset " + std::to_string(o) +
+                                  " + extent " + std::to_string(e) + " exceeds " +
+                                  std::to_string(shape[d]) + " (global shape " +
+                                  FormatDims(shape) + ")");
+    }
+  }
+  if (plan.count > std::numeric_limits<size_t>::max() / DTypeSize(dtype)) {
+    throw std::invalid_argument(context + "the block does not fit in memory");
+  }
+  if (plan.count == 0) return plan;
+  if (rank == 0) {
+    plan.runs = 1;
+    plan.run_length = 1;
+    return plan;
+  }
+  std::vector<uint64_t> stride(rank);
+  uint64_t s = 1;
+  for (size_t d = rank; d-- > 0;) {
+    stride[d] = s;
+    s *= static_cast<uint64_t>(shape[d]);  // no overflow: the global product fits
+  }
+  // The run: the innermost dimension plus every dimension before it whose
+  // inner neighbours are covered fully (those dims have offset 0).
+  size_t m = rank - 1;
+  while (m > 0 && block.extent[m] == shape[m]) --m;
+  plan.run_length = 1;
+  for (size_t d = m; d < rank; ++d) plan.run_length *= static_cast<uint64_t>(block.extent[d]);
+  plan.base = static_cast<uint64_t>(block.offset[m]) * stride[m];
+  plan.runs = 1;
+  for (size_t d = 0; d < m; ++d) {
+    plan.outer_extent.push_back(static_cast<uint64_t>(block.extent[d]));
+    plan.outer_offset.push_back(static_cast<uint64_t>(block.offset[d]));
+    plan.outer_stride.push_back(stride[d]);
+    plan.runs *= static_cast<uint64_t>(block.extent[d]);
+  }
+  return plan;
+}
+
+// Runs at least this long are filled one by one, each Fill parallel.
+constexpr uint64_t kLongRun = uint64_t{1} << 15;
+
+void RunFills(void* out, DType dtype, const RunPlan& plan, const Distribution& dist,
+              StreamKey key, int max_threads) {
+  const size_t elem = DTypeSize(dtype);
+  auto* bytes = static_cast<unsigned char*>(out);
+  auto fill_run = [&](uint64_t k, int threads) {
+    Fill(bytes + k * plan.run_length * elem, dtype, plan.run_length, dist, key,
+         {.first_index = plan.Start(k), .max_threads = threads});
+  };
+  if (plan.runs == 1 || plan.run_length >= kLongRun || max_threads == 1) {
+    for (uint64_t k = 0; k < plan.runs; ++k) fill_run(k, max_threads);
+    return;
+  }
+  // Many short runs: each serial, spread over threads; chunks of >= ~16K elements.
+  const uint64_t grain = std::max<uint64_t>(1, (uint64_t{1} << 14) / plan.run_length);
+  auto body = [&] {
+    tbb::parallel_for(tbb::blocked_range<uint64_t>(0, plan.runs, grain),
+                      [&](const tbb::blocked_range<uint64_t>& r) {
+                        for (uint64_t k = r.begin(); k != r.end(); ++k) fill_run(k, 1);
+                      });
+  };
+  if (max_threads > 1) {
+    tbb::task_arena arena(max_threads);
+    arena.execute(body);
+  } else {
+    body();
+  }
+}
+
+void CheckCommon(const char* fn, const void* out, uint64_t count, int max_threads) {
+  if (max_threads < 0) {
+    throw std::invalid_argument(std::string(fn) + ": max_threads must be >= 0, got " +
+                                std::to_string(max_threads));
+  }
+  if (out == nullptr && count > 0) {
+    throw std::invalid_argument(std::string(fn) + ": out is null");
+  }
+}
+
+}  // namespace
+
+uint64_t BlockElementCount(const Block& block) {
+  return CheckedProduct(block.extent, "BlockElementCount: block extent");
+}
+
+void FillBlock(void* out, DType dtype, std::span<const int64_t> global_shape, const Block& block,
+               const Distribution& dist, StreamKey key, const BlockOptions& options) {
+  DTypeSize(dtype);  // throws on an unknown dtype
+  const RunPlan plan = PlanRuns("FillBlock", global_shape, block, dtype);
+  CheckCommon("FillBlock", out, plan.count, options.max_threads);
+  // Validate the distribution for this dtype before writing anything: all
+  // runs share it, so if one element can be filled, every run can.
+  alignas(8) unsigned char scratch[8];
+  Fill(scratch, dtype, 1, dist, key, {.first_index = 0, .max_threads = 1});
+  if (plan.count == 0) return;
+  RunFills(out, dtype, plan, dist, key, options.max_threads);
+}
+
+void InitBlock(void* out, DType dtype, std::span<const int64_t> global_shape, Layout layout,
+               const Block& block, const Scheme& scheme, StreamKey key,
+               const BlockOptions& options) {
+  DTypeSize(dtype);
+  const RunPlan plan = PlanRuns("InitBlock", global_shape, block, dtype);
+  CheckCommon("InitBlock", out, plan.count, options.max_threads);
+  // As Init, a zero-element global tensor is a no-op (it may have no fans).
+  if (CheckedProduct(global_shape, "InitBlock: global shape") == 0) return;
+  // Fans and gain from the GLOBAL shape and layout.
+  const Description d = Describe(global_shape, layout, scheme);
+  const std::string context = "InitBlock: scheme " + d.scheme + " on global shape " +
+                              FormatDims(global_shape) + ": ";
+  switch (d.kind) {
+    case Description::Kind::kUniform:
+    case Description::Kind::kNormal:
+    case Description::Kind::kTruncatedNormal: {
+      alignas(8) unsigned char scratch[8];
+      try {
+        Fill(scratch, dtype, 1, d.distribution, key, {.first_index = 0, .max_threads = 1});
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument(context + e.what());
+      }
+      if (plan.count == 0) return;
+      RunFills(out, dtype, plan, d.distribution, key, options.max_threads);
+      return;
+    }
+    case Description::Kind::kConstant: {
+      // The value does not depend on the shape: Init one element, replicate it.
+      alignas(8) unsigned char value[8];
+      const int64_t one = 1;
+      Init(value, dtype, std::span<const int64_t>(&one, 1), layout, scheme, key,
+           {.max_threads = 1});
+      const size_t elem = DTypeSize(dtype);
+      auto* bytes = static_cast<unsigned char*>(out);
+      for (uint64_t i = 0; i < plan.count; ++i) std::memcpy(bytes + i * elem, value, elem);
+      return;
+    }
+    case Description::Kind::kOrthogonal:
+      throw std::invalid_argument(context +
+                                  "blockwise fill is not supported for orthogonal (every value "
+                                  "depends on the QR of the whole matrix); initialize the whole "
+                                  "tensor and slice it");
+    case Description::Kind::kSparse:
+      throw std::invalid_argument(context +
+                                  "blockwise fill is not supported for sparse (its zeros are "
+                                  "chosen per column over the whole tensor)");
+    case Description::Kind::kEye:
+    case Description::Kind::kDirac:
+      throw std::invalid_argument(context + "blockwise fill is not supported for " +
+                                  (d.kind == Description::Kind::kEye ? "eye" : "dirac") +
+                                  " (not a pointwise distribution); initialize the whole "
+                                  "tensor and slice it");
+  }
+  throw std::invalid_argument(context + "unknown scheme kind");
+}
+
+Block Shard(std::span<const int64_t> global_shape, int dim, int64_t k, int64_t n) {
+  const std::string context = "Shard: ";
+  if (dim < 0 || static_cast<size_t>(dim) >= global_shape.size()) {
+    throw std::invalid_argument(context + "dimension " + std::to_string(dim) +
+                                " is out of range for shape " + FormatDims(global_shape));
+  }
+  if (n <= 0 || k < 0 || k >= n) {
+    throw std::invalid_argument(context + "shard " + std::to_string(k) + " of " +
+                                std::to_string(n) + " (need 0 <= k < n)");
+  }
+  CheckedProduct(global_shape, "Shard: shape");
+  Block b;
+  b.offset.assign(global_shape.size(), 0);
+  b.extent.assign(global_shape.begin(), global_shape.end());
+  const int64_t s = global_shape[static_cast<size_t>(dim)];
+  const int64_t q = s / n, r = s % n;
+  b.offset[static_cast<size_t>(dim)] = k * q + std::min(k, r);
+  b.extent[static_cast<size_t>(dim)] = q + (k < r ? 1 : 0);
+  return b;
+}
+
+Block RowShard(std::span<const int64_t> global_shape, int64_t k, int64_t n) {
+  if (global_shape.size() != 2) {
+    throw std::invalid_argument("RowShard: needs a 2-D shape, got " + FormatDims(global_shape));
+  }
+  return Shard(global_shape, 0, k, n);
+}
+
+Block ColumnShard(std::span<const int64_t> global_shape, int64_t k, int64_t n) {
+  if (global_shape.size() != 2) {
+    throw std::invalid_argument("ColumnShard: needs a 2-D shape, got " +
+                                FormatDims(global_shape));
+  }
+  return Shard(global_shape, 1, k, n);
+}
+
+Block OutChannelShard(std::span<const int64_t> global_shape, int64_t k, int64_t n) {
+  if (global_shape.empty()) {
+    throw std::invalid_argument("OutChannelShard: needs a shape of rank >= 1");
+  }
+  return Shard(global_shape, 0, k, n);
+}
+
+}  // namespace fanfill
