@@ -12,6 +12,8 @@
 #include <string>
 #include <vector>
 
+#include "src/fill_params.h"
+
 namespace fanfill {
 namespace {
 
@@ -121,13 +123,14 @@ RunPlan PlanRuns(const char* fn, std::span<const int64_t> shape, const Block& bl
 // Runs at least this long are filled one by one, each Fill parallel.
 constexpr uint64_t kLongRun = uint64_t{1} << 15;
 
-void RunFills(void* out, DType dtype, const RunPlan& plan, const Distribution& dist,
-              StreamKey key, int max_threads) {
-  const size_t elem = DTypeSize(dtype);
+// The distribution's parameters are validated and computed once for all runs.
+void RunFills(void* out, const RunPlan& plan, const internal::FillParams& params,
+              int max_threads) {
+  const size_t elem = internal::StorageBytes(params.storage);
   auto* bytes = static_cast<unsigned char*>(out);
   auto fill_run = [&](uint64_t k, int threads) {
-    Fill(bytes + k * plan.run_length * elem, dtype, plan.run_length, dist, key,
-         {.first_index = plan.Start(k), .max_threads = threads});
+    internal::Run(params, bytes + k * plan.run_length * elem, plan.Start(k), plan.run_length,
+                  threads);
   };
   if (plan.runs == 1 || plan.run_length >= kLongRun || max_threads == 1) {
     for (uint64_t k = 0; k < plan.runs; ++k) fill_run(k, max_threads);
@@ -170,12 +173,10 @@ void FillBlock(void* out, DType dtype, std::span<const int64_t> global_shape, co
   DTypeSize(dtype);  // throws on an unknown dtype
   const RunPlan plan = PlanRuns("FillBlock", global_shape, block, dtype);
   CheckCommon("FillBlock", out, plan.count, options.max_threads);
-  // Validate the distribution for this dtype before writing anything: all
-  // runs share it, so if one element can be filled, every run can.
-  alignas(8) unsigned char scratch[8];
-  Fill(scratch, dtype, 1, dist, key, {.first_index = 0, .max_threads = 1});
+  // Validates the distribution for this dtype before anything is written.
+  const internal::FillParams params = internal::MakeFillParams(dtype, dist, key);
   if (plan.count == 0) return;
-  RunFills(out, dtype, plan, dist, key, options.max_threads);
+  RunFills(out, plan, params, options.max_threads);
 }
 
 void InitBlock(void* out, DType dtype, std::span<const int64_t> global_shape, Layout layout,
@@ -194,14 +195,14 @@ void InitBlock(void* out, DType dtype, std::span<const int64_t> global_shape, La
     case Description::Kind::kUniform:
     case Description::Kind::kNormal:
     case Description::Kind::kTruncatedNormal: {
-      alignas(8) unsigned char scratch[8];
+      internal::FillParams params;
       try {
-        Fill(scratch, dtype, 1, d.distribution, key, {.first_index = 0, .max_threads = 1});
+        params = internal::MakeFillParams(dtype, d.distribution, key);
       } catch (const std::invalid_argument& e) {
         throw std::invalid_argument(context + e.what());
       }
       if (plan.count == 0) return;
-      RunFills(out, dtype, plan, d.distribution, key, options.max_threads);
+      RunFills(out, plan, params, options.max_threads);
       return;
     }
     case Description::Kind::kConstant: {

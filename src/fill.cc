@@ -264,6 +264,8 @@ namespace {
 // task overhead, small enough to balance 2..100+ threads on big tensors.
 constexpr uint64_t kChunkBytes = 256 * 1024;
 
+}  // namespace
+
 void Run(const FillParams& p, void* out, uint64_t first, uint64_t count, int max_threads) {
   if (max_threads < 0) Fail("max_threads must be >= 0, got " + std::to_string(max_threads));
   const size_t size = StorageBytes(p.storage);
@@ -291,6 +293,8 @@ void Run(const FillParams& p, void* out, uint64_t first, uint64_t count, int max
     body();
   }
 }
+
+namespace {
 
 std::string Upper(std::string_view s) {
   std::string u(s);

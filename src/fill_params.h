@@ -56,6 +56,12 @@ inline void DeriveFloatParams(FillParams& p) {
 FillParams MakeFillParams(DType dtype, const Distribution& dist, StreamKey key);
 FillParams MakeBitsParams(StreamKey key);
 
+// Fills out[0, count) with elements [first, first + count) of the stream
+// described by validated parameters, on up to max_threads threads (0: the
+// current oneTBB arena). For callers that fill many ranges with one set of
+// parameters (block fills): validation and setup happen once.
+void Run(const FillParams& p, void* out, uint64_t first, uint64_t count, int max_threads);
+
 // Checks out/count/first_index; throws std::invalid_argument.
 void CheckRange(const void* out, uint64_t count, uint64_t first_index);
 
