@@ -5,7 +5,8 @@ set -euo pipefail
 pkgs=(build-essential cmake ninja-build pkg-config python3
       libhwy-dev libtbb-dev libbenchmark-dev libgtest-dev librandom123-dev
       liblapacke-dev libopenblas-dev nlohmann-json3-dev
-      libcli11-dev python3-numpy)
+      libcli11-dev python3-numpy zlib1g-dev python3-sklearn
+      libopenmpi-dev openmpi-bin clang libclang-rt-dev)
 missing=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
