@@ -60,7 +60,9 @@ struct Matrix {
 // op(X) = X or X^T. Highway kernels, oneTBB over tiles of C; each C element's
 // sum runs over k in increasing order with explicit FMAs (the same bits for
 // any thread count; the bits may differ between SIMD targets). beta == 0 means
-// C is overwritten (never read).
+// C is overwritten (never read) and C is reshaped to m x n if it is not;
+// otherwise C must be m x n. Throws std::invalid_argument on empty or
+// inconsistent matrices, mismatched inner dimensions, or C aliasing A or B.
 void Gemm(bool transpose_a, bool transpose_b, float alpha, const Matrix& a, const Matrix& b,
           float beta, Matrix* c);
 
@@ -115,6 +117,8 @@ class Network {
   const Matrix& pre_activation(int l) const { return pre_acts_[l]; }
   const Matrix& activation(int l) const { return acts_[l]; }
   const Matrix& activation_grad(int l) const { return act_grads_[l]; }
+  // dLoss/dZ_l after Backward, [batch, out_l].
+  const Matrix& pre_activation_grad(int l) const { return pre_act_grads_[l]; }
 
  private:
   friend class Sgd;
@@ -125,6 +129,7 @@ class Network {
   std::vector<std::vector<float>> biases_, bias_grads_;
   Matrix input_;  // copy of the last Forward's x
   std::vector<Matrix> pre_acts_, acts_, act_grads_;
+  std::vector<Matrix> pre_act_grads_;
 };
 
 // SGD with (heavy-ball) momentum, as torch.optim.SGD without dampening or
@@ -153,7 +158,9 @@ struct TrainOptions {
   float learning_rate = 0.01f;
   float momentum = 0.9f;
   // The sample order of each epoch is a permutation drawn from fanfill
-  // streams (FillBits on (shuffle_seed, epoch)): deterministic.
+  // streams (FillBits on (shuffle_seed, stream = epoch), epoch 1-based as in
+  // EpochRecord): deterministic. Fisher-Yates over 0..n-1: step t swaps t with
+  // t + floor(x (n - t) / 2^64), x = w[2t+1] << 32 | w[2t].
   uint64_t shuffle_seed = 0;
 };
 

@@ -1,0 +1,264 @@
+// Highway GEMM kernel of fanfill::mlp (per-target code; included once per
+// target by src/mlp/gemm.cc through foreach_target.h).
+//
+// C[m, n] = alpha * sum_k op(A)[m, k] op(B)[k, n] + beta * C[m, n].
+//
+// Design (GotoBLAS/BLIS shape, simplified):
+//   * op(B) is packed once into column panels of kNr = 2 vectors: panel q
+//     holds op(B)[k, q*kNr .. q*kNr + kNr) for every k, zero-padded past n.
+//   * op(A) is packed once into row panels of kMr = 6 rows: panel p holds
+//     op(A)[p*kMr + r, k] at [k * kMr + r], zero-padded past m.
+//   * The microkernel keeps a kMr x kNr tile of C in 12 vector accumulators
+//     (+2 B vectors +1 broadcast = 15 of AVX2's 16 registers) and runs over
+//     one block of k (kKc values): per k, 2 loads of B, 6 broadcasts of A and
+//     12 MulAdd. Between k blocks the tile is parked, exactly, in float in a
+//     per-task buffer, so blocking over k changes no bits.
+//   * oneTBB runs over tiles of C (kMcPanels row panels x kNcPanels column
+//     panels); a C element is always computed by exactly one microkernel
+//     sequence, so the bits never depend on the thread count.
+//
+// Numerics: for every C element, acc = 0; for k = 0, 1, ..., K-1 in increasing
+// order acc = MulAdd(a_ik, b_kj, acc) (a fused multiply-add on targets with
+// FMA -- AVX2 here -- and a rounded multiply then add on SSE4/SCALAR); then
+// c = alpha * acc (beta == 0) or c = alpha * acc + beta * c_old (each product
+// rounded, then the sum). Zero padding only feeds lanes that are never stored.
+
+// Target-independent part: the arguments, one type for every target's kernel.
+#ifndef FANFILL_SRC_MLP_GEMM_ARGS_H_
+#define FANFILL_SRC_MLP_GEMM_ARGS_H_
+#include <cstdint>
+namespace fanfill::mlp::internal {
+// Checked by Gemm (src/mlp/gemm.cc): m, n, k > 0; op(A) is m x k, op(B) k x n.
+struct GemmArgs {
+  bool transpose_a, transpose_b;
+  float alpha, beta;
+  const float* a;  // row-major, leading dimension lda
+  int64_t lda;
+  const float* b;
+  int64_t ldb;
+  float* c;  // row-major m x n, leading dimension n
+  int64_t m, n, k;
+};
+
+}  // namespace fanfill::mlp::internal
+#endif  // FANFILL_SRC_MLP_GEMM_ARGS_H_
+
+#if defined(FANFILL_SRC_MLP_GEMM_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef FANFILL_SRC_MLP_GEMM_INL_H_
+#undef FANFILL_SRC_MLP_GEMM_INL_H_
+#else
+#define FANFILL_SRC_MLP_GEMM_INL_H_
+#endif
+
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "hwy/aligned_allocator.h"
+#include "hwy/highway.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace fanfill::mlp::HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+using internal::GemmArgs;
+
+inline constexpr int64_t kMr = 6;         // rows of the microtile
+inline constexpr int64_t kKc = 256;       // k block: a B micro-panel of kKc x kNr stays in L1
+inline constexpr int64_t kMcPanels = 16;  // row panels per task (96 rows)
+inline constexpr int64_t kNcPanels = 8;   // column panels per task (128 columns on AVX2)
+// Below this many multiply-adds a GEMM runs on the calling thread (the
+// result is the same either way; this only avoids oneTBB's overhead).
+inline constexpr int64_t kSerialMacs = int64_t{1} << 16;
+
+// Packs op(A) rows [p*kMr, p*kMr + kMr) x all k into panel p (zero-padded rows).
+inline void PackAPanel(const GemmArgs& g, int64_t p, float* HWY_RESTRICT panel) {
+  const int64_t row0 = p * kMr;
+  const int64_t rows = std::min(kMr, g.m - row0);
+  for (int64_t r = 0; r < kMr; ++r) {
+    if (r >= rows) {
+      for (int64_t kk = 0; kk < g.k; ++kk) panel[kk * kMr + r] = 0.0f;
+    } else if (g.transpose_a) {  // op(A)[i, kk] = A[kk, i]
+      const float* src = g.a + (row0 + r);
+      for (int64_t kk = 0; kk < g.k; ++kk) panel[kk * kMr + r] = src[kk * g.lda];
+    } else {
+      const float* src = g.a + (row0 + r) * g.lda;
+      for (int64_t kk = 0; kk < g.k; ++kk) panel[kk * kMr + r] = src[kk];
+    }
+  }
+}
+
+// Packs op(B) all k x columns [q*nr, q*nr + nr) into panel q (zero-padded columns).
+inline void PackBPanel(const GemmArgs& g, int64_t nr, int64_t q, float* HWY_RESTRICT panel) {
+  const int64_t col0 = q * nr;
+  const int64_t cols = std::min(nr, g.n - col0);
+  if (g.transpose_b) {  // op(B)[kk, j] = B[j, kk]
+    for (int64_t c = 0; c < nr; ++c) {
+      if (c >= cols) {
+        for (int64_t kk = 0; kk < g.k; ++kk) panel[kk * nr + c] = 0.0f;
+        continue;
+      }
+      const float* src = g.b + (col0 + c) * g.ldb;
+      for (int64_t kk = 0; kk < g.k; ++kk) panel[kk * nr + c] = src[kk];
+    }
+  } else {
+    for (int64_t kk = 0; kk < g.k; ++kk) {
+      const float* src = g.b + kk * g.ldb + col0;
+      float* dst = panel + kk * nr;
+      for (int64_t c = 0; c < cols; ++c) dst[c] = src[c];
+      for (int64_t c = cols; c < nr; ++c) dst[c] = 0.0f;
+    }
+  }
+}
+
+// acc (kMr x 2 vectors, parked row-major in `tile`, kMr x nr floats) +=
+// sum over kc values of k of the packed A column times the packed B row.
+// The first k block starts from zero instead of loading the tile.
+template <class D>
+HWY_ATTR HWY_NOINLINE void MicroKernel(D d, const float* HWY_RESTRICT a_panel,
+                                       const float* HWY_RESTRICT b_panel, int64_t kc,
+                                       bool first_block, float* HWY_RESTRICT tile) {
+  const size_t N = hn::Lanes(d);
+  const int64_t nr = static_cast<int64_t>(2 * N);
+  using V = hn::Vec<D>;
+  V c00, c01, c10, c11, c20, c21, c30, c31, c40, c41, c50, c51;
+  if (first_block) {
+    c00 = c01 = c10 = c11 = c20 = c21 = c30 = c31 = c40 = c41 = c50 = c51 = hn::Zero(d);
+  } else {
+    c00 = hn::Load(d, tile + 0 * nr), c01 = hn::Load(d, tile + 0 * nr + N);
+    c10 = hn::Load(d, tile + 1 * nr), c11 = hn::Load(d, tile + 1 * nr + N);
+    c20 = hn::Load(d, tile + 2 * nr), c21 = hn::Load(d, tile + 2 * nr + N);
+    c30 = hn::Load(d, tile + 3 * nr), c31 = hn::Load(d, tile + 3 * nr + N);
+    c40 = hn::Load(d, tile + 4 * nr), c41 = hn::Load(d, tile + 4 * nr + N);
+    c50 = hn::Load(d, tile + 5 * nr), c51 = hn::Load(d, tile + 5 * nr + N);
+  }
+  for (int64_t kk = 0; kk < kc; ++kk) {
+    const V b0 = hn::Load(d, b_panel + kk * nr);
+    const V b1 = hn::Load(d, b_panel + kk * nr + N);
+    const float* HWY_RESTRICT a = a_panel + kk * kMr;
+    V ai = hn::Set(d, a[0]);
+    c00 = hn::MulAdd(ai, b0, c00), c01 = hn::MulAdd(ai, b1, c01);
+    ai = hn::Set(d, a[1]);
+    c10 = hn::MulAdd(ai, b0, c10), c11 = hn::MulAdd(ai, b1, c11);
+    ai = hn::Set(d, a[2]);
+    c20 = hn::MulAdd(ai, b0, c20), c21 = hn::MulAdd(ai, b1, c21);
+    ai = hn::Set(d, a[3]);
+    c30 = hn::MulAdd(ai, b0, c30), c31 = hn::MulAdd(ai, b1, c31);
+    ai = hn::Set(d, a[4]);
+    c40 = hn::MulAdd(ai, b0, c40), c41 = hn::MulAdd(ai, b1, c41);
+    ai = hn::Set(d, a[5]);
+    c50 = hn::MulAdd(ai, b0, c50), c51 = hn::MulAdd(ai, b1, c51);
+  }
+  hn::Store(c00, d, tile + 0 * nr), hn::Store(c01, d, tile + 0 * nr + N);
+  hn::Store(c10, d, tile + 1 * nr), hn::Store(c11, d, tile + 1 * nr + N);
+  hn::Store(c20, d, tile + 2 * nr), hn::Store(c21, d, tile + 2 * nr + N);
+  hn::Store(c30, d, tile + 3 * nr), hn::Store(c31, d, tile + 3 * nr + N);
+  hn::Store(c40, d, tile + 4 * nr), hn::Store(c41, d, tile + 4 * nr + N);
+  hn::Store(c50, d, tile + 5 * nr), hn::Store(c51, d, tile + 5 * nr + N);
+}
+
+// C tile rows [row0, row0 + rows) x columns [col0, col0 + cols) =
+// alpha * acc + beta * C (or alpha * acc for beta == 0), from the parked tile.
+// Vector arithmetic for every element; partial vectors go through `edge` so
+// that the same operations are applied and nothing past `cols` is touched.
+template <class D>
+HWY_ATTR void StoreTile(D d, const GemmArgs& g, const float* HWY_RESTRICT tile, int64_t row0,
+                        int64_t rows, int64_t col0, int64_t cols) {
+  const size_t N = hn::Lanes(d);
+  const int64_t nr = static_cast<int64_t>(2 * N);
+  const auto alpha = hn::Set(d, g.alpha);
+  const auto beta = hn::Set(d, g.beta);
+  HWY_ALIGN float edge[2 * hn::MaxLanes(d)];
+  for (int64_t r = 0; r < rows; ++r) {
+    float* HWY_RESTRICT crow = g.c + (row0 + r) * g.n + col0;
+    for (int64_t c = 0; c < cols; c += static_cast<int64_t>(N)) {
+      const int64_t valid = std::min(static_cast<int64_t>(N), cols - c);
+      auto v = hn::Mul(alpha, hn::Load(d, tile + r * nr + c));
+      if (valid == static_cast<int64_t>(N)) {
+        if (g.beta != 0.0f) v = hn::Add(v, hn::Mul(beta, hn::LoadU(d, crow + c)));
+        hn::StoreU(v, d, crow + c);
+      } else {
+        if (g.beta != 0.0f) {
+          std::fill(edge, edge + N, 0.0f);
+          std::memcpy(edge, crow + c, static_cast<size_t>(valid) * sizeof(float));
+          v = hn::Add(v, hn::Mul(beta, hn::Load(d, edge)));
+        }
+        hn::Store(v, d, edge);
+        std::memcpy(crow + c, edge, static_cast<size_t>(valid) * sizeof(float));
+      }
+    }
+  }
+}
+
+inline void GemmKernel(const GemmArgs& g) {
+  const hn::ScalableTag<float> d;
+  const int64_t nr = static_cast<int64_t>(2 * hn::Lanes(d));
+  const int64_t a_panels = (g.m + kMr - 1) / kMr;
+  const int64_t b_panels = (g.n + nr - 1) / nr;
+  auto a_pack = hwy::AllocateAligned<float>(static_cast<size_t>(a_panels * kMr * g.k));
+  auto b_pack = hwy::AllocateAligned<float>(static_cast<size_t>(b_panels * nr * g.k));
+  const bool serial = g.m * g.n * g.k < kSerialMacs;
+
+  // Packing is pure copying: any split gives the same bytes.
+  const auto pack = [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      if (i < a_panels) {
+        PackAPanel(g, i, a_pack.get() + i * kMr * g.k);
+      } else {
+        const int64_t q = i - a_panels;
+        PackBPanel(g, nr, q, b_pack.get() + q * nr * g.k);
+      }
+    }
+  };
+  if (serial) {
+    pack(0, a_panels + b_panels);
+  } else {
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, a_panels + b_panels),
+                      [&](const tbb::blocked_range<int64_t>& r) { pack(r.begin(), r.end()); });
+  }
+
+  const int64_t row_tasks = (a_panels + kMcPanels - 1) / kMcPanels;
+  const int64_t col_tasks = (b_panels + kNcPanels - 1) / kNcPanels;
+  const auto run_tiles = [&](int64_t begin, int64_t end) {
+    // Parked accumulators of one task: kMcPanels x kNcPanels microtiles.
+    auto tiles = hwy::AllocateAligned<float>(static_cast<size_t>(kMcPanels * kNcPanels * kMr * nr));
+    for (int64_t t = begin; t < end; ++t) {
+      const int64_t p0 = (t / col_tasks) * kMcPanels;
+      const int64_t q0 = (t % col_tasks) * kNcPanels;
+      const int64_t p1 = std::min(a_panels, p0 + kMcPanels);
+      const int64_t q1 = std::min(b_panels, q0 + kNcPanels);
+      for (int64_t k0 = 0; k0 < g.k; k0 += kKc) {
+        const int64_t kc = std::min(kKc, g.k - k0);
+        // B micro-panel (kc x nr) reused from L1 across the task's row panels.
+        for (int64_t q = q0; q < q1; ++q) {
+          const float* b_panel = b_pack.get() + q * nr * g.k + k0 * nr;
+          for (int64_t p = p0; p < p1; ++p) {
+            float* tile = tiles.get() + ((p - p0) * kNcPanels + (q - q0)) * kMr * nr;
+            MicroKernel(d, a_pack.get() + p * kMr * g.k + k0 * kMr, b_panel, kc, k0 == 0, tile);
+          }
+        }
+      }
+      for (int64_t p = p0; p < p1; ++p) {
+        for (int64_t q = q0; q < q1; ++q) {
+          const float* tile = tiles.get() + ((p - p0) * kNcPanels + (q - q0)) * kMr * nr;
+          StoreTile(d, g, tile, p * kMr, std::min(kMr, g.m - p * kMr), q * nr,
+                    std::min(nr, g.n - q * nr));
+        }
+      }
+    }
+  };
+  if (serial) {
+    run_tiles(0, row_tasks * col_tasks);
+  } else {
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, row_tasks * col_tasks, 1),
+                      [&](const tbb::blocked_range<int64_t>& r) { run_tiles(r.begin(), r.end()); });
+  }
+}
+
+}  // namespace fanfill::mlp::HWY_NAMESPACE
+HWY_AFTER_NAMESPACE();
+
+#endif  // FANFILL_SRC_MLP_GEMM_INL_H_
