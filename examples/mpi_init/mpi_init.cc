@@ -43,8 +43,8 @@
 // contiguous range or an MPI subarray of the tensor) and writes its block with
 // MPI_File_write_at_all, in chunks of at most --chunk-kib; ranks with fewer
 // chunks join the remaining collective calls with zero elements. The file is
-// written as "<out>.tmp-mpi" and renamed to <out> by rank 0 after every rank
-// has closed it; after an error (MPI_Abort) the temporary file may remain.
+// written as "<out>.tmp-mpi", synced (MPI_File_sync) and closed, and renamed
+// to <out> by rank 0 after every rank has closed it; after an error (MPI_Abort) the temporary file may remain.
 // MPI-IO needs the output directory on a file system every rank sees
 // (docs/cluster.md); rank 0 alone reads the spec and broadcasts it.
 //
@@ -56,6 +56,7 @@
 #include <mpi.h>
 #include <sys/stat.h>
 #include <tbb/global_control.h>
+#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -511,6 +512,8 @@ void Run(const Args& args, const std::string& spec_text, int rank, int ranks) {
                ("writing " + td.name).c_str(), rank);
     }
   }
+  // On disk before the rename, as the fanfill command's fsync before its rename.
+  CheckMpi(MPI_File_sync(fh), "MPI_File_sync", rank);
   CheckMpi(MPI_File_close(&fh), "MPI_File_close", rank);
   MPI_Barrier(MPI_COMM_WORLD);  // every rank's data is in the file
   uint64_t max_bytes = 0;
@@ -522,10 +525,11 @@ void Run(const Args& args, const std::string& spec_text, int rank, int ranks) {
     }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-    std::printf("%s: wrote %s (%llu bytes, %zu tensors) with %d ranks in %.3f s "
-                "(%.1f MB/s; the busiest rank wrote %llu bytes)\n",
+    std::printf("%s: wrote %s (%llu bytes, %zu tensors) with %d ranks (rank 0: %d threads) "
+                "in %.3f s (%.1f MB/s; the busiest rank wrote %llu bytes)\n",
                 kProg, args.out_path.c_str(), static_cast<unsigned long long>(layout.size),
-                descs.size(), ranks, seconds, layout.size / seconds / 1e6,
+                descs.size(), ranks, tbb::this_task_arena::max_concurrency(), seconds,
+                layout.size / seconds / 1e6,
                 static_cast<unsigned long long>(max_bytes));
   }
 }
