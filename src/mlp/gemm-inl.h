@@ -74,43 +74,61 @@ inline constexpr int64_t kNcPanels = 8;   // column panels per task (128 columns
 // result is the same either way; this only avoids oneTBB's overhead).
 inline constexpr int64_t kSerialMacs = int64_t{1} << 16;
 
-// Packs op(A) rows [p*kMr, p*kMr + kMr) x all k into panel p (zero-padded rows).
-inline void PackAPanel(const GemmArgs& g, int64_t p, float* HWY_RESTRICT panel) {
+// Packing reads the sources row by row (contiguous), whichever way they are
+// transposed: a strided walk down a column of a 4 KiB-stride matrix would
+// touch one page per element. Units of work are panels when a source row
+// feeds one panel, and rows of k when a source row feeds every panel.
+
+// op(A) = A: source row i is row i of panel i / kMr. Unit = panel p.
+inline void PackARowsOfPanel(const GemmArgs& g, int64_t p, float* HWY_RESTRICT a_pack) {
+  float* HWY_RESTRICT panel = a_pack + p * kMr * g.k;
   const int64_t row0 = p * kMr;
-  const int64_t rows = std::min(kMr, g.m - row0);
   for (int64_t r = 0; r < kMr; ++r) {
-    if (r >= rows) {
-      for (int64_t kk = 0; kk < g.k; ++kk) panel[kk * kMr + r] = 0.0f;
-    } else if (g.transpose_a) {  // op(A)[i, kk] = A[kk, i]
-      const float* src = g.a + (row0 + r);
-      for (int64_t kk = 0; kk < g.k; ++kk) panel[kk * kMr + r] = src[kk * g.lda];
-    } else {
-      const float* src = g.a + (row0 + r) * g.lda;
-      for (int64_t kk = 0; kk < g.k; ++kk) panel[kk * kMr + r] = src[kk];
+    if (row0 + r >= g.m) {
+      for (int64_t kk = 0; kk < g.k; ++kk) panel[kk * kMr + r] = 0.0f;  // padding
+      continue;
     }
+    const float* HWY_RESTRICT src = g.a + (row0 + r) * g.lda;
+    for (int64_t kk = 0; kk < g.k; ++kk) panel[kk * kMr + r] = src[kk];
   }
 }
 
-// Packs op(B) all k x columns [q*nr, q*nr + nr) into panel q (zero-padded columns).
-inline void PackBPanel(const GemmArgs& g, int64_t nr, int64_t q, float* HWY_RESTRICT panel) {
+// op(A) = A^T: source row kk holds column kk of op(A) for every panel. Unit = kk.
+inline void PackAColumn(const GemmArgs& g, int64_t kk, float* HWY_RESTRICT a_pack) {
+  const float* HWY_RESTRICT src = g.a + kk * g.lda;
+  const int64_t panels = (g.m + kMr - 1) / kMr;
+  for (int64_t p = 0; p < panels; ++p) {
+    float* HWY_RESTRICT dst = a_pack + p * kMr * g.k + kk * kMr;
+    const int64_t rows = std::min(kMr, g.m - p * kMr);
+    for (int64_t r = 0; r < rows; ++r) dst[r] = src[p * kMr + r];
+    for (int64_t r = rows; r < kMr; ++r) dst[r] = 0.0f;  // padding
+  }
+}
+
+// op(B) = B: source row kk holds row kk of every panel. Unit = kk.
+inline void PackBRow(const GemmArgs& g, int64_t nr, int64_t kk, float* HWY_RESTRICT b_pack) {
+  const float* HWY_RESTRICT src = g.b + kk * g.ldb;
+  const int64_t panels = (g.n + nr - 1) / nr;
+  for (int64_t q = 0; q < panels; ++q) {
+    float* HWY_RESTRICT dst = b_pack + q * nr * g.k + kk * nr;
+    const int64_t cols = std::min(nr, g.n - q * nr);
+    for (int64_t c = 0; c < cols; ++c) dst[c] = src[q * nr + c];
+    for (int64_t c = cols; c < nr; ++c) dst[c] = 0.0f;  // padding
+  }
+}
+
+// op(B) = B^T: source row j is column j of op(B), lane j % nr of panel j / nr. Unit = panel q.
+inline void PackBColumnsOfPanel(const GemmArgs& g, int64_t nr, int64_t q,
+                                float* HWY_RESTRICT b_pack) {
+  float* HWY_RESTRICT panel = b_pack + q * nr * g.k;
   const int64_t col0 = q * nr;
-  const int64_t cols = std::min(nr, g.n - col0);
-  if (g.transpose_b) {  // op(B)[kk, j] = B[j, kk]
-    for (int64_t c = 0; c < nr; ++c) {
-      if (c >= cols) {
-        for (int64_t kk = 0; kk < g.k; ++kk) panel[kk * nr + c] = 0.0f;
-        continue;
-      }
-      const float* src = g.b + (col0 + c) * g.ldb;
-      for (int64_t kk = 0; kk < g.k; ++kk) panel[kk * nr + c] = src[kk];
+  for (int64_t c = 0; c < nr; ++c) {
+    if (col0 + c >= g.n) {
+      for (int64_t kk = 0; kk < g.k; ++kk) panel[kk * nr + c] = 0.0f;  // padding
+      continue;
     }
-  } else {
-    for (int64_t kk = 0; kk < g.k; ++kk) {
-      const float* src = g.b + kk * g.ldb + col0;
-      float* dst = panel + kk * nr;
-      for (int64_t c = 0; c < cols; ++c) dst[c] = src[c];
-      for (int64_t c = cols; c < nr; ++c) dst[c] = 0.0f;
-    }
+    const float* HWY_RESTRICT src = g.b + (col0 + c) * g.ldb;
+    for (int64_t kk = 0; kk < g.k; ++kk) panel[kk * nr + c] = src[kk];
   }
 }
 
@@ -203,20 +221,27 @@ inline void GemmKernel(const GemmArgs& g) {
   const bool serial = g.m * g.n * g.k < kSerialMacs;
 
   // Packing is pure copying: any split gives the same bytes.
+  const int64_t a_units = g.transpose_a ? g.k : a_panels;
+  const int64_t b_units = g.transpose_b ? b_panels : g.k;
   const auto pack = [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      if (i < a_panels) {
-        PackAPanel(g, i, a_pack.get() + i * kMr * g.k);
+    for (int64_t u = begin; u < end; ++u) {
+      if (u < a_units) {
+        if (g.transpose_a) {
+          PackAColumn(g, u, a_pack.get());
+        } else {
+          PackARowsOfPanel(g, u, a_pack.get());
+        }
+      } else if (g.transpose_b) {
+        PackBColumnsOfPanel(g, nr, u - a_units, b_pack.get());
       } else {
-        const int64_t q = i - a_panels;
-        PackBPanel(g, nr, q, b_pack.get() + q * nr * g.k);
+        PackBRow(g, nr, u - a_units, b_pack.get());
       }
     }
   };
   if (serial) {
-    pack(0, a_panels + b_panels);
+    pack(0, a_units + b_units);
   } else {
-    tbb::parallel_for(tbb::blocked_range<int64_t>(0, a_panels + b_panels),
+    tbb::parallel_for(tbb::blocked_range<int64_t>(0, a_units + b_units, 8),
                       [&](const tbb::blocked_range<int64_t>& r) { pack(r.begin(), r.end()); });
   }
 
