@@ -314,22 +314,16 @@ class View {
     filetype_ = etype_;
     disp_ = static_cast<MPI_Offset>(tensor_offset);
     if (block == nullptr) return;
-    // Contiguous: the dimensions before the first partial one have extent 1
-    // and those after it are whole.
+    // Contiguous in the row-major tensor iff every dimension after the last
+    // partial one is whole and every dimension before it has extent 1.
     const size_t r = shape.size();
-    size_t first_partial = r;
+    size_t last_partial = 0;
     for (size_t k = 0; k < r; ++k) {
-      if (block->extent[k] != shape[k]) {
-        first_partial = k;
-        break;
-      }
+      if (block->extent[k] != shape[k]) last_partial = k;
     }
     bool contiguous = true;
-    for (size_t k = 0; k < first_partial && first_partial < r; ++k) {
+    for (size_t k = 0; k < last_partial; ++k) {
       if (block->extent[k] != 1) contiguous = false;
-    }
-    for (size_t k = first_partial + 1; k < r; ++k) {
-      if (block->extent[k] != shape[k]) contiguous = false;
     }
     if (contiguous) {
       uint64_t linear = 0;
