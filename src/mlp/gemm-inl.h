@@ -117,20 +117,139 @@ inline void PackBRow(const GemmArgs& g, int64_t nr, int64_t kk, float* HWY_RESTR
   }
 }
 
-// op(B) = B^T: source row j is column j of op(B), lane j % nr of panel j / nr. Unit = panel q.
-inline void PackBColumnsOfPanel(const GemmArgs& g, int64_t nr, int64_t q,
-                                float* HWY_RESTRICT b_pack) {
-  float* HWY_RESTRICT panel = b_pack + q * nr * g.k;
-  const int64_t col0 = q * nr;
-  for (int64_t c = 0; c < nr; ++c) {
-    if (col0 + c >= g.n) {
-      for (int64_t kk = 0; kk < g.k; ++kk) panel[kk * nr + c] = 0.0f;  // padding
-      continue;
+// In-register transpose of N x N floats (N = 4: SSE4, 8: AVX2): rows r[i]
+// in, columns out: r[j] becomes (r0[j], r1[j], ..., r_{N-1}[j]). Exact (moves
+// only). 32-bit interleaves, then 64-bit interleaves, then (N = 8) 128-bit
+// block concatenation. Not on HWY_SCALAR (one lane: nothing to transpose).
+#if HWY_TARGET != HWY_SCALAR
+template <class D, class V = hn::Vec<D>>
+HWY_ATTR HWY_INLINE void TransposeSquare(D d, V* r) {
+  const hn::Repartition<double, D> dd;
+  const auto lo64 = [&](V a, V b) {
+    return hn::BitCast(d, hn::InterleaveLower(dd, hn::BitCast(dd, a), hn::BitCast(dd, b)));
+  };
+  const auto hi64 = [&](V a, V b) {
+    return hn::BitCast(d, hn::InterleaveUpper(dd, hn::BitCast(dd, a), hn::BitCast(dd, b)));
+  };
+  constexpr size_t N = hn::MaxLanes(D());
+  if constexpr (N == 4) {
+    const V a0 = hn::InterleaveLower(d, r[0], r[1]), a1 = hn::InterleaveUpper(d, r[0], r[1]);
+    const V a2 = hn::InterleaveLower(d, r[2], r[3]), a3 = hn::InterleaveUpper(d, r[2], r[3]);
+    r[0] = lo64(a0, a2), r[1] = hi64(a0, a2), r[2] = lo64(a1, a3), r[3] = hi64(a1, a3);
+  } else if constexpr (N == 8) {
+    V a[8], b[8];
+    for (int i = 0; i < 8; i += 2) {
+      a[i] = hn::InterleaveLower(d, r[i], r[i + 1]);      // lanes 0 1 | 4 5 of the pair
+      a[i + 1] = hn::InterleaveUpper(d, r[i], r[i + 1]);  // lanes 2 3 | 6 7
     }
-    const float* HWY_RESTRICT src = g.b + (col0 + c) * g.ldb;
-    for (int64_t kk = 0; kk < g.k; ++kk) panel[kk * nr + c] = src[kk];
+    for (int i = 0; i < 8; i += 4) {
+      b[i] = lo64(a[i], a[i + 2]);          // column 0 | 4 of rows i..i+3
+      b[i + 1] = hi64(a[i], a[i + 2]);      // column 1 | 5
+      b[i + 2] = lo64(a[i + 1], a[i + 3]);  // column 2 | 6
+      b[i + 3] = hi64(a[i + 1], a[i + 3]);  // column 3 | 7
+    }
+    for (int j = 0; j < 4; ++j) {
+      r[j] = hn::ConcatLowerLower(d, b[4 + j], b[j]);
+      r[j + 4] = hn::ConcatUpperUpper(d, b[4 + j], b[j]);
+    }
   }
 }
+#endif  // HWY_TARGET != HWY_SCALAR
+
+// op(B) = B^T: source row j is column j of op(B), lane j % nr of panel j / nr.
+// Unit = panel q. Full panels on 4- and 8-lane targets: N x N blocks are
+// transposed in registers (N source rows loaded along k, N panel rows
+// stored). The rest element by element, in blocks of kPackBlock k values so
+// that the panel rows being written (kPackBlock x nr floats) stay in L1.
+inline constexpr int64_t kPackBlock = 64;
+template <class D>
+HWY_ATTR void PackBColumnsOfPanel(D d, const GemmArgs& g, int64_t q, float* HWY_RESTRICT b_pack) {
+  constexpr size_t N = hn::MaxLanes(D());
+  const int64_t nr = static_cast<int64_t>(2 * N);
+  float* HWY_RESTRICT panel = b_pack + q * nr * g.k;
+  const int64_t col0 = q * nr;
+  const int64_t cols = std::min(nr, g.n - col0);
+  int64_t k_done = 0;
+#if HWY_TARGET != HWY_SCALAR
+  if constexpr (N == 4 || N == 8) {
+    if (cols == nr) {
+      const int64_t n_lanes = static_cast<int64_t>(N);
+      for (; k_done + n_lanes <= g.k; k_done += n_lanes) {
+        for (int64_t half = 0; half < 2; ++half) {
+          hn::Vec<D> r[N];
+          for (size_t i = 0; i < N; ++i) {
+            r[i] = hn::LoadU(d, g.b + (col0 + half * n_lanes + static_cast<int64_t>(i)) * g.ldb +
+                                    k_done);
+          }
+          TransposeSquare(d, r);
+          for (size_t j = 0; j < N; ++j) {
+            hn::Store(r[j], d, panel + (k_done + static_cast<int64_t>(j)) * nr + half * n_lanes);
+          }
+        }
+      }
+    }
+  }
+#else
+  (void)d;
+#endif
+  for (int64_t k0 = k_done; k0 < g.k; k0 += kPackBlock) {
+    const int64_t k1 = std::min(g.k, k0 + kPackBlock);
+    for (int64_t c = 0; c < cols; ++c) {
+      const float* HWY_RESTRICT src = g.b + (col0 + c) * g.ldb;
+      for (int64_t kk = k0; kk < k1; ++kk) panel[kk * nr + c] = src[kk];
+    }
+    for (int64_t c = cols; c < nr; ++c) {
+      for (int64_t kk = k0; kk < k1; ++kk) panel[kk * nr + c] = 0.0f;  // padding
+    }
+  }
+}
+
+// Packing buffers: kept per calling thread between calls (Gemm may run on
+// several threads at once) to avoid mapping and zeroing fresh pages every
+// time. A thread that is already inside a Gemm -- a oneTBB worker waiting in
+// our parallel_for may pick up a task that calls Gemm again -- gets fresh
+// buffers instead.
+class PackBuffers {
+ public:
+  PackBuffers(size_t a_count, size_t b_count) {
+    State& s = state();
+    if (s.busy) {
+      own_a_ = hwy::AllocateAligned<float>(a_count);
+      own_b_ = hwy::AllocateAligned<float>(b_count);
+      a_ = own_a_.get();
+      b_ = own_b_.get();
+      return;
+    }
+    s.busy = true;
+    holds_state_ = true;
+    if (a_count > s.a_capacity) s.a = hwy::AllocateAligned<float>(a_count), s.a_capacity = a_count;
+    if (b_count > s.b_capacity) s.b = hwy::AllocateAligned<float>(b_count), s.b_capacity = b_count;
+    a_ = s.a.get();
+    b_ = s.b.get();
+  }
+  ~PackBuffers() {
+    if (holds_state_) state().busy = false;
+  }
+  PackBuffers(const PackBuffers&) = delete;
+  PackBuffers& operator=(const PackBuffers&) = delete;
+  float* a() const { return a_; }
+  float* b() const { return b_; }
+
+ private:
+  struct State {
+    hwy::AlignedFreeUniquePtr<float[]> a, b;
+    size_t a_capacity = 0, b_capacity = 0;
+    bool busy = false;
+  };
+  static State& state() {
+    thread_local State s;
+    return s;
+  }
+  hwy::AlignedFreeUniquePtr<float[]> own_a_, own_b_;
+  float* a_ = nullptr;
+  float* b_ = nullptr;
+  bool holds_state_ = false;
+};
 
 // acc (kMr x 2 vectors, parked row-major in `tile`, kMr x nr floats) +=
 // sum over kc values of k of the packed A column times the packed B row.
@@ -216,8 +335,10 @@ inline void GemmKernel(const GemmArgs& g) {
   const int64_t nr = static_cast<int64_t>(2 * hn::Lanes(d));
   const int64_t a_panels = (g.m + kMr - 1) / kMr;
   const int64_t b_panels = (g.n + nr - 1) / nr;
-  auto a_pack = hwy::AllocateAligned<float>(static_cast<size_t>(a_panels * kMr * g.k));
-  auto b_pack = hwy::AllocateAligned<float>(static_cast<size_t>(b_panels * nr * g.k));
+  const PackBuffers buffers(static_cast<size_t>(a_panels * kMr * g.k),
+                            static_cast<size_t>(b_panels * nr * g.k));
+  float* HWY_RESTRICT a_pack = buffers.a();
+  float* HWY_RESTRICT b_pack = buffers.b();
   const bool serial = g.m * g.n * g.k < kSerialMacs;
 
   // Packing is pure copying: any split gives the same bytes.
@@ -227,14 +348,14 @@ inline void GemmKernel(const GemmArgs& g) {
     for (int64_t u = begin; u < end; ++u) {
       if (u < a_units) {
         if (g.transpose_a) {
-          PackAColumn(g, u, a_pack.get());
+          PackAColumn(g, u, a_pack);
         } else {
-          PackARowsOfPanel(g, u, a_pack.get());
+          PackARowsOfPanel(g, u, a_pack);
         }
       } else if (g.transpose_b) {
-        PackBColumnsOfPanel(g, nr, u - a_units, b_pack.get());
+        PackBColumnsOfPanel(d, g, u - a_units, b_pack);
       } else {
-        PackBRow(g, nr, u - a_units, b_pack.get());
+        PackBRow(g, nr, u - a_units, b_pack);
       }
     }
   };
@@ -259,10 +380,10 @@ inline void GemmKernel(const GemmArgs& g) {
         const int64_t kc = std::min(kKc, g.k - k0);
         // B micro-panel (kc x nr) reused from L1 across the task's row panels.
         for (int64_t q = q0; q < q1; ++q) {
-          const float* b_panel = b_pack.get() + q * nr * g.k + k0 * nr;
+          const float* b_panel = b_pack + q * nr * g.k + k0 * nr;
           for (int64_t p = p0; p < p1; ++p) {
             float* tile = tiles.get() + ((p - p0) * kNcPanels + (q - q0)) * kMr * nr;
-            MicroKernel(d, a_pack.get() + p * kMr * g.k + k0 * kMr, b_panel, kc, k0 == 0, tile);
+            MicroKernel(d, a_pack + p * kMr * g.k + k0 * kMr, b_panel, kc, k0 == 0, tile);
           }
         }
       }
