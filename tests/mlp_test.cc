@@ -1,6 +1,7 @@
 // Tests of the MLP core (src/mlp): GEMM, forward/backward, losses, SGD,
 // training determinism across thread counts, argument errors.
 #include <tbb/global_control.h>
+#include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
 #include <algorithm>
@@ -169,6 +170,21 @@ TEST(GemmTest, SameBitsForAnyThreadCount) {
   }
   EXPECT_EQ(results[0].data, results[1].data);
   EXPECT_EQ(results[0].data, results[2].data);
+}
+
+// Gemm called from oneTBB tasks (so a worker waiting inside one Gemm's
+// parallel_for may start another Gemm on the same thread, which must not
+// share its packing buffers) gives the results of sequential calls.
+TEST(GemmTest, ConcurrentAndNestedCallsAgree) {
+  constexpr int kProblems = 12;
+  std::vector<Matrix> as, bs, expect(kProblems), got(kProblems);
+  for (int i = 0; i < kProblems; ++i) {
+    as.push_back(RandomMatrix(90 + 7 * i, 100 + 5 * i, 940 + 2 * i));
+    bs.push_back(RandomMatrix(100 + 5 * i, 80 + 11 * i, 941 + 2 * i));
+    Gemm(false, false, 1.0f, as[i], bs[i], 0.0f, &expect[i]);
+  }
+  tbb::parallel_for(0, kProblems, [&](int i) { Gemm(false, false, 1.0f, as[i], bs[i], 0.0f, &got[i]); });
+  for (int i = 0; i < kProblems; ++i) EXPECT_EQ(got[i].data, expect[i].data) << "problem " << i;
 }
 
 TEST(GemmTest, Errors) {

@@ -15,10 +15,28 @@
 #include <string>
 #include <utility>
 
+#include <tbb/blocked_range.h>
+#include <tbb/parallel_for.h>
+
 #include "fanfill/fanfill.hpp"
 
 namespace fanfill::mlp {
 namespace {
+
+// Runs body(begin, end) over [0, count) in chunks, on oneTBB when the work
+// (count * cost_per_item, roughly in flops) is worth it. Only for loops whose
+// items are independent: every result is then the same for any split.
+template <class Body>
+void ForChunks(int64_t count, int64_t cost_per_item, const Body& body) {
+  constexpr int64_t kParallelWork = int64_t{1} << 15;
+  if (count <= 1 || count * cost_per_item < kParallelWork) {
+    body(int64_t{0}, count);
+    return;
+  }
+  const int64_t grain = std::max<int64_t>(1, kParallelWork / 4 / std::max<int64_t>(1, cost_per_item));
+  tbb::parallel_for(tbb::blocked_range<int64_t>(0, count, static_cast<size_t>(grain)),
+                    [&](const tbb::blocked_range<int64_t>& r) { body(r.begin(), r.end()); });
+}
 
 constexpr Activation kActivations[] = {Activation::kLinear,  Activation::kRelu,
                                        Activation::kLeakyRelu, Activation::kTanh,
@@ -84,46 +102,56 @@ float Derivative(Activation act, float z, float a) {
   return 1.0f;
 }
 
-// Sum over the rows of the per-row loss, in double, rows in order. If `grad`
-// is not null it receives dLoss_row/dOutput (not yet divided by the batch).
-double RowLossSum(Loss loss, const Matrix& y, const Matrix& t, Matrix* grad) {
-  double total = 0.0;
-  for (int i = 0; i < y.rows; ++i) {
-    const float* yi = y.row(i);
-    const float* ti = t.row(i);
-    float* gi = grad != nullptr ? grad->row(i) : nullptr;
-    if (loss == Loss::kMeanSquaredError) {
-      double sum = 0.0;
-      for (int j = 0; j < y.cols; ++j) {
-        const double diff = static_cast<double>(yi[j]) - static_cast<double>(ti[j]);
-        sum += diff * diff;
-        if (gi != nullptr) gi[j] = static_cast<float>(diff);
-      }
-      total += 0.5 * sum;
-    } else {
-      // Softmax cross-entropy: -sum_j t_j log p_j = sum_j t_j (lse - z_j),
-      // lse = max + log sum_j exp(z_j - max) (no overflow; the max term is 1).
-      double max = -std::numeric_limits<double>::infinity();
-      for (int j = 0; j < y.cols; ++j) max = std::max(max, static_cast<double>(yi[j]));
-      double sum_exp = 0.0;
-      for (int j = 0; j < y.cols; ++j) sum_exp += std::exp(static_cast<double>(yi[j]) - max);
-      const double lse = max + std::log(sum_exp);
-      double row = 0.0, t_sum = 0.0;
-      for (int j = 0; j < y.cols; ++j) {
-        const double tj = ti[j];
-        if (tj != 0.0) row += tj * (lse - static_cast<double>(yi[j]));
-        t_sum += tj;
-      }
-      total += row;
-      if (gi != nullptr) {
-        // d/dz_k = (sum_j t_j) p_k - t_k  (= p_k - t_k for probability rows).
-        for (int j = 0; j < y.cols; ++j) {
-          const double p = std::exp(static_cast<double>(yi[j]) - lse);
-          gi[j] = static_cast<float>(t_sum * p - static_cast<double>(ti[j]));
-        }
-      }
+// The loss of row i of y against t, in double. If `grad_row` is not null it
+// receives dLoss_row/dOutput times `grad_scale`.
+double RowLoss(Loss loss, const float* yi, const float* ti, int cols, float* grad_row,
+               float grad_scale) {
+  if (loss == Loss::kMeanSquaredError) {
+    double sum = 0.0;
+    for (int j = 0; j < cols; ++j) {
+      const double diff = static_cast<double>(yi[j]) - static_cast<double>(ti[j]);
+      sum += diff * diff;
+      if (grad_row != nullptr) grad_row[j] = static_cast<float>(diff) * grad_scale;
+    }
+    return 0.5 * sum;
+  }
+  // Softmax cross-entropy: -sum_j t_j log p_j = sum_j t_j (lse - z_j),
+  // lse = max + log sum_j exp(z_j - max) (no overflow; the max term is 1).
+  double max = -std::numeric_limits<double>::infinity();
+  for (int j = 0; j < cols; ++j) max = std::max(max, static_cast<double>(yi[j]));
+  double sum_exp = 0.0;
+  for (int j = 0; j < cols; ++j) sum_exp += std::exp(static_cast<double>(yi[j]) - max);
+  const double lse = max + std::log(sum_exp);
+  double row = 0.0, t_sum = 0.0;
+  for (int j = 0; j < cols; ++j) {
+    const double tj = ti[j];
+    if (tj != 0.0) row += tj * (lse - static_cast<double>(yi[j]));
+    t_sum += tj;
+  }
+  if (grad_row != nullptr) {
+    // d/dz_k = (sum_j t_j) p_k - t_k  (= p_k - t_k for probability rows).
+    for (int j = 0; j < cols; ++j) {
+      const double p = std::exp(static_cast<double>(yi[j]) - lse);
+      grad_row[j] = static_cast<float>(t_sum * p - static_cast<double>(ti[j])) * grad_scale;
     }
   }
+  return row;
+}
+
+// Sum over the rows of the per-row losses: rows computed in parallel, summed
+// in row order in double (the same bits for any thread count). If `grad` is
+// not null it receives dLoss_row/dOutput times `grad_scale`.
+double RowLossSum(Loss loss, const Matrix& y, const Matrix& t, Matrix* grad, float grad_scale) {
+  std::vector<double> rows(static_cast<size_t>(y.rows));
+  ForChunks(y.rows, 8 * int64_t{y.cols}, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      const int r = static_cast<int>(i);
+      rows[i] = RowLoss(loss, y.row(r), t.row(r), y.cols, grad != nullptr ? grad->row(r) : nullptr,
+                        grad_scale);
+    }
+  });
+  double total = 0.0;
+  for (const double v : rows) total += v;
   return total;
 }
 
@@ -325,14 +353,16 @@ const Matrix& Network::Forward(const Matrix& x) {
     Reshape(&a, z.rows, z.cols);
     const float* b = biases_[l].data();
     const Activation act = layers_[l].activation;
-    for (int i = 0; i < z.rows; ++i) {
-      float* zi = z.row(i);
-      float* ai = a.row(i);
-      for (int j = 0; j < z.cols; ++j) {
-        zi[j] += b[j];
-        ai[j] = Activate(act, zi[j]);
+    ForChunks(z.rows, 8 * int64_t{z.cols}, [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        float* zi = z.row(static_cast<int>(i));
+        float* ai = a.row(static_cast<int>(i));
+        for (int j = 0; j < z.cols; ++j) {
+          zi[j] += b[j];
+          ai[j] = Activate(act, zi[j]);
+        }
       }
-    }
+    });
     in = &a;
   }
   // The stale gradients of another batch size must not be mistaken for these.
@@ -343,7 +373,7 @@ const Matrix& Network::Forward(const Matrix& x) {
 double Network::ComputeLoss(const Matrix& targets) const {
   const Matrix& y = acts_.back();
   CheckTargets(*this, y, targets, "ComputeLoss");
-  return RowLossSum(loss_, y, targets, nullptr) / y.rows;
+  return RowLossSum(loss_, y, targets, nullptr, 1.0f) / y.rows;
 }
 
 double Network::Backward(const Matrix& targets) {
@@ -353,9 +383,9 @@ double Network::Backward(const Matrix& targets) {
   const int batch = y.rows;
   Matrix& dy = act_grads_[last];
   Reshape(&dy, batch, y.cols);
-  const double loss = RowLossSum(loss_, y, targets, &dy) / batch;
+  // The gradient of the batch mean: each row's gradient (rounded to float) times 1/batch.
   const float inv_batch = 1.0f / static_cast<float>(batch);
-  for (float& v : dy.data) v *= inv_batch;  // gradient of the batch mean
+  const double loss = RowLossSum(loss_, y, targets, &dy, inv_batch) / batch;
 
   for (int l = last; l >= 0; --l) {
     const Matrix& z = pre_acts_[l];
@@ -364,18 +394,24 @@ double Network::Backward(const Matrix& targets) {
     Matrix& dz = pre_act_grads_[l];
     Reshape(&dz, z.rows, z.cols);
     const Activation act = layers_[l].activation;
-    for (size_t e = 0; e < dz.data.size(); ++e) {
-      dz.data[e] = da.data[e] * Derivative(act, z.data[e], a.data[e]);
-    }
+    ForChunks(static_cast<int64_t>(dz.data.size()), 4, [&](int64_t begin, int64_t end) {
+      for (int64_t e = begin; e < end; ++e) {
+        dz.data[e] = da.data[e] * Derivative(act, z.data[e], a.data[e]);
+      }
+    });
     const Matrix& in = l == 0 ? input_ : acts_[l - 1];
     Gemm(true, false, 1.0f, dz, in, 0.0f, &weight_grads_[l]);  // dW = dZ^T X
-    // db_j = sum_i dZ_ij: rows in order, in double, then rounded once.
-    std::vector<double> bias_sum(static_cast<size_t>(dz.cols), 0.0);
-    for (int i = 0; i < dz.rows; ++i) {
-      const float* dzi = dz.row(i);
-      for (int j = 0; j < dz.cols; ++j) bias_sum[j] += dzi[j];
-    }
-    for (int j = 0; j < dz.cols; ++j) bias_grads_[l][j] = static_cast<float>(bias_sum[j]);
+    // db_j = sum_i dZ_ij: rows in order, in double, then rounded once; the
+    // columns are split among tasks, never a column's sum.
+    float* db = bias_grads_[l].data();
+    ForChunks(dz.cols, dz.rows, [&](int64_t begin, int64_t end) {
+      std::vector<double> sum(static_cast<size_t>(end - begin), 0.0);
+      for (int i = 0; i < dz.rows; ++i) {
+        const float* dzi = dz.row(i);
+        for (int64_t j = begin; j < end; ++j) sum[j - begin] += dzi[j];
+      }
+      for (int64_t j = begin; j < end; ++j) db[j] = static_cast<float>(sum[j - begin]);
+    });
     if (l > 0) Gemm(false, false, 1.0f, dz, weights_[l], 0.0f, &act_grads_[l - 1]);  // dX = dZ W
   }
   return loss;
@@ -409,10 +445,12 @@ void Sgd::Step(Network* net) {
   // v = momentum * v + g; p = p - lr * v (each product rounded, no FMA).
   const auto update = [this](std::vector<float>& p, const std::vector<float>& g,
                              std::vector<float>& v) {
-    for (size_t e = 0; e < p.size(); ++e) {
-      v[e] = momentum_ * v[e] + g[e];
-      p[e] = p[e] - learning_rate_ * v[e];
-    }
+    ForChunks(static_cast<int64_t>(p.size()), 4, [&](int64_t begin, int64_t end) {
+      for (int64_t e = begin; e < end; ++e) {
+        v[e] = momentum_ * v[e] + g[e];
+        p[e] = p[e] - learning_rate_ * v[e];
+      }
+    });
   };
   for (int l = 0; l < net->num_layers(); ++l) {
     Matrix& w = net->weights_[l];
@@ -448,7 +486,7 @@ Evaluation Evaluate(Network* net, const Dataset& data, int batch_size) {
     GatherRows(data.x, order, begin, end, &xb);
     GatherRows(data.targets, order, begin, end, &tb);
     const Matrix& y = net->Forward(xb);
-    loss_sum += RowLossSum(net->loss(), y, tb, nullptr);
+    loss_sum += RowLossSum(net->loss(), y, tb, nullptr, 1.0f);
     if (!data.labels.empty()) {
       for (int i = 0; i < y.rows; ++i) {
         if (ArgMax(y.row(i), y.cols) == data.labels[static_cast<size_t>(begin + i)]) ++correct;
