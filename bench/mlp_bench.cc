@@ -21,12 +21,18 @@
 // 32 flop/cycle/core = 2 FMA pipes x 8 f32 lanes (AVX2, the widest target
 // this VM exposes) x 2 flops per FMA, and GHz the first "cpu MHz" of
 // /proc/cpuinfo read at run time (the nominal clock; boost may exceed it);
-// pct_peak = 100 GFLOPs / peak_GFLOPs.
+// pct_peak = 100 GFLOPs / peak_GFLOPs (shown with a "/s" suffix: Google
+// Benchmark prints every rate counter so). core_GFLOPs = counted flops per
+// second of process CPU time (all threads), core_pct_peak = 100 core_GFLOPs /
+// (32 * GHz): the per-core efficiency, which a loaded machine (other jobs
+// sharing the cores) does not distort the way it distorts wall-clock rates.
 //
 // Usage: fanfill_mlp_bench --benchmark_min_time=0.5 --benchmark_repetitions=3
 #include <benchmark/benchmark.h>
 #include <tbb/global_control.h>
 #include <tbb/info.h>
+
+#include <time.h>
 
 #include <cstdint>
 #include <fstream>
@@ -65,7 +71,15 @@ Matrix RandomMatrix(int rows, int cols, uint64_t stream) {
   return m;
 }
 
-void SetCounters(benchmark::State& state, double flops_per_iteration, int threads) {
+// CPU time of the whole process (all threads), seconds.
+double ProcessCpuSeconds() {
+  timespec t{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+void SetCounters(benchmark::State& state, double flops_per_iteration, int threads,
+                 double cpu_seconds) {
   const double ghz = CpuGhz();
   const double peak = threads * kFlopsPerCycle * ghz;
   state.counters["GFLOPs"] = benchmark::Counter(flops_per_iteration * 1e-9 *
@@ -78,6 +92,14 @@ void SetCounters(benchmark::State& state, double flops_per_iteration, int thread
       peak > 0 ? 100.0 * flops_per_iteration * 1e-9 * static_cast<double>(state.iterations()) / peak
                : 0.0,
       benchmark::Counter::kIsRate);
+  // On a shared machine the wall-clock rate also measures the neighbours:
+  // flops per second of CPU time the process got (all its threads, oneTBB's
+  // spinning included) is the rate of one core while it runs our code.
+  const double counted = flops_per_iteration * static_cast<double>(state.iterations());
+  state.counters["core_GFLOPs"] = cpu_seconds > 0 ? counted * 1e-9 / cpu_seconds : 0.0;
+  state.counters["core_pct_peak"] =
+      cpu_seconds > 0 && ghz > 0 ? 100.0 * counted * 1e-9 / cpu_seconds / (kFlopsPerCycle * ghz)
+                                 : 0.0;
   state.SetLabel("peak = threads x 32 flop/cycle x GHz");
 }
 
@@ -94,13 +116,14 @@ void BM_TrainStep(benchmark::State& state) {
   const Matrix t = RandomMatrix(kBatch, kWidth, 2);
   // lr = 0: the parameters stay put, so every step does the same work.
   fanfill::mlp::Sgd sgd(net, 0.0f, 0.9f);
+  const double cpu0 = ProcessCpuSeconds();
   for (auto _ : state) {
     net.Forward(x);
     benchmark::DoNotOptimize(net.Backward(t));
     sgd.Step(&net);
     benchmark::ClobberMemory();
   }
-  SetCounters(state, 10.0 * kBatch * kWidth * double{kWidth}, threads);
+  SetCounters(state, 10.0 * kBatch * kWidth * double{kWidth}, threads, ProcessCpuSeconds() - cpu0);
 }
 
 void BM_Gemm(benchmark::State& state) {
@@ -111,6 +134,7 @@ void BM_Gemm(benchmark::State& state) {
   const Matrix other = RandomMatrix(kBatch, kWidth, 4);   // X for dW
   const Matrix w = RandomMatrix(kWidth, kWidth, 5);
   Matrix c;
+  const double cpu0 = ProcessCpuSeconds();
   for (auto _ : state) {
     if (shape == 0) fanfill::mlp::Gemm(false, true, 1.0f, act, w, 0.0f, &c);
     if (shape == 1) fanfill::mlp::Gemm(true, false, 1.0f, act, other, 0.0f, &c);
@@ -118,7 +142,7 @@ void BM_Gemm(benchmark::State& state) {
     benchmark::DoNotOptimize(c.data.data());
     benchmark::ClobberMemory();
   }
-  SetCounters(state, 2.0 * kBatch * kWidth * double{kWidth}, threads);
+  SetCounters(state, 2.0 * kBatch * kWidth * double{kWidth}, threads, ProcessCpuSeconds() - cpu0);
   state.SetLabel(std::string(shape == 0 ? "fwd" : shape == 1 ? "dW" : "dX") +
                  "; peak = threads x 32 flop/cycle x GHz");
 }
