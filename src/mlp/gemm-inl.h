@@ -105,14 +105,22 @@ inline void PackAColumn(const GemmArgs& g, int64_t kk, float* HWY_RESTRICT a_pac
   }
 }
 
-// op(B) = B: source row kk holds row kk of every panel. Unit = kk.
-inline void PackBRow(const GemmArgs& g, int64_t nr, int64_t kk, float* HWY_RESTRICT b_pack) {
+// op(B) = B: source row kk holds row kk of every panel (two vectors each). Unit = kk.
+template <class D>
+HWY_ATTR void PackBRow(D d, const GemmArgs& g, int64_t kk, float* HWY_RESTRICT b_pack) {
+  const int64_t n_lanes = static_cast<int64_t>(hn::Lanes(d));
+  const int64_t nr = 2 * n_lanes;
   const float* HWY_RESTRICT src = g.b + kk * g.ldb;
-  const int64_t panels = (g.n + nr - 1) / nr;
-  for (int64_t q = 0; q < panels; ++q) {
+  const int64_t full = g.n / nr;  // panels without padding
+  for (int64_t q = 0; q < full; ++q) {
     float* HWY_RESTRICT dst = b_pack + q * nr * g.k + kk * nr;
-    const int64_t cols = std::min(nr, g.n - q * nr);
-    for (int64_t c = 0; c < cols; ++c) dst[c] = src[q * nr + c];
+    hn::Store(hn::LoadU(d, src + q * nr), d, dst);
+    hn::Store(hn::LoadU(d, src + q * nr + n_lanes), d, dst + n_lanes);
+  }
+  if (full * nr < g.n) {
+    float* HWY_RESTRICT dst = b_pack + full * nr * g.k + kk * nr;
+    const int64_t cols = g.n - full * nr;
+    for (int64_t c = 0; c < cols; ++c) dst[c] = src[full * nr + c];
     for (int64_t c = cols; c < nr; ++c) dst[c] = 0.0f;  // padding
   }
 }
@@ -355,7 +363,7 @@ inline void GemmKernel(const GemmArgs& g) {
       } else if (g.transpose_b) {
         PackBColumnsOfPanel(d, g, u - a_units, b_pack);
       } else {
-        PackBRow(g, nr, u - a_units, b_pack);
+        PackBRow(d, g, u - a_units, b_pack);
       }
     }
   };

@@ -365,8 +365,6 @@ const Matrix& Network::Forward(const Matrix& x) {
     });
     in = &a;
   }
-  // The stale gradients of another batch size must not be mistaken for these.
-  for (Matrix& g : act_grads_) Reshape(&g, 0, 0);
   return acts_.back();
 }
 
