@@ -10,7 +10,11 @@ memset (non-zero byte) on the same buffer and threads, GB/s (10^9 bytes/s) of
 each, the parallel efficiency E(n) = t(1) / (n * t(n)) of each (t = time per
 element; t(1) of the same op and size), and the fill's time relative to
 memset's ("x memset"). With --benchmark_repetitions the median of the
-repetitions is used. Python 3 standard library only.
+repetitions is used, with --stat min the fastest repetition, with --stat best
+the fastest single iteration of any repetition (the benchmark's
+best_time_per_elem counter: on a machine shared with other jobs, the run least
+disturbed by them). Python 3
+standard library only.
 """
 
 import argparse
@@ -34,7 +38,11 @@ def load(path):
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("json", help="Google Benchmark JSON output, or - for stdin")
+    parser.add_argument("--stat", choices=("median", "min", "best"), default="median",
+                        help="statistic over repetitions (default: median)")
     args = parser.parse_args()
+    reduce = statistics.median if args.stat == "median" else min  # best: min of per-rep bests
+    counter = "best_time_per_elem" if args.stat == "best" else "time_per_elem"
     data = load(args.json)
 
     samples = {}  # (op, size, n) -> [seconds per element]
@@ -42,18 +50,20 @@ def main():
         if b.get("run_type") == "aggregate" or b.get("error_occurred"):
             continue
         m = NAME_RE.match(b.get("run_name", b["name"]))
-        if not m or "time_per_elem" not in b:
+        if not m or counter not in b:
             continue
         op, size, n = m.group(1), m.group(2), int(m.group(3))
-        samples.setdefault((op, size, n), []).append(float(b["time_per_elem"]))
+        samples.setdefault((op, size, n), []).append(float(b[counter]))
     if not samples:
         sys.exit("scaling_table.py: no BM_Scaling results in the input")
-    t = {key: statistics.median(v) for key, v in samples.items()}
+    t = {key: reduce(v) for key, v in samples.items()}
+    reps = sorted({len(v) for v in samples.values()})
 
     ctx = data.get("context", {})
     print(f"fanfill {ctx.get('fanfill_version', '?')}, target {ctx.get('fanfill_target', '?')}, "
           f"{ctx.get('hardware_concurrency', '?')} hardware threads, "
-          f"host {ctx.get('host_name', '?')}, {ctx.get('date', '?')}")
+          f"host {ctx.get('host_name', '?')}, {ctx.get('date', '?')}; "
+          f"{args.stat} of {'/'.join(map(str, reps))} repetition(s)")
     print()
     print("| buffer | threads | normal ns/elem | normal GB/s | normal E(n) "
           "| memset ns/elem | memset GB/s | memset E(n) | x memset |")
