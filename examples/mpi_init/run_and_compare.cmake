@@ -66,7 +66,39 @@ if(MODE STREQUAL "compare")
     message(FATAL_ERROR "${NP} ranks: ${got} (${got_size} bytes) differs from fanfill model's "
                         "${ref} (${ref_size} bytes): ${where}")
   endif()
-  message(STATUS "${NP} ranks, seed ${seed}: ${got_size} bytes, identical to fanfill model")
+  # The plan exercises both kinds of file view (test_model.json is written for it).
+  foreach(line "blocks.0.attn.proj.weight +\\[79,79\\] bf16 row-parallel along dim 1"
+               "blocks.0.mlp.fc1.weight +\\[317,79\\] f16 column-parallel along dim 0"
+               "head.weight +\\[79,1001\\] bf16 column-parallel along dim 1"
+               "blocks.0.attn.rel_pos.weight +\\[37,29\\] f32 whole on rank")
+    if(NOT out MATCHES "${line}")
+      message(FATAL_ERROR "--plan output lacks '${line}':\n${out}")
+    endif()
+  endforeach()
+  # The work is shared: the busiest rank wrote at most 1.1 x its even share of
+  # the data. Slack: the whole (owner) tensors of test_model.json are 1.9% of
+  # its data and an uneven split adds at most one row or column per tensor
+  # (< 3% here), so an even plan stays under 1.1 x; one rank doing all the
+  # work would write NP x its share.
+  if(NOT out MATCHES "the busiest rank wrote ([0-9]+) bytes")
+    message(FATAL_ERROR "no summary line in the output:\n${out}")
+  endif()
+  set(busiest ${CMAKE_MATCH_1})
+  execute_process(COMMAND "${CLI}" describe --spec "${SPEC}" OUTPUT_VARIABLE describe)
+  string(JSON n_tensors LENGTH "${describe}")
+  set(data_bytes 0)
+  math(EXPR last "${n_tensors} - 1")
+  foreach(i RANGE ${last})
+    string(JSON b GET "${describe}" ${i} bytes)
+    math(EXPR data_bytes "${data_bytes} + ${b}")
+  endforeach()
+  math(EXPR limit "${data_bytes} * 11 / (10 * ${NP})")
+  if(busiest GREATER limit)
+    message(FATAL_ERROR "${NP} ranks: the busiest rank wrote ${busiest} of ${data_bytes} bytes "
+                        "(more than 1.1 x an even share, ${limit})")
+  endif()
+  message(STATUS "${NP} ranks, seed ${seed}: ${got_size} bytes, identical to fanfill model; "
+                 "busiest rank wrote ${busiest} of ${data_bytes} data bytes")
 elseif(MODE STREQUAL "bad_args")
   set(o "${WORK}/x.safetensors")
   expect_failure("--seed is required" "${o}" "${SPEC}" --out "${o}")
