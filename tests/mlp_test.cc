@@ -179,8 +179,9 @@ TEST(GemmTest, ConcurrentAndNestedCallsAgree) {
   constexpr int kProblems = 12;
   std::vector<Matrix> as, bs, expect(kProblems), got(kProblems);
   for (int i = 0; i < kProblems; ++i) {
-    as.push_back(RandomMatrix(90 + 7 * i, 100 + 5 * i, 940 + 2 * i));
-    bs.push_back(RandomMatrix(100 + 5 * i, 80 + 11 * i, 941 + 2 * i));
+    // Each above the serial threshold of 2^20 multiply-adds.
+    as.push_back(RandomMatrix(150 + 7 * i, 160 + 5 * i, 940 + 2 * i));
+    bs.push_back(RandomMatrix(160 + 5 * i, 140 + 11 * i, 941 + 2 * i));
     Gemm(false, false, 1.0f, as[i], bs[i], 0.0f, &expect[i]);
   }
   tbb::parallel_for(0, kProblems, [&](int i) { Gemm(false, false, 1.0f, as[i], bs[i], 0.0f, &got[i]); });
@@ -656,14 +657,15 @@ TEST(TrainTest, DivergenceStopsTheRun) {
 }
 
 // A few epochs with 1, 2 and 3 threads: bit-identical parameters and losses.
-// The layers are wide enough (64 x 96 x 48) that the GEMMs go parallel.
+// The layers are wide enough (batch 64 x 160 x 128 = 1.3M multiply-adds and
+// more) that every GEMM but the last layer's goes parallel.
 TEST(TrainTest, BitIdenticalForAnyThreadCount) {
-  const Dataset train = Blobs(200, 64, 10, 620);
+  const Dataset train = Blobs(200, 128, 10, 620);
   std::vector<std::vector<float>> params;
   std::vector<std::vector<double>> losses;
   for (const int threads : {1, 2, 3}) {
     tbb::global_control limit(tbb::global_control::max_allowed_parallelism, threads);
-    Network net(64, {{96, Activation::kTanh}, {96, Activation::kSelu}, {10, Activation::kLinear}},
+    Network net(128, {{160, Activation::kTanh}, {160, Activation::kSelu}, {10, Activation::kLinear}},
                 Loss::kSoftmaxCrossEntropy);
     net.Initialize(fanfill::Scheme::Parse("xavier_uniform"),
                    fanfill::Scheme::Parse("torch_default_bias"), 9);

@@ -70,9 +70,10 @@ inline constexpr int64_t kMr = 6;         // rows of the microtile
 inline constexpr int64_t kKc = 256;       // k block: a B micro-panel of kKc x kNr stays in L1
 inline constexpr int64_t kMcPanels = 16;  // row panels per task (96 rows)
 inline constexpr int64_t kNcPanels = 8;   // column panels per task (128 columns on AVX2)
-// Below this many multiply-adds a GEMM runs on the calling thread (the
-// result is the same either way; this only avoids oneTBB's overhead).
-inline constexpr int64_t kSerialMacs = int64_t{1} << 16;
+// Below this many multiply-adds (about 40 us on one AVX2 core) a GEMM runs
+// on the calling thread: the result is the same either way, and oneTBB's
+// fork/join costs microseconds.
+inline constexpr int64_t kSerialMacs = int64_t{1} << 20;
 
 // Packing reads the sources row by row (contiguous), whichever way they are
 // transposed: a strided walk down a column of a 4 KiB-stride matrix would

@@ -28,7 +28,7 @@ namespace {
 // items are independent: every result is then the same for any split.
 template <class Body>
 void ForChunks(int64_t count, int64_t cost_per_item, const Body& body) {
-  constexpr int64_t kParallelWork = int64_t{1} << 15;
+  constexpr int64_t kParallelWork = int64_t{1} << 17;
   if (count <= 1 || count * cost_per_item < kParallelWork) {
     body(int64_t{0}, count);
     return;
