@@ -21,5 +21,5 @@ target_include_directories(fanfill_cli PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_compile_features(fanfill_cli PRIVATE cxx_std_20)
 target_compile_options(fanfill_cli PRIVATE -Wall -Wextra)
 # nlohmann/json is header-only: used here at build time only, as in the library.
-target_link_libraries(fanfill_cli PRIVATE fanfill::fanfill CLI11::CLI11 TBB::tbb
+target_link_libraries(fanfill_cli PRIVATE fanfill::fanfill fanfill_validate CLI11::CLI11 TBB::tbb
                                           nlohmann_json::nlohmann_json)

@@ -26,6 +26,7 @@
 
 #include "fanfill/fanfill.hpp"
 #include "fanfill/schemes.hpp"
+#include "src/mlp/validate.h"
 #include "tools/fanfill_cli/bench.h"
 #include "tools/fanfill_cli/formats.h"
 #include "tools/fanfill_cli/output_file.h"
@@ -279,6 +280,23 @@ int Main(int argc, char** argv) {
   bench->add_option("--reps", bench_reps, "Timed runs per figure (the best is shown)")
       ->capture_default_str();
 
+  mlp::ValidateOptions validate_opts;
+  CLI::App* validate = app.add_subcommand(
+      "validate",
+      "Train small MLPs to show what the init schemes do: symmetry, signal propagation at "
+      "depth 50, training through depth, digits, deep linear nets (docs/mlp.md)");
+  validate->footer(
+      "Prints a table per experiment, writes <name>.csv and <name>_<plot>.svg/.csv into --out, "
+      "and exits with status 1 if an expected behaviour did not show up.");
+  validate->add_flag("--quick", validate_opts.quick, "Small sizes (under a minute on 2 cores)");
+  validate->add_option("--out", validate_opts.out_dir, "Directory for the CSV and SVG files")
+      ->capture_default_str();
+  validate->add_option("--digits", validate_opts.digits_path,
+                       std::string("scikit-learn's digits.csv.gz (default ") +
+                           mlp::kDefaultDigitsPath + "; skipped if missing)");
+  validate->add_option("--seed", validate_opts.seed, "Added to every experiment's seed")
+      ->capture_default_str();
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -305,6 +323,8 @@ int Main(int argc, char** argv) {
     std::cout << DescribeJson(spec) << "\n";
   } else if (*bench) {
     RunBench(bench_size, bench_reps, std::cout);
+  } else if (*validate) {
+    return mlp::RunValidation(validate_opts).exit_status();
   }
   return 0;
 }
