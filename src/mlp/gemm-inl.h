@@ -378,8 +378,13 @@ inline void GemmKernel(const GemmArgs& g) {
   const int64_t row_tasks = (a_panels + kMcPanels - 1) / kMcPanels;
   const int64_t col_tasks = (b_panels + kNcPanels - 1) / kNcPanels;
   const auto run_tiles = [&](int64_t begin, int64_t end) {
-    // Parked accumulators of one task: kMcPanels x kNcPanels microtiles.
-    auto tiles = hwy::AllocateAligned<float>(static_cast<size_t>(kMcPanels * kNcPanels * kMr * nr));
+    // Parked accumulators of one task: kMcPanels x kNcPanels microtiles, one
+    // buffer per thread for good (a fresh 48 KiB block per task would be
+    // mapped and zeroed again whenever malloc trims the heap). Safe to share
+    // between calls: this body never waits for oneTBB, so no other Gemm can
+    // run on this thread while it uses the buffer.
+    thread_local const auto tiles =
+        hwy::AllocateAligned<float>(static_cast<size_t>(kMcPanels * kNcPanels * kMr * nr));
     for (int64_t t = begin; t < end; ++t) {
       const int64_t p0 = (t / col_tasks) * kMcPanels;
       const int64_t q0 = (t % col_tasks) * kNcPanels;
