@@ -13,6 +13,7 @@
 #include <numeric>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include <tbb/blocked_range.h>
@@ -60,46 +61,65 @@ constexpr float kSeluScaleF = static_cast<float>(kSeluScale);
 constexpr float kSeluScaleAlphaF = static_cast<float>(kSeluScale * kSeluAlpha);
 
 // act(z), in float (libm's float functions: tanhf, expf, expm1f).
-float Activate(Activation act, float z) {
-  switch (act) {
-    case Activation::kLinear:
-      return z;
-    case Activation::kRelu:
-      return z > 0.0f ? z : 0.0f;
-    case Activation::kLeakyRelu:
-      return z > 0.0f ? z : kLeakySlope * z;
-    case Activation::kTanh:
-      return std::tanh(z);
-    case Activation::kSigmoid:
-      // Two forms so that exp never overflows into inf / inf.
-      if (z >= 0.0f) return 1.0f / (1.0f + std::exp(-z));
-      {
-        const float e = std::exp(z);
-        return e / (1.0f + e);
-      }
-    case Activation::kSelu:
-      return z > 0.0f ? kSeluScaleF * z : kSeluScaleAlphaF * std::expm1(z);
+template <Activation kAct>
+float Activate(float z) {
+  if constexpr (kAct == Activation::kLinear) {
+    return z;
+  } else if constexpr (kAct == Activation::kRelu) {
+    return z > 0.0f ? z : 0.0f;
+  } else if constexpr (kAct == Activation::kLeakyRelu) {
+    return z > 0.0f ? z : kLeakySlope * z;
+  } else if constexpr (kAct == Activation::kTanh) {
+    return std::tanh(z);
+  } else if constexpr (kAct == Activation::kSigmoid) {
+    // Two forms so that exp never overflows into inf / inf.
+    if (z >= 0.0f) return 1.0f / (1.0f + std::exp(-z));
+    const float e = std::exp(z);
+    return e / (1.0f + e);
+  } else {
+    static_assert(kAct == Activation::kSelu);
+    return z > 0.0f ? kSeluScaleF * z : kSeluScaleAlphaF * std::expm1(z);
   }
-  return z;
 }
 
 // d act / dz at z, given a = act(z).
-float Derivative(Activation act, float z, float a) {
+template <Activation kAct>
+float Derivative(float z, float a) {
+  if constexpr (kAct == Activation::kLinear) {
+    return 1.0f;
+  } else if constexpr (kAct == Activation::kRelu) {
+    return z > 0.0f ? 1.0f : 0.0f;
+  } else if constexpr (kAct == Activation::kLeakyRelu) {
+    return z > 0.0f ? 1.0f : kLeakySlope;
+  } else if constexpr (kAct == Activation::kTanh) {
+    return 1.0f - a * a;
+  } else if constexpr (kAct == Activation::kSigmoid) {
+    return a * (1.0f - a);
+  } else {
+    static_assert(kAct == Activation::kSelu);
+    return z > 0.0f ? kSeluScaleF : kSeluScaleAlphaF * std::exp(z);
+  }
+}
+
+// Calls f(std::integral_constant<Activation, act>{}): loops written against
+// the constant have no switch inside, so the compiler can vectorize the
+// piecewise-linear activations.
+template <class F>
+void WithActivation(Activation act, const F& f) {
   switch (act) {
     case Activation::kLinear:
-      return 1.0f;
+      return f(std::integral_constant<Activation, Activation::kLinear>{});
     case Activation::kRelu:
-      return z > 0.0f ? 1.0f : 0.0f;
+      return f(std::integral_constant<Activation, Activation::kRelu>{});
     case Activation::kLeakyRelu:
-      return z > 0.0f ? 1.0f : kLeakySlope;
+      return f(std::integral_constant<Activation, Activation::kLeakyRelu>{});
     case Activation::kTanh:
-      return 1.0f - a * a;
+      return f(std::integral_constant<Activation, Activation::kTanh>{});
     case Activation::kSigmoid:
-      return a * (1.0f - a);
+      return f(std::integral_constant<Activation, Activation::kSigmoid>{});
     case Activation::kSelu:
-      return z > 0.0f ? kSeluScaleF : kSeluScaleAlphaF * std::exp(z);
+      return f(std::integral_constant<Activation, Activation::kSelu>{});
   }
-  return 1.0f;
 }
 
 // The loss of row i of y against t, in double. If `grad_row` is not null it
@@ -353,15 +373,17 @@ const Matrix& Network::Forward(const Matrix& x) {
     Reshape(&a, z.rows, z.cols);
     const float* b = biases_[l].data();
     const Activation act = layers_[l].activation;
-    ForChunks(z.rows, 8 * int64_t{z.cols}, [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        float* zi = z.row(static_cast<int>(i));
-        float* ai = a.row(static_cast<int>(i));
-        for (int j = 0; j < z.cols; ++j) {
-          zi[j] += b[j];
-          ai[j] = Activate(act, zi[j]);
+    WithActivation(act, [&](auto kind) {
+      ForChunks(z.rows, 8 * int64_t{z.cols}, [&](int64_t begin, int64_t end) {
+        for (int64_t i = begin; i < end; ++i) {
+          float* __restrict__ zi = z.row(static_cast<int>(i));
+          float* __restrict__ ai = a.row(static_cast<int>(i));
+          for (int j = 0; j < z.cols; ++j) {
+            zi[j] += b[j];
+            ai[j] = Activate<decltype(kind)::value>(zi[j]);
+          }
         }
-      }
+      });
     });
     in = &a;
   }
@@ -392,10 +414,12 @@ double Network::Backward(const Matrix& targets) {
     Matrix& dz = pre_act_grads_[l];
     Reshape(&dz, z.rows, z.cols);
     const Activation act = layers_[l].activation;
-    ForChunks(static_cast<int64_t>(dz.data.size()), 4, [&](int64_t begin, int64_t end) {
-      for (int64_t e = begin; e < end; ++e) {
-        dz.data[e] = da.data[e] * Derivative(act, z.data[e], a.data[e]);
-      }
+    WithActivation(act, [&](auto kind) {
+      ForChunks(static_cast<int64_t>(dz.data.size()), 4, [&](int64_t begin, int64_t end) {
+        for (int64_t e = begin; e < end; ++e) {
+          dz.data[e] = da.data[e] * Derivative<decltype(kind)::value>(z.data[e], a.data[e]);
+        }
+      });
     });
     const Matrix& in = l == 0 ? input_ : acts_[l - 1];
     Gemm(true, false, 1.0f, dz, in, 0.0f, &weight_grads_[l]);  // dW = dZ^T X
