@@ -689,6 +689,40 @@ TEST(TrainTest, BitIdenticalForAnyThreadCount) {
   EXPECT_LT(losses[0][4], losses[0][0]);  // and it learns
 }
 
+// n = 9, batch_size = 4: batches of 4, 4 and 1 -- three SGD steps, the last
+// partial batch included. All rows are equal, so the steps do not depend on
+// the order and match three manual steps on one row (to rounding: a batch mean
+// of equal rows is the row's gradient up to an ulp or two).
+TEST(TrainTest, LastPartialBatchIsAStep) {
+  Dataset d;
+  d.x = Matrix(9, 1);
+  d.targets = Matrix(9, 1);
+  std::fill(d.x.data.begin(), d.x.data.end(), 1.0f);
+  std::fill(d.targets.data.begin(), d.targets.data.end(), 2.0f);
+  const auto fresh = [] {
+    Network net(1, {{1, Activation::kLinear}}, Loss::kMeanSquaredError);
+    net.weight(0).data = {0.5f};
+    return net;
+  };
+  Network trained = fresh();
+  Train(&trained, d, nullptr, {.epochs = 1, .batch_size = 4, .learning_rate = 0.1f, .momentum = 0.0f});
+  std::vector<float> after_steps;
+  Network manual = fresh();
+  Sgd sgd(manual, 0.1f, 0.0f);
+  Matrix x(1, 1), t(1, 1);
+  x.data = {1.0f};
+  t.data = {2.0f};
+  for (int step = 0; step < 4; ++step) {
+    manual.Forward(x);
+    manual.Backward(t);
+    sgd.Step(&manual);
+    after_steps.push_back(manual.weight(0).data[0]);
+  }
+  EXPECT_NEAR(trained.weight(0).data[0], after_steps[2], 1e-6);
+  EXPECT_GT(std::abs(trained.weight(0).data[0] - after_steps[1]), 0.05);
+  EXPECT_GT(std::abs(trained.weight(0).data[0] - after_steps[3]), 0.05);
+}
+
 TEST(TrainTest, ShuffleSeedChangesTheOrder) {
   const Dataset train = Blobs(50, 4, 2, 630);
   std::vector<double> first_loss;
