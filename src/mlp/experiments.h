@@ -76,7 +76,8 @@ struct SignalConfig {
   Activation activation = Activation::kRelu;
 };
 struct SignalOptions {
-  int depth = 50, width = 256, batch = 256;
+  int depth = 50, width = 256, batch = 64;
+  int draws = 32;  // independent weight draws (seeds seed ^ d * golden gamma) per config
   std::vector<SignalConfig> configs = DefaultConfigs();
   uint64_t seed = 2;
   static std::vector<SignalConfig> DefaultConfigs();
@@ -85,8 +86,9 @@ struct SignalOptions {
 };
 struct SignalRun {
   SignalConfig config;
-  // Per layer l = 1..depth (index l - 1): measured std of the activations
-  // A_l on the batch, and of dLoss/dA_l after one Backward with the
+  // Per layer l = 1..depth (index l - 1), root mean square over the weight
+  // draws: measured std of the activations A_l on the batch, and of
+  // dLoss/dA_l after one Backward with the
   // upstream gradient dLoss/dA_depth = N(0, 1) / batch (independent of the
   // network); and the mean-field predictions of the same stds. Layers from
   // the first whose pre-activation overflowed float: forward +inf,
@@ -95,7 +97,9 @@ struct SignalRun {
   // Layer `depth` over layer 1 forward; layer 1 over layer `depth` backward.
   double forward_ratio = 0, backward_ratio = 0;
   double predicted_forward_ratio = 0, predicted_backward_ratio = 0;
-  int overflow_layer = 0;  // first layer (1-based) with a non-finite pre-activation; 0: none
+  double min_forward_ratio = 0, max_forward_ratio = 0;  // over the draws
+  double min_backward_ratio = 0, max_backward_ratio = 0;
+  int overflow_layer = 0;  // first layer (1-based) with a non-finite pre-activation in any draw; 0: none
 };
 struct SignalResult {
   SignalOptions options;
@@ -115,7 +119,7 @@ struct DepthOptions {
   int deep_layers = 30, shallow_layers = 3, width = 64;
   int n_train = 1024;
   int input_dim = 16, teacher_hidden = 32, output_dim = 4;  // teacher regression
-  TrainOptions train{.epochs = 100, .batch_size = 32, .learning_rate = 0.005f, .momentum = 0.9f};
+  TrainOptions train{.epochs = 100, .batch_size = 32, .learning_rate = 0.002f, .momentum = 0.9f};
   std::string he = "kaiming_normal(nonlinearity=relu)";
   std::string one_over_n = "kaiming_normal(nonlinearity=linear)";
   uint64_t seed = 3;

@@ -170,6 +170,11 @@ std::string RenderSvg(const Plot& plot) {
     const int stride = std::max(1, static_cast<int>(std::ceil((ymax - ymin) / 8)));
     for (double k = ymin; k <= ymax; k += 1) {
       if (static_cast<long long>(k) % stride == 0) yticks.push_back(k);
+      // Few decades: 2 and 5 times each power of ten as well.
+      if (ymax - ymin <= 2 && k < ymax) {
+        yticks.push_back(k + std::log10(2.0));
+        yticks.push_back(k + std::log10(5.0));
+      }
     }
   } else {
     const double ystep = NiceStep((ymax - ymin) / 6);
@@ -205,8 +210,12 @@ std::string RenderSvg(const Plot& plot) {
         << "\" text-anchor=\"middle\">" << FormatNumber(t, 4) << "</text>\n";
   }
   for (double t : yticks) {
-    const std::string label =
-        plot.log_y ? "1e" + std::to_string(static_cast<long long>(t)) : FormatNumber(t, 4);
+    // Log axis: plain numbers from 0.001 to 1000, powers of ten as 1eK beyond.
+    std::string label = FormatNumber(plot.log_y ? std::pow(10.0, t) : t, 4);
+    if (plot.log_y && (t < -3 || t > 3)) {
+      label = t == std::round(t) ? "1e" + std::to_string(static_cast<long long>(std::round(t)))
+                                 : FormatNumber(std::pow(10.0, t), 2);
+    }
     svg << "<text x=\"" << Px(kLeft - 5) << "\" y=\"" << Px(py(t) + 4)
         << "\" text-anchor=\"end\">" << label << "</text>\n";
   }

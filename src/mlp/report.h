@@ -42,7 +42,10 @@ struct Plot {
 
 // An SVG document (760 x 400): axes with "nice" ticks (1, 2, 5 x 10^k; on a
 // log axis one tick per decade, or per few decades if there are many),
-// labels, a legend, one polyline per series (coordinates rounded to 0.1 px).
+// labels (log axis: 0.001 ... 1000 as plain numbers, 1eK beyond; 2 and 5
+// times each power too when the axis spans at most 2 decades), a legend,
+// one polyline per series (coordinates rounded to 0.1 px, clipped to the
+// frame).
 // Points outside the finite range are left out and split the line.
 // Throws std::invalid_argument if a series' x and y differ in size.
 std::string RenderSvg(const Plot& plot);
