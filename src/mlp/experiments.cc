@@ -488,7 +488,7 @@ ExperimentReport ReportSignal(const SignalResult& result) {
 DepthOptions DepthOptions::Quick() {
   DepthOptions o;
   o.n_train = 512;
-  o.train.epochs = 30;
+  o.train.batch_size = 32;
   return o;
 }
 
