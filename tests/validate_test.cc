@@ -1,6 +1,8 @@
 // Tests of `fanfill validate`'s pieces: the quick experiments 1-3 asserted
 // with margins, determinism across thread counts, the data sets and the
 // digits loader, and the table/CSV/SVG writers.
+#include "src/mlp/validate.h"
+
 #include <gtest/gtest.h>
 #include <tbb/global_control.h>
 #include <unistd.h>
@@ -18,7 +20,6 @@
 #include "src/mlp/data.h"
 #include "src/mlp/experiments.h"
 #include "src/mlp/report.h"
-#include "src/mlp/validate.h"
 
 namespace fanfill::mlp {
 namespace {
@@ -57,9 +58,9 @@ TEST(ValidateSymmetry, ConstantInitsKeepUnitsIdenticalRandomOnesBreakIt) {
     // Bit for bit: every hidden unit got exactly the same updates.
     for (int d : r.runs[k].distinct_rows) EXPECT_EQ(d, 1);
     EXPECT_TRUE(r.runs[k].hidden_rows_identical);
-    // A width-1 tanh net is a ridge function f(w.x) of the input; interleaved
-    // spirals give it at most ~60% (chance 50%).
-    EXPECT_LT(r.runs[k].test_accuracy, 0.65);
+    // A width-1 net (every hidden layer a monotone function of the previous
+    // layer's single value) is a linear classifier: chance on the spirals.
+    EXPECT_LT(r.runs[k].test_accuracy, 0.6);
   }
   // Zeros: tanh(0) = 0 makes every hidden weight gradient exactly 0.
   EXPECT_FALSE(r.runs[0].hidden_weights_changed);
@@ -67,7 +68,7 @@ TEST(ValidateSymmetry, ConstantInitsKeepUnitsIdenticalRandomOnesBreakIt) {
   for (int k = 2; k < 4; ++k) {
     SCOPED_TRACE(r.runs[k].scheme);
     for (int d : r.runs[k].distinct_rows) EXPECT_EQ(d, o.hidden);
-    EXPECT_GT(r.runs[k].test_accuracy, 0.8);
+    EXPECT_GT(r.runs[k].test_accuracy, 0.9);
   }
 }
 
@@ -152,7 +153,10 @@ std::vector<float> TrainBits(int threads, std::vector<EpochRecord>* curve) {
               Loss::kSoftmaxCrossEntropy);
   net.Initialize(Scheme::Parse("kaiming_uniform"), Scheme::Parse("torch_default_bias"), 7);
   *curve = Train(&net, data, nullptr,
-                 {.epochs = 2, .batch_size = 128, .learning_rate = 0.05f, .momentum = 0.9f,
+                 {.epochs = 2,
+                  .batch_size = 128,
+                  .learning_rate = 0.05f,
+                  .momentum = 0.9f,
                   .shuffle_seed = 7});
   std::vector<float> bits;
   for (int l = 0; l < net.num_layers(); ++l) {

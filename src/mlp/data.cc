@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
-#include <cstring>
 #include <cmath>
+#include <cstring>
 #include <numbers>
 #include <span>
 #include <stdexcept>
@@ -157,8 +157,9 @@ Dataset LoadDigits(const std::string& path) {
       const auto [next, ec] = std::from_chars(p, stop, v);
       if (ec != std::errc() || (k < kPixels && (next == stop || *next != ',')) ||
           (k == kPixels && next != stop)) {
-        throw std::runtime_error(where + "expected 65 comma-separated integers (64 pixels, "
-                                         "then the label)");
+        throw std::runtime_error(where +
+                                 "expected 65 comma-separated integers (64 pixels, "
+                                 "then the label)");
       }
       if (k < kPixels) {
         if (v < 0 || v > 16) {

@@ -71,9 +71,10 @@ double GaussianExpectation(double q, F f) {
   for (int i = 0; i <= kIntervals; ++i) {
     const double u = -kHalfWidth + i * h;
     const double w = (i == 0 || i == kIntervals) ? 1 : (i % 2 == 1 ? 4 : 2);
-    const double fu = i == kIntervals / 2 ? 0.5 * (f(std::numeric_limits<double>::min()) +
-                                                   f(-std::numeric_limits<double>::min()))
-                                          : f(s * u);
+    const double fu =
+        i == kIntervals / 2
+            ? 0.5 * (f(std::numeric_limits<double>::min()) + f(-std::numeric_limits<double>::min()))
+            : f(s * u);
     sum += w * fu * std::exp(-0.5 * u * u);
   }
   return sum * h / 3 / std::sqrt(2 * std::numbers::pi);
@@ -81,21 +82,30 @@ double GaussianExpectation(double q, F f) {
 
 double Phi(Activation a, double z) {
   switch (a) {
-    case Activation::kLinear: return z;
-    case Activation::kRelu: return z > 0 ? z : 0;
-    case Activation::kLeakyRelu: return z > 0 ? z : kLeakySlope * z;
-    case Activation::kTanh: return std::tanh(z);
-    case Activation::kSigmoid: return 1 / (1 + std::exp(-z));
-    case Activation::kSelu: return kSeluScale * (z > 0 ? z : kSeluAlpha * std::expm1(z));
+    case Activation::kLinear:
+      return z;
+    case Activation::kRelu:
+      return z > 0 ? z : 0;
+    case Activation::kLeakyRelu:
+      return z > 0 ? z : kLeakySlope * z;
+    case Activation::kTanh:
+      return std::tanh(z);
+    case Activation::kSigmoid:
+      return 1 / (1 + std::exp(-z));
+    case Activation::kSelu:
+      return kSeluScale * (z > 0 ? z : kSeluAlpha * std::expm1(z));
   }
   return kNaN;
 }
 
 double PhiPrime(Activation a, double z) {
   switch (a) {
-    case Activation::kLinear: return 1;
-    case Activation::kRelu: return z > 0 ? 1 : 0;
-    case Activation::kLeakyRelu: return z > 0 ? 1 : kLeakySlope;
+    case Activation::kLinear:
+      return 1;
+    case Activation::kRelu:
+      return z > 0 ? 1 : 0;
+    case Activation::kLeakyRelu:
+      return z > 0 ? 1 : kLeakySlope;
     case Activation::kTanh: {
       const double t = std::tanh(z);
       return 1 - t * t;
@@ -104,7 +114,8 @@ double PhiPrime(Activation a, double z) {
       const double s = 1 / (1 + std::exp(-z));
       return s * (1 - s);
     }
-    case Activation::kSelu: return kSeluScale * (z > 0 ? 1 : kSeluAlpha * std::exp(z));
+    case Activation::kSelu:
+      return kSeluScale * (z > 0 ? 1 : kSeluAlpha * std::exp(z));
   }
   return kNaN;
 }
@@ -204,16 +215,18 @@ ExperimentReport ReportSymmetry(const SymmetryResult& result) {
   const SymmetryOptions& o = result.options;
   ExperimentReport report;
   report.name = "symmetry";
-  report.table.title = "1. Symmetry: two spirals, 2 -> " + std::to_string(o.hidden_layers) +
-                       " x " + std::to_string(o.hidden) + " " + ActivationName(o.activation) +
-                       " -> 2 (softmax), " +
-                       std::to_string(o.train.epochs) + " epochs, lr " +
+  report.table.title = "1. Symmetry: two spirals, 2 -> " + std::to_string(o.hidden_layers) + " x " +
+                       std::to_string(o.hidden) + " " + ActivationName(o.activation) +
+                       " -> 2 (softmax), " + std::to_string(o.train.epochs) + " epochs, lr " +
                        FormatNumber(o.train.learning_rate) + ", momentum " +
                        FormatNumber(o.train.momentum) + ", zero biases";
   report.table.columns = {"scheme", "distinct rows per hidden layer", "hidden weights moved",
                           "train acc", "test acc"};
-  Plot plot{"Symmetry: test accuracy per epoch (two spirals, chance 50%)", "epoch",
-            "test accuracy", false, {}};
+  Plot plot{"Symmetry: test accuracy per epoch (two spirals, chance 50%)",
+            "epoch",
+            "test accuracy",
+            false,
+            {}};
   plot.y_min = 0.4;
   plot.y_max = 1.0;
   for (const SymmetryRun& run : result.runs) {
@@ -232,17 +245,16 @@ ExperimentReport ReportSymmetry(const SymmetryResult& result) {
       report.checks.push_back({"symmetry: " + run.scheme + " keeps hidden units identical",
                                run.hidden_rows_identical,
                                "distinct rows " + rows + " (expected 1 per layer)"});
-      report.checks.push_back({"symmetry: " + run.scheme + " stays near chance",
-                               run.test_accuracy < 0.6,
-                               "test accuracy " + Percent(run.test_accuracy) +
-                                   " (expected < 60%, chance 50%)"});
+      report.checks.push_back(
+          {"symmetry: " + run.scheme + " stays near chance", run.test_accuracy < 0.6,
+           "test accuracy " + Percent(run.test_accuracy) + " (expected < 60%, chance 50%)"});
     } else {
       report.checks.push_back({"symmetry: " + run.scheme + " breaks symmetry",
                                !run.hidden_rows_identical && run.distinct_rows[0] == o.hidden,
                                "distinct rows " + rows + " (expected all distinct)"});
-      report.checks.push_back({"symmetry: " + run.scheme + " learns", run.test_accuracy > 0.9,
-                               "test accuracy " + Percent(run.test_accuracy) +
-                                   " (expected > 90%)"});
+      report.checks.push_back(
+          {"symmetry: " + run.scheme + " learns", run.test_accuracy > 0.9,
+           "test accuracy " + Percent(run.test_accuracy) + " (expected > 90%)"});
     }
   }
   report.plots.push_back({"accuracy", plot});
@@ -326,7 +338,7 @@ SignalResult RunSignal(const SignalOptions& options) {
       std::vector<double> fwd(depth), bwd(depth);
       for (int l = 0; l < depth; ++l) {
         fwd[l] = overflow != 0 && l + 1 >= overflow ? std::numeric_limits<double>::infinity()
-                                                     : StdOfEntries(net.activation(l));
+                                                    : StdOfEntries(net.activation(l));
         bwd[l] = overflow != 0 ? kNaN : StdOfEntries(net.activation_grad(l));
         // Root mean square over the draws: sums of squares here, sqrt below.
         run.forward_std[l] += fwd[l] * fwd[l] / options.draws;
@@ -358,14 +370,15 @@ SignalResult RunSignal(const SignalOptions& options) {
     std::vector<double> g2(depth);
     g2[depth - 1] = 1.0 / (static_cast<double>(options.batch) * options.batch);  // Var(R / batch)
     for (int l = depth - 1; l > 0; --l) {
-      const double d2 = GaussianExpectation(
-          q[l], [a](double z) { return PhiPrime(a, z) * PhiPrime(a, z); });
+      const double d2 =
+          GaussianExpectation(q[l], [a](double z) { return PhiPrime(a, z) * PhiPrime(a, z); });
       g2[l - 1] = n * s2 * d2 * g2[l];
     }
     for (int l = 0; l < depth; ++l) run.predicted_backward_std.push_back(std::sqrt(g2[l]));
     run.forward_ratio = run.forward_std[depth - 1] / run.forward_std[0];
     run.backward_ratio = run.backward_std[0] / run.backward_std[depth - 1];
-    run.predicted_forward_ratio = run.predicted_forward_std[depth - 1] / run.predicted_forward_std[0];
+    run.predicted_forward_ratio =
+        run.predicted_forward_std[depth - 1] / run.predicted_forward_std[0];
     run.predicted_backward_ratio =
         run.predicted_backward_std[0] / run.predicted_backward_std[depth - 1];
     result.runs.push_back(std::move(run));
@@ -388,26 +401,24 @@ ExperimentReport ReportSignal(const SignalResult& result) {
   report.table.title = "2. Signal propagation at init: depth " + L + ", width " +
                        std::to_string(o.width) + ", batch " + std::to_string(o.batch) +
                        ", stds pooled (rms) over " + std::to_string(o.draws) +
-                       " weight draws (range: single draws), x ~ N(0,1), upstream gradient dL/dA" + L +
-                       " ~ N(0,1)/batch, zero biases";
-  report.table.columns = {"config",    "scheme",    "fwd std A" + L + "/A1", "range", "predicted",
-                          "bwd std g1/g" + L, "range", "predicted", "float overflow"};
+                       " weight draws (range: single draws), x ~ N(0,1), upstream gradient dL/dA" +
+                       L + " ~ N(0,1)/batch, zero biases";
+  report.table.columns = {"config", "scheme",    "fwd std A" + L + "/A1",
+                          "range",  "predicted", "bwd std g1/g" + L,
+                          "range",  "predicted", "float overflow"};
   Plot forward{"Forward: std of activations per layer at init", "layer", "std(A_l)", true, {}};
   Plot backward{"Backward: std of dLoss/dA_l per layer at init", "layer", "std(dL/dA_l)", true, {}};
   for (const SignalRun& run : result.runs) {
     auto range = [](double lo, double hi) {
       return FormatNumber(lo, 2) + " .. " + FormatNumber(hi, 2);
     };
-    report.table.rows.push_back({run.config.label, run.config.scheme,
-                                 FormatNumber(run.forward_ratio, 3),
-                                 range(run.min_forward_ratio, run.max_forward_ratio),
-                                 FormatNumber(run.predicted_forward_ratio, 3),
-                                 FormatNumber(run.backward_ratio, 3),
-                                 range(run.min_backward_ratio, run.max_backward_ratio),
-                                 FormatNumber(run.predicted_backward_ratio, 3),
-                                 run.overflow_layer == 0
-                                     ? "-"
-                                     : "at layer " + std::to_string(run.overflow_layer)});
+    report.table.rows.push_back(
+        {run.config.label, run.config.scheme, FormatNumber(run.forward_ratio, 3),
+         range(run.min_forward_ratio, run.max_forward_ratio),
+         FormatNumber(run.predicted_forward_ratio, 3), FormatNumber(run.backward_ratio, 3),
+         range(run.min_backward_ratio, run.max_backward_ratio),
+         FormatNumber(run.predicted_backward_ratio, 3),
+         run.overflow_layer == 0 ? "-" : "at layer " + std::to_string(run.overflow_layer)});
     Series f{run.config.label, {}, {}}, b{run.config.label, {}, {}};
     for (int l = 0; l < o.depth; ++l) {
       f.x.push_back(l + 1);
@@ -494,9 +505,8 @@ DepthOptions DepthOptions::Quick() {
 
 DepthResult RunDepth(const DepthOptions& options) {
   DepthResult result{options, 0, {}};
-  const Dataset train = MakeTeacherRegression(options.n_train, options.input_dim,
-                                              options.teacher_hidden, options.output_dim,
-                                              options.seed);
+  const Dataset train = MakeTeacherRegression(
+      options.n_train, options.input_dim, options.teacher_hidden, options.output_dim, options.seed);
   // Baseline: the best constant predictor, the mean target.
   {
     std::vector<double> mean(train.targets.cols, 0.0);
@@ -542,13 +552,12 @@ ExperimentReport ReportDepth(const DepthResult& result) {
       "3. Training through depth: ReLU MLPs of width " + std::to_string(o.width) +
       " on a random tanh teacher (" + std::to_string(o.input_dim) + " -> " +
       std::to_string(o.teacher_hidden) + " -> " + std::to_string(o.output_dim) + "), " +
-      std::to_string(o.n_train) + " samples, MSE, " +
-      std::to_string(o.train.epochs) + " epochs, batch " + std::to_string(o.train.batch_size) +
-      ", lr " + FormatNumber(o.train.learning_rate) + ", momentum " +
-      FormatNumber(o.train.momentum) + "; training loss of the mean predictor " +
-      FormatNumber(result.baseline_loss, 4);
-  report.table.columns = {"layers", "init", "scheme", "train loss at init", "after training",
-                          "after / mean predictor"};
+      std::to_string(o.n_train) + " samples, MSE, " + std::to_string(o.train.epochs) +
+      " epochs, batch " + std::to_string(o.train.batch_size) + ", lr " +
+      FormatNumber(o.train.learning_rate) + ", momentum " + FormatNumber(o.train.momentum) +
+      "; training loss of the mean predictor " + FormatNumber(result.baseline_loss, 4);
+  report.table.columns = {
+      "layers", "init", "scheme", "train loss at init", "after training", "after / mean predictor"};
   Plot plot{"Training through depth: training loss per epoch", "epoch", "train MSE loss", true, {}};
   for (const DepthRun& run : result.runs) {
     report.table.rows.push_back({std::to_string(run.layers), run.label, run.scheme,
@@ -585,8 +594,8 @@ ExperimentReport ReportDepth(const DepthResult& result) {
   }
   report.notes =
       "1/n = kaiming_normal(nonlinearity=linear), variance 1/fan_in (\"Xavier\" as He et al. "
-      "2015 use it): the forward signal and every weight gradient of a " + deep +
-      " ReLU net shrink by ~2^(-L/2), so SGD barely moves it.";
+      "2015 use it): the forward signal and every weight gradient of a " +
+      deep + " ReLU net shrink by ~2^(-L/2), so SGD barely moves it.";
   return report;
 }
 
@@ -614,10 +623,10 @@ DigitsResult RunDigits(const DigitsOptions& options) {
   result.n_train = train.x.rows;
   result.n_test = test.x.rows;
   for (const auto& [label, scheme] : options.schemes) {
-    Network net = MakeNetwork(64,
-                              Stack(options.hidden_layers, options.hidden, Activation::kTanh, 10,
-                                    Activation::kLinear),
-                              Loss::kSoftmaxCrossEntropy, scheme, options.seed);
+    Network net = MakeNetwork(
+        64,
+        Stack(options.hidden_layers, options.hidden, Activation::kTanh, 10, Activation::kLinear),
+        Loss::kSoftmaxCrossEntropy, scheme, options.seed);
     TrainOptions train_options = options.train;
     train_options.shuffle_seed = options.seed;
     DigitsRun run;
@@ -649,10 +658,10 @@ ExperimentReport ReportDigits(const DigitsResult& result) {
                        FormatNumber(o.train.learning_rate) + ", momentum " +
                        FormatNumber(o.train.momentum);
   report.table.columns = {"init", "scheme", "test loss epoch 1", "test loss", "test acc"};
-  Plot loss{"Digits: test loss per epoch (5-layer tanh MLP)", "epoch", "test cross-entropy",
-            true, {}};
-  Plot acc{"Digits: test accuracy per epoch (5-layer tanh MLP)", "epoch", "test accuracy", false,
-           {}};
+  Plot loss{
+      "Digits: test loss per epoch (5-layer tanh MLP)", "epoch", "test cross-entropy", true, {}};
+  Plot acc{
+      "Digits: test accuracy per epoch (5-layer tanh MLP)", "epoch", "test accuracy", false, {}};
   acc.y_min = 0.0;
   acc.y_max = 1.0;
   for (const DigitsRun& run : result.runs) {
@@ -686,9 +695,8 @@ ExperimentReport ReportDigits(const DigitsResult& result) {
              (glorot.curve.size() >= early ? FormatNumber(glorot.curve[early - 1].eval_loss, 4)
                                            : "-") +
              " vs " +
-             (standard.curve.size() >= early
-                  ? FormatNumber(standard.curve[early - 1].eval_loss, 4)
-                  : "-")});
+             (standard.curve.size() >= early ? FormatNumber(standard.curve[early - 1].eval_loss, 4)
+                                             : "-")});
   }
   report.notes =
       "Glorot & Bengio 2010: with the standard init the activation variance shrinks by 1/3 per "
@@ -714,10 +722,10 @@ LinearResult RunLinear(const LinearOptions& options) {
   result.zero_loss = energy / data.targets.rows;
   for (const auto& [label, scheme] : options.schemes) {
     for (int depth : options.depths) {
-      Network net = MakeNetwork(options.width,
-                                Stack(depth - 1, options.width, Activation::kLinear, options.width,
-                                      Activation::kLinear),
-                                Loss::kMeanSquaredError, scheme, options.seed);
+      Network net = MakeNetwork(
+          options.width,
+          Stack(depth - 1, options.width, Activation::kLinear, options.width, Activation::kLinear),
+          Loss::kMeanSquaredError, scheme, options.seed);
       LinearRun run;
       run.label = label;
       run.scheme = scheme;
@@ -747,13 +755,16 @@ ExperimentReport ReportLinear(const LinearResult& result) {
       "5. Deep linear networks (Saxe et al. 2013): width " + std::to_string(o.width) +
       ", y = M x regression, " + std::to_string(o.n_train) + " samples, batch " +
       std::to_string(o.train.batch_size) + ", lr " + FormatNumber(o.train.learning_rate) +
-      ", momentum " + FormatNumber(o.train.momentum) + "; epochs until loss <= " +
-      FormatNumber(o.threshold) + " x loss of predicting 0 (max " +
+      ", momentum " + FormatNumber(o.train.momentum) +
+      "; epochs until loss <= " + FormatNumber(o.threshold) + " x loss of predicting 0 (max " +
       std::to_string(o.train.epochs) + ")";
   report.table.columns = {"depth"};
   for (const auto& s : o.schemes) report.table.columns.push_back(s.first);
-  Plot plot{"Deep linear nets: epochs to reach the loss threshold", "depth",
-            "epochs (max = not reached)", false, {}};
+  Plot plot{"Deep linear nets: epochs to reach the loss threshold",
+            "depth",
+            "epochs (max = not reached)",
+            false,
+            {}};
   for (int depth : o.depths) {
     std::vector<std::string> row = {std::to_string(depth)};
     for (const auto& s : o.schemes) {
@@ -796,20 +807,22 @@ ExperimentReport ReportLinear(const LinearResult& result) {
       flat = flat && r->epochs_to_threshold > 0 &&
              r->epochs_to_threshold <= first->epochs_to_threshold;
     }
-    report.checks.push_back({"linear: " + orth + " reaches the threshold at every depth, "
-                                 "never later than at depth " + std::to_string(o.depths.front()),
+    report.checks.push_back({"linear: " + orth +
+                                 " reaches the threshold at every depth, "
+                                 "never later than at depth " +
+                                 std::to_string(o.depths.front()),
                              flat, "epochs " + epochs});
     const LinearRun* deep_orth = run_of(orth, o.depths.back());
     const LinearRun* deep_gauss = run_of(gauss, o.depths.back());
     const bool slower = deep_orth->epochs_to_threshold > 0 &&
                         (deep_gauss->epochs_to_threshold < 0 ||
                          deep_gauss->epochs_to_threshold >= 4 * deep_orth->epochs_to_threshold);
-    report.checks.push_back(
-        {"linear: at depth " + std::to_string(o.depths.back()) + " " + gauss +
-             " needs >= 4x the epochs of " + orth + " (or never gets there)",
-         slower,
-         orth + " " + std::to_string(deep_orth->epochs_to_threshold) + ", " + gauss + " " +
-             std::to_string(deep_gauss->epochs_to_threshold) + " epochs (-1 = not reached)"});
+    report.checks.push_back({"linear: at depth " + std::to_string(o.depths.back()) + " " + gauss +
+                                 " needs >= 4x the epochs of " + orth + " (or never gets there)",
+                             slower,
+                             orth + " " + std::to_string(deep_orth->epochs_to_threshold) + ", " +
+                                 gauss + " " + std::to_string(deep_gauss->epochs_to_threshold) +
+                                 " epochs (-1 = not reached)"});
   }
   report.notes = "loss of predicting 0: " + FormatNumber(result.zero_loss, 4) + ".";
   return report;

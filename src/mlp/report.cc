@@ -35,11 +35,20 @@ std::string XmlEscape(const std::string& text) {
   std::string out;
   for (char c : text) {
     switch (c) {
-      case '&': out += "&amp;"; break;
-      case '<': out += "&lt;"; break;
-      case '>': out += "&gt;"; break;
-      case '"': out += "&quot;"; break;
-      default: out += c;
+      case '&':
+        out += "&amp;";
+        break;
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
     }
   }
   return out;
@@ -122,8 +131,7 @@ std::string SeriesCsv(const Plot& plot) {
       throw std::invalid_argument("series '" + s.name + "': x and y differ in size");
     }
     for (size_t i = 0; i < s.x.size(); ++i) {
-      out += CsvCell(s.name) + "," + FormatNumber(s.x[i], 9) + "," + FormatNumber(s.y[i], 9) +
-             "\n";
+      out += CsvCell(s.name) + "," + FormatNumber(s.x[i], 9) + "," + FormatNumber(s.y[i], 9) + "\n";
     }
   }
   return out;
@@ -188,8 +196,8 @@ std::string RenderSvg(const Plot& plot) {
   auto py = [&](double y) { return kBottom - (y - ymin) / (ymax - ymin) * (kBottom - kTop); };
 
   std::ostringstream svg;
-  svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << kWidth << "\" height=\""
-      << kHeight << "\" viewBox=\"0 0 " << kWidth << " " << kHeight
+  svg << "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"" << kWidth << "\" height=\"" << kHeight
+      << "\" viewBox=\"0 0 " << kWidth << " " << kHeight
       << "\" font-family=\"sans-serif\" font-size=\"11\">\n"
       << "<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
       << "<text x=\"" << Px(kWidth / 2) << "\" y=\"20\" text-anchor=\"middle\" font-size=\"13\">"
@@ -216,8 +224,8 @@ std::string RenderSvg(const Plot& plot) {
       label = t == std::round(t) ? "1e" + std::to_string(static_cast<long long>(std::round(t)))
                                  : FormatNumber(std::pow(10.0, t), 2);
     }
-    svg << "<text x=\"" << Px(kLeft - 5) << "\" y=\"" << Px(py(t) + 4)
-        << "\" text-anchor=\"end\">" << label << "</text>\n";
+    svg << "<text x=\"" << Px(kLeft - 5) << "\" y=\"" << Px(py(t) + 4) << "\" text-anchor=\"end\">"
+        << label << "</text>\n";
   }
   svg << "</g>\n";
   svg << "<rect x=\"" << Px(kLeft) << "\" y=\"" << Px(kTop) << "\" width=\"" << Px(kRight - kLeft)
@@ -231,9 +239,8 @@ std::string RenderSvg(const Plot& plot) {
     svg << "<text x=\"" << Px((kLeft + kRight) / 2) << "\" y=\"" << Px((kTop + kBottom) / 2)
         << "\" text-anchor=\"middle\">no finite data</text>\n";
   }
-  svg << "<clipPath id=\"frame\"><rect x=\"" << Px(kLeft) << "\" y=\"" << Px(kTop)
-      << "\" width=\"" << Px(kRight - kLeft) << "\" height=\"" << Px(kBottom - kTop)
-      << "\"/></clipPath>\n";
+  svg << "<clipPath id=\"frame\"><rect x=\"" << Px(kLeft) << "\" y=\"" << Px(kTop) << "\" width=\""
+      << Px(kRight - kLeft) << "\" height=\"" << Px(kBottom - kTop) << "\"/></clipPath>\n";
   // Series and legend.
   for (size_t k = 0; k < plot.series.size(); ++k) {
     const Series& s = plot.series[k];
@@ -241,8 +248,8 @@ std::string RenderSvg(const Plot& plot) {
     std::string points;
     auto flush = [&] {
       if (!points.empty()) {
-        svg << "<polyline clip-path=\"url(#frame)\" fill=\"none\" stroke=\"" << color << "\" stroke-width=\"1.5\" points=\""
-            << points << "\"/>\n";
+        svg << "<polyline clip-path=\"url(#frame)\" fill=\"none\" stroke=\"" << color
+            << "\" stroke-width=\"1.5\" points=\"" << points << "\"/>\n";
       }
       points.clear();
     };

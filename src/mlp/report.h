@@ -28,7 +28,8 @@ std::string FormatNumber(double value, int digits = 4);
 
 struct Series {
   std::string name;
-  std::vector<double> x, y;  // same size; non-finite points (and y <= 0 on a log axis) break the line
+  std::vector<double> x,
+      y;  // same size; non-finite points (and y <= 0 on a log axis) break the line
 };
 
 struct Plot {

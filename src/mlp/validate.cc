@@ -57,8 +57,8 @@ ValidationSummary RunValidation(const ValidateOptions& options) {
   std::error_code ec;
   std::filesystem::create_directories(dir, ec);
   if (ec || !std::filesystem::is_directory(dir)) {
-    throw std::runtime_error("validate: cannot create output directory '" + options.out_dir +
-                             "'" + (ec ? ": " + ec.message() : std::string()));
+    throw std::runtime_error("validate: cannot create output directory '" + options.out_dir + "'" +
+                             (ec ? ": " + ec.message() : std::string()));
   }
   ValidationSummary summary;
   log << "fanfill validate (" << (options.quick ? "quick" : "full") << ", seed " << options.seed
@@ -67,18 +67,16 @@ ValidationSummary RunValidation(const ValidateOptions& options) {
     const auto t0 = Clock::now();
     const ExperimentReport report = run();
     Emit(report, dir, log, &summary);
-    log << "  (" << name << ": "
-        << std::chrono::duration<double>(Clock::now() - t0).count() << " s)\n\n";
+    log << "  (" << name << ": " << std::chrono::duration<double>(Clock::now() - t0).count()
+        << " s)\n\n";
   };
   timed("symmetry", [&] {
     return ReportSymmetry(RunSymmetry(Sized<SymmetryOptions>(options.quick, options.seed)));
   });
-  timed("signal", [&] {
-    return ReportSignal(RunSignal(Sized<SignalOptions>(options.quick, options.seed)));
-  });
-  timed("depth", [&] {
-    return ReportDepth(RunDepth(Sized<DepthOptions>(options.quick, options.seed)));
-  });
+  timed("signal",
+        [&] { return ReportSignal(RunSignal(Sized<SignalOptions>(options.quick, options.seed))); });
+  timed("depth",
+        [&] { return ReportDepth(RunDepth(Sized<DepthOptions>(options.quick, options.seed))); });
   timed("digits", [&] {
     DigitsOptions o = Sized<DigitsOptions>(options.quick, options.seed);
     o.path = options.digits_path;
@@ -86,17 +84,16 @@ ValidationSummary RunValidation(const ValidateOptions& options) {
     if (result.skipped) summary.skipped.push_back(result.skip_reason);
     return ReportDigits(result);
   });
-  timed("linear", [&] {
-    return ReportLinear(RunLinear(Sized<LinearOptions>(options.quick, options.seed)));
-  });
+  timed("linear",
+        [&] { return ReportLinear(RunLinear(Sized<LinearOptions>(options.quick, options.seed))); });
   summary.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   int failed = 0;
   for (const Check& c : summary.checks) failed += c.passed ? 0 : 1;
   log << "Summary: " << summary.checks.size() - failed << " of " << summary.checks.size()
       << " expected behaviours showed up";
   if (!summary.skipped.empty()) log << "; skipped: " << summary.skipped.size();
-  log << "; " << summary.files.size() << " files in " << options.out_dir << "; "
-      << summary.seconds << " s\n";
+  log << "; " << summary.files.size() << " files in " << options.out_dir << "; " << summary.seconds
+      << " s\n";
   for (const std::string& s : summary.skipped) log << "SKIPPED " << s << "\n";
   for (const Check& c : summary.checks) {
     if (!c.passed) log << "FAILED " << c.name << ": " << c.detail << "\n";

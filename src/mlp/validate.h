@@ -18,11 +18,11 @@
 namespace fanfill::mlp {
 
 struct ValidateOptions {
-  bool quick = false;             // the quick sizes (< 1 min on 2 cores)
+  bool quick = false;                        // the quick sizes (< 1 min on 2 cores)
   std::string out_dir = "fanfill-validate";  // created if missing
-  std::string digits_path;        // empty: kDefaultDigitsPath
-  uint64_t seed = 0;              // added to each experiment's own seed
-  std::ostream* log = nullptr;    // tables and checks; nullptr: std::cout
+  std::string digits_path;                   // empty: kDefaultDigitsPath
+  uint64_t seed = 0;                         // added to each experiment's own seed
+  std::ostream* log = nullptr;               // tables and checks; nullptr: std::cout
 };
 
 struct ValidationSummary {
@@ -30,7 +30,7 @@ struct ValidationSummary {
   std::vector<std::string> files;    // written, relative to out_dir
   std::vector<std::string> skipped;  // experiments skipped, with the reason
   double seconds = 0;
-  bool ok() const;                   // every check passed
+  bool ok() const;  // every check passed
   int exit_status() const { return ok() ? 0 : 1; }
 };
 
