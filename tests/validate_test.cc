@@ -326,6 +326,43 @@ TEST(ValidateReport, SvgHasOnePolylinePerUnbrokenRunAndStaysSmall) {
   EXPECT_NE(RenderSvg(empty).find("no finite data"), std::string::npos);
 }
 
+// The checks can fail: fabricated results that contradict the literature.
+TEST(ValidateRun, ChecksFailOnContradictingResults) {
+  SymmetryResult sym{SymmetryOptions::Quick(), {}};
+  SymmetryRun zeros;
+  zeros.scheme = "zeros";
+  zeros.distinct_rows = {3, 1};
+  zeros.test_accuracy = 0.95;
+  SymmetryRun he;
+  he.scheme = "kaiming_normal";
+  he.distinct_rows = {64, 1};
+  he.test_accuracy = 0.55;
+  sym.runs = {zeros, he};
+  const ExperimentReport report = ReportSymmetry(sym);
+  ASSERT_EQ(report.checks.size(), 4u);
+  for (const Check& c : report.checks) EXPECT_FALSE(c.passed) << c.name;
+
+  SignalResult sig{SignalOptions::Quick(), {}};
+  SignalRun run;
+  run.config = {"He + relu", "kaiming_normal(nonlinearity=relu)", Activation::kRelu};
+  run.forward_ratio = 2.5;  // outside [0.5, 2]
+  run.backward_ratio = 1.0;
+  run.predicted_forward_ratio = run.predicted_backward_ratio = 1.0;
+  run.forward_std.assign(50, 1.0);
+  run.backward_std.assign(50, 1.0);
+  sig.runs = {run};
+  const ExperimentReport signal = ReportSignal(sig);
+  ASSERT_EQ(signal.checks.size(), 1u);
+  EXPECT_FALSE(signal.checks[0].passed);
+
+  ValidationSummary summary;
+  summary.checks = {{"a", true, ""}, {"b", false, ""}};
+  EXPECT_FALSE(summary.ok());
+  EXPECT_EQ(summary.exit_status(), 1);
+  summary.checks.pop_back();
+  EXPECT_EQ(summary.exit_status(), 0);
+}
+
 TEST(ValidateRun, RefusesAnUncreatableOutputDirectory) {
   const auto dir = TempDir("out");
   std::ofstream(dir / "file") << "x";

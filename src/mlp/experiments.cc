@@ -249,8 +249,9 @@ ExperimentReport ReportSymmetry(const SymmetryResult& result) {
           {"symmetry: " + run.scheme + " stays near chance", run.test_accuracy < 0.6,
            "test accuracy " + Percent(run.test_accuracy) + " (expected < 60%, chance 50%)"});
     } else {
-      report.checks.push_back({"symmetry: " + run.scheme + " breaks symmetry",
-                               !run.hidden_rows_identical && run.distinct_rows[0] == o.hidden,
+      const bool all_distinct = std::all_of(run.distinct_rows.begin(), run.distinct_rows.end(),
+                                            [&](int d) { return d == o.hidden; });
+      report.checks.push_back({"symmetry: " + run.scheme + " breaks symmetry", all_distinct,
                                "distinct rows " + rows + " (expected all distinct)"});
       report.checks.push_back(
           {"symmetry: " + run.scheme + " learns", run.test_accuracy > 0.9,
