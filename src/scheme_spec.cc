@@ -342,12 +342,15 @@ class SpecParser {
       std::optional<double>& fan = folded == "fanin" ? rep.fan_in : rep.fan_out;
       const char* canonical = folded == "fanin" ? "fan_in" : "fan_out";
       if (fan) FailAt(key_pos, std::string("argument ") + canonical + " given twice");
-      if (!v.is_number || !(v.number >= 1) || v.number > kMaxExplicitFan ||
+      // 0 is allowed: it is the fan of a zero-size weight, which WithDefaultFans
+      // (fans_from) records and ToString writes, so it must parse back; Describe
+      // refuses it where the scheme divides by the fan.
+      if (!v.is_number || !(v.number >= 0) || v.number > kMaxExplicitFan ||
           v.number != std::floor(v.number)) {
         FailAt(v.pos, std::string(canonical) + "=" + v.text +
-                          ": expected a positive integer (at most 2^53)");
+                          ": expected 0 or a positive integer (at most 2^53)");
       }
-      fan = v.number;
+      fan = v.number == 0 ? 0.0 : v.number;  // -0 is written 0
       return;
     }
     std::string accepted;
