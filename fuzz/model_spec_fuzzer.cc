@@ -1,0 +1,14 @@
+// libFuzzer target: the model-spec JSON loader (fanfill::ParseModelSpec), the
+// ModelSpecToJson round trip, DescribeModel and DescribeModelJson (checks in
+// fuzz_checks.h). Build and run: scripts/fuzz.sh.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+#include "fuzz/fuzz_checks.h"
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  fanfill::fuzz::CheckModelSpec(
+      std::string_view(reinterpret_cast<const char*>(data), size));
+  return 0;
+}
