@@ -30,7 +30,7 @@ endif()
 
 add_executable(fanfill_mpi_init
   examples/mpi_init/mpi_init.cc
-  tools/fanfill_cli/formats.cc)  # SafetensorsHeader: the command's own header code
+  tools/fanfill_cli/formats.cc)  # ModelLayout: the header and tensor order of `fanfill model`
 target_include_directories(fanfill_mpi_init PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_compile_features(fanfill_mpi_init PRIVATE cxx_std_20)
 target_compile_options(fanfill_mpi_init PRIVATE -ffp-contract=off -Wall -Wextra)

@@ -36,9 +36,8 @@
 //   hold an empty shard.
 //
 // FILE. Every rank computes the same header with the fanfill command's own
-// code (tools/fanfill_cli/formats.cc: SafetensorsHeader) and the command's
-// tensor order (widest dtype first, stable; see WriteModel in
-// tools/fanfill_cli/main.cc, mirrored by FileLayout below). Rank 0 writes
+// code (tools/fanfill_cli/formats.h: ModelLayout, the header and tensor
+// order that `fanfill model` uses: widest dtype first, stable). Rank 0 writes
 // the header. For each tensor every rank sets a file view (its block is one
 // contiguous range or an MPI subarray of the tensor) and writes its block with
 // MPI_File_write_at_all, in chunks of at most --chunk-kib; ranks with fewer
@@ -251,40 +250,6 @@ std::optional<fanfill::Block> BlockOf(const fanfill::TensorSpec& t, const Placem
   return b;
 }
 
-// The fanfill command's file layout (WriteModel in tools/fanfill_cli/main.cc):
-// tensors ordered widest dtype first (stable), packed; `offsets[i]` is tensor
-// i's first byte from the start of the file.
-struct FileLayout {
-  std::string header;
-  std::vector<uint64_t> offsets;
-  uint64_t size = 0;
-};
-
-FileLayout MakeLayout(const fanfill::ModelSpec& model,
-                      const std::vector<fanfill::TensorDescription>& descs, uint64_t seed) {
-  std::vector<size_t> order(descs.size());
-  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return fanfill::DTypeSize(descs[a].dtype) > fanfill::DTypeSize(descs[b].dtype);
-  });
-  FileLayout layout;
-  layout.offsets.resize(descs.size());
-  std::vector<fanfill::cli::SafetensorsEntry> entries;
-  uint64_t offset = 0;
-  for (size_t i : order) {
-    layout.offsets[i] = offset;
-    entries.push_back(
-        {descs[i].name, descs[i].dtype, model.tensors[i].shape, offset, offset + descs[i].bytes});
-    offset += descs[i].bytes;
-  }
-  layout.header = fanfill::cli::SafetensorsHeader(
-      entries, {{"generator", std::string("fanfill ") + fanfill::Version()},
-                {"seed", std::to_string(seed)}});
-  for (uint64_t& o : layout.offsets) o += layout.header.size();
-  layout.size = layout.header.size() + offset;
-  return layout;
-}
-
 // A failure of this rank alone: print and abort the job.
 [[noreturn]] void RankFailure(int rank, const std::string& message) {
   std::fprintf(stderr, "%s: error (rank %d): %s\n", kProg, rank, message.c_str());
@@ -408,7 +373,8 @@ void Run(const Args& args, const std::string& spec_text, int rank, int ranks) {
     throw UsageError(args.spec_path + ": " + e.what());
   }
   const std::vector<Placement> plan = Plan(model, descs, args.row_parallel, ranks);
-  const FileLayout layout = MakeLayout(model, descs, *args.seed);
+  const fanfill::cli::SafetensorsModelLayout layout =
+      fanfill::cli::ModelLayout(model, descs, *args.seed);
 
   if (rank == 0 && args.plan) {
     for (size_t i = 0; i < descs.size(); ++i) {

@@ -1,5 +1,6 @@
 #include "tools/fanfill_cli/formats.h"
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
 
@@ -100,6 +101,33 @@ std::string SafetensorsHeader(std::span<const SafetensorsEntry> entries,
   std::string out;
   AppendLittleEndian(out, json.size(), 8);
   return out + json;
+}
+
+SafetensorsModelLayout ModelLayout(const ModelSpec& model,
+                                   std::span<const TensorDescription> descs, uint64_t seed) {
+  if (descs.size() != model.tensors.size()) {
+    throw std::invalid_argument("ModelLayout: descriptions do not match the model");
+  }
+  std::vector<size_t> order(descs.size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+    return DTypeSize(descs[a].dtype) > DTypeSize(descs[b].dtype);
+  });
+  SafetensorsModelLayout layout;
+  layout.offsets.resize(descs.size());
+  std::vector<SafetensorsEntry> entries;
+  uint64_t offset = 0;
+  for (size_t i : order) {
+    layout.offsets[i] = offset;
+    entries.push_back(
+        {descs[i].name, descs[i].dtype, model.tensors[i].shape, offset, offset + descs[i].bytes});
+    offset += descs[i].bytes;
+  }
+  layout.header = SafetensorsHeader(entries, {{"generator", std::string("fanfill ") + Version()},
+                                              {"seed", std::to_string(seed)}});
+  for (uint64_t& o : layout.offsets) o += layout.header.size();
+  layout.size = layout.header.size() + offset;
+  return layout;
 }
 
 }  // namespace fanfill::cli

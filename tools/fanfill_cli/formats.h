@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "fanfill/fanfill.hpp"
+#include "fanfill/schemes.hpp"
 
 namespace fanfill::cli {
 
@@ -39,6 +40,20 @@ struct SafetensorsEntry {
 // as the format requires). Throws on a tensor named "__metadata__".
 std::string SafetensorsHeader(std::span<const SafetensorsEntry> entries,
                               const std::map<std::string, std::string>& metadata);
+
+// The safetensors file of a whole model, as `fanfill model` writes it (and
+// examples/mpi_init writes it with MPI-IO, byte for byte): tensors ordered
+// widest dtype first, otherwise in spec order (stable), packed, so that every
+// tensor's data starts at a multiple of its element size, as the safetensors
+// writers do it; metadata "generator" = "fanfill <version>", "seed" = seed.
+struct SafetensorsModelLayout {
+  std::string header;             // SafetensorsHeader(...)
+  std::vector<uint64_t> offsets;  // tensor i (spec order): its first byte in the file
+  uint64_t size = 0;              // header + every tensor's bytes
+};
+// descs = DescribeModel(model).
+SafetensorsModelLayout ModelLayout(const ModelSpec& model,
+                                   std::span<const TensorDescription> descs, uint64_t seed);
 
 }  // namespace fanfill::cli
 

@@ -145,23 +145,10 @@ void WriteModel(const ModelSpec& model, const std::string& path, uint64_t seed, 
     case Format::kBin:
       break;
     case Format::kSafetensors: {
-      // Widest dtype first (stable otherwise): every tensor's data then starts
-      // at a multiple of its element size, as the safetensors writers do it.
-      std::vector<size_t> order(jobs.size());
-      for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-      std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-        return DTypeSize(descs[a].dtype) > DTypeSize(descs[b].dtype);
-      });
-      std::vector<SafetensorsEntry> entries;
-      uint64_t offset = 0;
-      for (size_t i : order) {
-        jobs[i].offset = offset;
-        entries.push_back({descs[i].name, descs[i].dtype, model.tensors[i].shape, offset,
-                           offset + descs[i].bytes});
-        offset += descs[i].bytes;
-      }
-      header = SafetensorsHeader(entries, {{"generator", std::string("fanfill ") + Version()},
-                                           {"seed", std::to_string(seed)}});
+      const SafetensorsModelLayout layout = ModelLayout(model, descs, seed);
+      header = layout.header;
+      // WriteTensors takes offsets from the end of the header.
+      for (size_t i = 0; i < jobs.size(); ++i) jobs[i].offset = layout.offsets[i] - header.size();
       break;
     }
   }
