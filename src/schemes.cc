@@ -201,7 +201,8 @@ class Planner {
            "fan)");
     }
     if (!(*fan > 0)) {
-      Fail(std::string(which) + " is 0 (a zero-size dimension)");
+      Fail(std::string(which) + " is 0 (a zero-size dimension, or " + which +
+           "=0 in the spec): the scheme divides by it");
     }
     return *fan;
   }

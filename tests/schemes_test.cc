@@ -453,7 +453,7 @@ TEST(SchemeSpec, ErrorsNameTheOffendingPart) {
       {"variance_scaling(distribution=normal)", {"distribution=normal is ambiguous", "untruncated_normal"}},
       {"variance_scaling(mode=fan_sum)", {"mode=fan_sum", "fan_geo_avg"}},
       {"kaiming_normal(a=0.2, nonlinearity=relu)", {"a=0.2 only applies to nonlinearity=leaky_relu"}},
-      {"kaiming_normal(fan_in=0)", {"fan_in=0", "positive integer"}},
+      {"kaiming_normal(fan_in=-1)", {"fan_in=-1", "positive integer"}},
       {"kaiming_normal(fan_out=2.5)", {"fan_out=2.5", "positive integer"}},
       {"kaiming_normal(mode=3)", {"mode=3", "expected fan_in or fan_out"}},
       {"kaiming_normal(a=relu)", {"a=relu", "expected a number"}},
@@ -472,6 +472,27 @@ TEST(SchemeSpec, ErrorsNameTheOffendingPart) {
     all.push_back(std::string("scheme \"") + spec + "\"");  // every message quotes the spec
     ExpectThrowsWith([&] { Scheme::Parse(spec); }, all);
   }
+}
+
+// fan_in=0 / fan_out=0 parse (a zero-size weight's fans, which WithDefaultFans
+// records and ToString writes, must round-trip: found by the fuzzers), but a
+// scheme that divides by the zero fan is refused when it is described.
+TEST(SchemeSpec, ZeroFansParseButAreRefusedWhereDividedBy) {
+  const Scheme s = Scheme::Parse("kaiming_normal(fan_in=0)");
+  EXPECT_EQ(Scheme::Parse(s.ToString()).ToString(), s.ToString());
+  ExpectThrowsWith([&] { fanfill::Describe(std::vector<int64_t>{4, 4}, Layout::kOI, s); },
+                   {"fan_in is 0"});
+  ExpectThrowsWith(
+      [] {
+        fanfill::Describe(std::vector<int64_t>{4, 4}, Layout::kOI,
+                          Scheme::Parse("xavier_uniform(fan_out=0, fan_in=0)"));
+      },
+      {"is 0"});
+  // Where the zero fan is not divided by, it is just recorded: a fan_out mode
+  // with an explicit fan_in=0 is fine.
+  const Description d = fanfill::Describe(std::vector<int64_t>{4, 4}, Layout::kOI,
+                                          Scheme::Parse("kaiming_normal(mode=fan_out, fan_in=0)"));
+  EXPECT_EQ(d.fan, 4.0);
 }
 
 // ------------------------------------------------------------------ one pass
