@@ -212,7 +212,9 @@ ModelSpec ParseModelSpec(std::string_view json) {
   Json j;
   try {
     j = Json::parse(json);
-  } catch (const Json::parse_error& e) {
+  } catch (const Json::exception& e) {
+    // parse_error, and out_of_range for a number beyond double's range
+    // ("1e400": found by the fuzzer, fuzz/regressions/model_spec).
     Fail(std::string("invalid JSON: ") + e.what());
   }
   if (!j.is_object()) Fail("expected a JSON object with a \"tensors\" array");

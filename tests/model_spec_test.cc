@@ -174,6 +174,10 @@ using fanfill::test::ExpectThrowsWith;
 TEST(ModelSpec, JsonErrorsNameTheOffendingPart) {
   const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
       {R"({"tensors": [)", {"invalid JSON"}},
+      // A number beyond double's range is nlohmann's out_of_range, not a
+      // parse_error: it escaped as an uncaught exception (found by the fuzzer).
+      {R"(52e04222)", {"invalid JSON", "number overflow"}},
+      {R"({"tensors": [{"name": "w", "shape": [1e400], "scheme": "zeros"}]})", {"invalid JSON"}},
       {R"([1, 2])", {"expected a JSON object"}},
       {R"({"tensor": []})", {"unknown key \"tensor\""}},
       {R"({})", {"missing \"tensors\""}},
