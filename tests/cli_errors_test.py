@@ -20,15 +20,10 @@ import subprocess
 import sys
 import time
 
+from cli_check import check, run_tests
+
 FANFILL = os.path.abspath(sys.argv[1])
 WORK = os.path.abspath(sys.argv[2])
-FAILURES = []
-
-
-def check(condition, what):
-    if not condition:
-        FAILURES.append(what)
-        print("FAIL:", what)
 
 
 def listing(directory):
@@ -208,19 +203,9 @@ def test_signals():
 
 
 def main():
-    shutil.rmtree(WORK, ignore_errors=True)
-    os.makedirs(WORK)
-    for test in (test_bad_inputs, test_unsupported_target, test_model_errors,
-                 test_unwritable_paths, test_no_overwrite_without_force, test_file_size_limit,
-                 test_disk_full, test_signals):
-        print("---", test.__name__, flush=True)
-        test()
-    if FAILURES:
-        print(f"{len(FAILURES)} check(s) failed")
-        return 1
-    shutil.rmtree(WORK, ignore_errors=True)
-    print("all checks passed")
-    return 0
+    return run_tests(WORK, (test_bad_inputs, test_unsupported_target, test_model_errors,
+                            test_unwritable_paths, test_no_overwrite_without_force,
+                            test_file_size_limit, test_disk_full, test_signals))
 
 
 if __name__ == "__main__":

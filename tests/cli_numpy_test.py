@@ -18,10 +18,11 @@ import ast
 import json
 import math
 import os
-import shutil
 import struct
 import subprocess
 import sys
+
+from cli_check import check, run_tests
 
 try:
     import numpy as np
@@ -32,13 +33,6 @@ except ImportError:
 FANFILL = os.path.abspath(sys.argv[1])
 WORK = os.path.abspath(sys.argv[2])
 SEED = "42"
-FAILURES = []
-
-
-def check(condition, what):
-    if not condition:
-        FAILURES.append(what)
-        print("FAIL:", what)
 
 
 def run(*args):
@@ -238,21 +232,15 @@ def test_model_safetensors():
           f"describe --spec bias: {desc[2]}")
 
 
-def main():
-    shutil.rmtree(WORK, ignore_errors=True)
-    os.makedirs(WORK)
-    for test in (test_npy_against_scalar_single_thread, test_kaiming_std, test_npy_v2_header,
-                 test_fill_safetensors, test_model_safetensors):
-        print("---", test.__name__, flush=True)
-        test()
+def check_no_temporary_files():
     leftovers = [f for f in os.listdir(WORK) if ".tmp." in f]
     check(not leftovers, f"temporary files left: {leftovers}")
-    if FAILURES:
-        print(f"{len(FAILURES)} check(s) failed")
-        return 1
-    shutil.rmtree(WORK, ignore_errors=True)
-    print("all checks passed")
-    return 0
+
+
+def main():
+    return run_tests(WORK, (test_npy_against_scalar_single_thread, test_kaiming_std,
+                            test_npy_v2_header, test_fill_safetensors, test_model_safetensors),
+                     final_check=check_no_temporary_files)
 
 
 if __name__ == "__main__":
