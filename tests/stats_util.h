@@ -6,7 +6,8 @@
 // quantiles, a chi-square critical value); the code is fanfill's own.
 //
 // Users: tests/stats_test.cc and tests/schemes_stats_test.cc (see the
-// "FALSE-FAILURE BUDGET" comment at the top of each).
+// "FALSE-FAILURE BUDGET" comment at the top of each); tests/stats_util_test.cc
+// checks these functions against scipy's values.
 //
 // BIT COMPATIBILITY. These helpers replaced copies that lived in the tests.
 // Each function here is the expression the copies evaluated, in the same
