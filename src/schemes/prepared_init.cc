@@ -269,7 +269,6 @@ void PreparedInit::RunBlock(void* out, const Block& block, const InitOptions& op
 
 void Init(void* out, DType dtype, std::span<const int64_t> shape, Layout layout,
           const Scheme& scheme, StreamKey key, const InitOptions& options) {
-  internal::CheckMaxThreads(options.max_threads);
   PreparedInit(shape, layout, scheme, dtype, key).Run(out, options);
 }
 

@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -26,20 +27,18 @@ constexpr uint64_t kLongRun = uint64_t{1} << 15;
 }  // namespace
 
 uint64_t CheckedProduct(std::span<const int64_t> dims, const char* what) {
-  uint64_t p = 1;
   for (const int64_t d : dims) {
     if (d < 0) {
       throw std::invalid_argument(std::string(what) + " " + FormatShape(dims) +
                                   " has a negative dimension");
     }
-    const auto u = static_cast<uint64_t>(d);
-    if (u != 0 && p > std::numeric_limits<uint64_t>::max() / u) {
-      throw std::invalid_argument(std::string(what) + " " + FormatShape(dims) +
-                                  " has more than 2^64 elements");
-    }
-    p *= u;
   }
-  return p;
+  const std::optional<uint64_t> p = Product(dims);
+  if (!p) {
+    throw std::invalid_argument(std::string(what) + " " + FormatShape(dims) +
+                                " has more than 2^64 elements");
+  }
+  return *p;
 }
 
 RunPlan PlanRuns(const std::string& context, std::span<const int64_t> shape, const Block& block,
