@@ -81,16 +81,6 @@ HWY_INLINE void StoreQuad(DF df, V v0, V v1, V v2, V v3, void* out) {
 
 // ---------------------------------------------------------------- batches
 
-// What one FillRange call works from: the parameters and the stream key side
-// by side in memory, reached through one reference (as the kernels read
-// FillParams before the key left it). Measured with GCC 12: a key held by value
-// in the batch cost the AVX3 uniform loop 27 more instructions per batch
-// (spills, blends), a second reference cost AVX2's normal loop 5%.
-struct KernelArgs {
-  internal::FillParams p;
-  StreamKey key;
-};
-
 // A batch is the output of Lanes consecutive Philox blocks, lane j holding
 // block first_block + j: 4 elements per block for bits and f32/bf16/f16
 // (lanes of u32), 2 per block for f64 (lanes of u64).
@@ -105,7 +95,7 @@ struct BatchF32 {
 
   DF df;
   DU du;
-  const KernelArgs& args;
+  const internal::KernelArgs& args;
 
   size_t Blocks() const { return kPhiloxVectors * hn::Lanes(du); }
 
@@ -195,7 +185,7 @@ struct BatchF64 {
   DU du;
   DI di;
   DU32 du32;
-  const KernelArgs& args;
+  const internal::KernelArgs& args;
 
   size_t Blocks() const { return kPhiloxVectors * hn::Lanes(dd); }
 
@@ -286,7 +276,8 @@ HWY_INLINE void FillWithBatches(const Batch& batch, size_t elem_size, void* out,
 }
 
 template <Distribution::Kind kKind>
-HWY_INLINE void FillKind(const KernelArgs& a, void* out, uint64_t first, uint64_t count) {
+HWY_INLINE void FillKind(const internal::KernelArgs& a, void* out, uint64_t first,
+                         uint64_t count) {
   const size_t size = internal::SizeOf(a.p.dtype);
   switch (a.p.dtype) {
     case DType::kF32:
@@ -303,12 +294,11 @@ HWY_INLINE void FillKind(const KernelArgs& a, void* out, uint64_t first, uint64_
   }
 }
 
-// The per-target entry point: elements [first, first + count) of stream `key`
-// into out[0, count). inline: the target tests compile this file again beside
-// the library.
-inline void FillRange(const internal::FillParams& p, StreamKey key, void* out, uint64_t first,
-                      uint64_t count) {
-  const KernelArgs a{p, key};
+// The per-target entry point: elements [first, first + count) of stream
+// a.key filled with a.p into out[0, count). inline: the target tests compile
+// this file again beside the library.
+inline void FillRange(const internal::KernelArgs& a, void* out, uint64_t first, uint64_t count) {
+  const internal::FillParams& p = a.p;
   if (p.bits) {
     using Bits = BatchF32<true, Distribution::Kind::kUniform, DType::kF32>;
     return FillWithBatches(Bits{{}, {}, a}, 4, out, first, count);
