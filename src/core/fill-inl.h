@@ -251,7 +251,7 @@ struct BatchF64 {
 // batches are stored in place; a batch cut by either end of the range is made
 // in a small aligned buffer and the wanted part copied.
 template <class Batch>
-HWY_INLINE void FillWithBatches(const Batch& batch, size_t elem_size, void* out, uint64_t first,
+HWY_NOINLINE void FillWithBatches(const Batch& batch, size_t elem_size, void* out, uint64_t first,
                                 uint64_t count) {
   constexpr uint64_t kPerBlock = Batch::kElementsPerBlock;
   const uint64_t batch_elems = kPerBlock * batch.Blocks();
