@@ -230,7 +230,9 @@ def fill_bits(
 
 def _scheme(scheme: Any) -> str:
     if not isinstance(scheme, str):
-        raise TypeError(f"scheme must be a str such as 'kaiming_normal', got {type(scheme).__name__}")
+        raise TypeError(
+            f"scheme must be a str such as 'kaiming_normal', got {type(scheme).__name__}"
+        )
     return scheme
 
 
@@ -250,7 +252,7 @@ def init_(
     layout: str = "oi",
     shape: Sequence[int] | None = None,
     threads: int | None = 0,
-    first_index: int = 0,
+    first_index: int | None = None,
     global_shape: Sequence[int] | None = None,
     offset: Sequence[int] | None = None,
 ) -> T:
@@ -261,7 +263,8 @@ def init_(
     product must equal the element count) in `layout` ("oi": PyTorch
     [out, in, *k]; "io": Keras [*k, in, out]). Streams: `name=` (keyed by
     ``stream_id(name)``) or `stream=`. `first_index=f` writes elements
-    [f, f + out.size) of the tensor of shape `shape` (pointwise schemes only).
+    [f, f + out.size) of the tensor of shape `shape` (pointwise schemes only;
+    without first_index= the element count must equal prod(shape)).
     Block form: `global_shape=` and `offset=` give the global tensor and this
     block's offsets; the block's extents are `shape` (default ``out.shape``)
     and fans come from the global shape.
@@ -271,10 +274,12 @@ def init_(
     lay = _layout(layout)
     key_seed = _u64("seed", seed)
     key_stream = _stream(name, stream)
-    fi = _u64("first_index", first_index)
+    fi = None if first_index is None else _u64("first_index", first_index)
     nt = _threads(threads)
     dims = list(target.shape) if shape is None else _shape("shape", shape)
-    block = _block(target, dims, global_shape, offset, fi)
+    block = _block(target, dims, global_shape, offset, fi or 0)
+    if block is not None and fi is not None:
+        raise ValueError("give first_index= or global_shape=/offset=, not both")
     if block is not None:
         if math.prod(dims) != target.count:
             raise ValueError(
@@ -283,7 +288,7 @@ def init_(
             )
         _core.init_block(target.address, target.dtype, block[0], lay, block[1], dims, sch,
                          key_seed, key_stream, nt)
-    elif fi:
+    elif fi is not None:
         _core.init_range(target.address, target.dtype, dims, lay, sch, key_seed, key_stream, fi,
                          target.count, nt)
     else:
