@@ -16,7 +16,6 @@ or on other modules of the model.
 from __future__ import annotations
 
 import contextlib
-import inspect
 import math
 import re
 import sys
@@ -260,6 +259,38 @@ def _arg(args: tuple[Any, ...], kwargs: dict[str, Any], i: int, names: tuple[str
     return default
 
 
+def _uniform(tensor: torch.Tensor, a: float = 0.0, b: float = 1.0,
+             generator: torch.Generator | None = None) -> torch.Tensor:
+    return nn_init._no_grad_uniform_(tensor, a, b, generator)
+
+
+def _normal(tensor: torch.Tensor, mean: float = 0.0, std: float = 1.0,
+            generator: torch.Generator | None = None) -> torch.Tensor:
+    return nn_init._no_grad_normal_(tensor, mean, std, generator)
+
+
+def _constant(tensor: torch.Tensor, val: float) -> torch.Tensor:
+    return nn_init._no_grad_fill_(tensor, val)
+
+
+# The init functions that dispatch through __torch_function__, by name, mapped to
+# fanfill's non-dispatching implementations (which consult the interceptor).
+_INIT_IMPL: dict[str, Callable[..., torch.Tensor]] = {
+    "uniform_": _uniform, "normal_": _normal, "constant_": _constant,
+    "kaiming_uniform_": nn_init._kaiming_uniform,
+}
+# Modules whose functions of those names are such inits: torch's, fanfill's, and
+# transformers' guarded copies (which torch.nn.init's globals point to while
+# transformers' guard_torch_init_functions is active).
+_INIT_MODULES = ("torch.nn.init", "fanfill.torch.nn_init", "transformers.initialization")
+
+
+def _init_impl(func: Any) -> Callable[..., torch.Tensor] | None:
+    if getattr(func, "__module__", None) not in _INIT_MODULES:
+        return None
+    return _INIT_IMPL.get(getattr(func, "__name__", ""))
+
+
 class _Mode(TorchFunctionMode):
     def __init__(self, interceptor: _Interceptor) -> None:
         super().__init__()
@@ -298,11 +329,15 @@ class _Mode(TorchFunctionMode):
             else:
                 self.i._unnamed(name, target)
             return func(*args, **kwargs)
-        if inspect.isfunction(func):
-            # Python-level functions dispatched here (torch.nn.init.*, fanfill's nn_init.*):
-            # run them with this mode active again so their random ops are seen.
+        impl = _init_impl(func)
+        if impl is not None:
+            t = args[0] if args else kwargs.get("tensor")
+            if getattr(t, "_is_hf_initialized", False):  # transformers' guard
+                return t
+            # torch.nn.init / fanfill nn_init functions that dispatched here: run their
+            # non-dispatching body with this mode active again, so their draws are seen.
             with self:
-                return func(*args, **kwargs)
+                return impl(*args, **kwargs)
         return func(*args, **kwargs)
 
 

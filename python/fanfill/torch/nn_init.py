@@ -473,8 +473,15 @@ def kaiming_uniform_(tensor: Tensor, a: float = 0, mode: _FanMode = "fan_in",
             nonlinearity=nonlinearity,
             generator=generator,
         )
+    return _kaiming_uniform(tensor, a, mode, nonlinearity, generator, stacklevel=3)
+
+
+def _kaiming_uniform(tensor: Tensor, a: float = 0, mode: _FanMode = "fan_in",
+                     nonlinearity: _NonlinearityType = "leaky_relu",
+                     generator: torch.Generator | None = None, stacklevel: int = 2) -> Tensor:
+    """kaiming_uniform_ without the __torch_function__ dispatch."""
     if 0 in tensor.shape:
-        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=2)
+        warnings.warn("Initializing zero-element tensors is a no-op", stacklevel=stacklevel)
         return tensor
     fan = _calculate_correct_fan(tensor, mode)
     gain = calculate_gain(nonlinearity, a)
