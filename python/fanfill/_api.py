@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import operator
+import sys
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
@@ -103,6 +104,16 @@ def _block(
     return g, o
 
 
+def _dtensor(out: Any) -> Any:
+    """fanfill.torch._fill if `out` is a torch DTensor (filled shard by shard), else None."""
+    torch = sys.modules.get("torch")
+    if torch is None or not isinstance(out, torch.Tensor) or type(out).__name__ != "DTensor":
+        return None
+    from .torch import _fill as tfill
+
+    return tfill if tfill.is_dtensor(out) else None
+
+
 def _fill(
     out: T,
     kind: int,
@@ -118,6 +129,14 @@ def _fill(
     global_shape: Any,
     offset: Any,
 ) -> T:
+    tfill = _dtensor(out)
+    if tfill is not None:
+        if first_index or global_shape is not None or offset is not None:
+            raise ValueError("a DTensor is filled at its own global offsets; first_index=, "
+                             "global_shape= and offset= are not accepted")
+        tfill.write(out, kind, mean, std, low, high, _u64("seed", seed), _stream(name, stream),
+                    _threads(threads))
+        return out
     target = check_output(out)
     key_seed = _u64("seed", seed)
     key_stream = _stream(name, stream)
@@ -267,8 +286,21 @@ def init_(
     without first_index= the element count must equal prod(shape)).
     Block form: `global_shape=` and `offset=` give the global tensor and this
     block's offsets; the block's extents are `shape` (default ``out.shape``)
-    and fans come from the global shape.
+    and fans come from the global shape. A torch DTensor is filled shard by
+    shard at the offsets of its placement (fans from its global shape), so
+    ``full_tensor()`` equals the single-process init.
     """
+    tfill = _dtensor(out)
+    if tfill is not None:
+        if shape is not None or first_index is not None or global_shape is not None or (
+                offset is not None):
+            raise ValueError("a DTensor is initialized at its own global shape and offsets; "
+                             "shape=, first_index=, global_shape= and offset= are not accepted")
+        if _layout(layout) != "oi":
+            raise ValueError("DTensor init_ supports layout 'oi' only")
+        tfill.write_scheme(out, _scheme(scheme), _u64("seed", seed), _stream(name, stream),
+                           _threads(threads))
+        return out
     target = check_output(out)
     sch = _scheme(scheme)
     lay = _layout(layout)

@@ -14,7 +14,6 @@ Use: ``import fanfill.torch.nn_init as init`` or
 ``sys.modules["torch.nn.init"] = fanfill.torch.nn_init``.
 """
 
-from __future__ import annotations
 
 import math
 import warnings
