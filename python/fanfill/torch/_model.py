@@ -516,7 +516,8 @@ def _run_rules(model: nn.Module, rules: Any, registry: _Registry, seed: int, thr
         raise ValueError(f"rules must be 'torch', 'hf', a dict {{module type: {{param: scheme}}}} "
                          f"or a callable; got {rules!r}")
     covered: set[str] = set()
-    for mname, module in model.named_modules(remove_duplicate=False):
+    # Children before parents, as the modules' own init: a parent's rule has the last word.
+    for mname, module in reversed(list(model.named_modules(remove_duplicate=False))):
         table = rule_fn(module)
         if table is None:
             continue
