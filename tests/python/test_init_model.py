@@ -6,10 +6,9 @@ import pytest
 
 torch = pytest.importorskip("torch")
 stats = pytest.importorskip("scipy.stats")
-from torch import nn  # noqa: E402
-
 import fanfill  # noqa: E402
 from fanfill.torch import init_model  # noqa: E402
+from torch import nn  # noqa: E402
 
 P = 1e-4
 
