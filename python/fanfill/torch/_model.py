@@ -412,6 +412,18 @@ def _patches() -> Iterator[None]:
                 setattr(obj, attr, orig)
 
 
+def _zero_dtensor_padding_rows(model: nn.Module) -> None:
+    """Embedding inits zero the padding row by indexing (``weight[padding_idx]``), which on a
+    DTensor row-sharded weight writes to a redistributed copy: zero it in its shard."""
+    for m in model.modules():
+        pad = getattr(m, "padding_idx", None)
+        if isinstance(m, nn.Embedding) and pad is not None and _fill.is_dtensor(m.weight):
+            local, _, offset = _fill.dtensor_local_block(m.weight)
+            row = pad - offset[0]
+            if 0 <= row < local.shape[0]:
+                local[row].zero_()
+
+
 def _run_own_init(model: nn.Module) -> None:
     if hasattr(model, "_init_weights") and hasattr(model, "init_weights"):
         # Hugging Face: clear the "already initialized" flags, then its own init (and tying).
@@ -602,6 +614,7 @@ def init_model(model: nn.Module, seed: int, *, strict: bool = False, rules: Any 
                     init_fn(model)
                 else:
                     _run_own_init(model)
+                    _zero_dtensor_padding_rows(model)
         finally:
             _fill.set_active(prev)
     return report
