@@ -11,11 +11,10 @@ torch = pytest.importorskip("torch")
 dist = pytest.importorskip("torch.distributed")
 if not dist.is_available():
     pytest.skip("torch.distributed is not available", allow_module_level=True)
-import torch.multiprocessing as mp  # noqa: E402
-from torch import nn  # noqa: E402
-
 import fanfill  # noqa: E402
+import torch.multiprocessing as mp  # noqa: E402
 from fanfill.torch import init_model, nn_init  # noqa: E402
+from torch import nn  # noqa: E402
 
 SEED = 1234
 
