@@ -11,7 +11,14 @@ cd "$(dirname "$0")/.."
 venv=${FANFILL_VENV:-build/venv}
 start=$SECONDS
 if [ ! -x "$venv/bin/python" ]; then
-  python3 -m venv "$venv"
+  if ! python3 -m venv "$venv"; then
+    # Debian's python3 needs python3-venv for this.
+    rm -rf "$venv"
+    sudo_cmd=()
+    [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+    DEBIAN_FRONTEND=noninteractive "${sudo_cmd[@]}" apt-get install -y -qq python3-venv
+    python3 -m venv "$venv"
+  fi
 fi
 py="$(cd "$venv" && pwd)/bin/python"
 "$py" -m pip install -q --disable-pip-version-check torch==2.13.0
