@@ -74,10 +74,11 @@ def _check_torch(out: Any, bits: bool) -> Target:
         raise ValueError("fanfill cannot fill a tensor with a lazy negation/conjugation bit")
     if out.is_inference() and not torch.is_inference_mode_enabled():
         raise ValueError("fanfill cannot fill an inference tensor outside torch.inference_mode()")
-    if out.requires_grad and out.is_leaf and torch.is_grad_enabled():
+    if out.requires_grad and torch.is_grad_enabled():
+        # A leaf: torch refuses in-place ops too. A non-leaf: autograd could not see the write.
         raise ValueError(
-            "fanfill cannot fill a leaf tensor that requires grad in place outside "
-            "torch.no_grad() (as torch's in-place ops)"
+            "fanfill cannot fill a tensor that requires grad outside torch.no_grad() "
+            "(wrap the call in torch.no_grad(), as torch.nn.init does)"
         )
     shape = tuple(int(s) for s in out.shape)
     count = int(out.numel())

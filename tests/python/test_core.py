@@ -153,6 +153,8 @@ def _bad_cases():
          lambda o: fanfill.init_(o, "kaiming_normal", seed=1), ValueError, "meta"),
         ("leaf requiring grad", lambda: torch.full((3, 3), 7.0, requires_grad=True),
          lambda o: fanfill.fill_normal(o, seed=1), ValueError, "requires grad"),
+        ("non-leaf requiring grad", lambda: torch.full((3, 3), 7.0, requires_grad=True) * 1.0,
+         lambda o: fanfill.fill_normal(o, seed=1), ValueError, "requires grad"),
         ("shape mismatch", f32, lambda o: fanfill.init_(o, "kaiming_normal", seed=1, shape=[3, 7]),
          ValueError, "elements"),
         ("unknown scheme", f32, lambda o: fanfill.init_(o, "kaimin_normal", seed=1), ValueError,
@@ -198,8 +200,10 @@ def _bad_cases():
 def test_bad_input_raises_and_writes_nothing(case):
     _, make, call, exc, msg = case
     out = make()
-    before = out.clone() if isinstance(out, torch.Tensor) and out.device.type != "meta" else (
-        np.array(out, copy=True) if isinstance(out, np.ndarray) else None)
+    if isinstance(out, torch.Tensor) and out.device.type != "meta":
+        before = out.detach().clone()
+    else:
+        before = np.array(out, copy=True) if isinstance(out, np.ndarray) else None
     with pytest.raises(exc, match=msg):
         call(out)
     if isinstance(out, torch.Tensor) and out.device.type != "meta":
@@ -227,3 +231,10 @@ def test_torch_version_counter_bumped():
     v = t._version
     fanfill.fill_normal(t, seed=1)
     assert t._version > v
+
+
+def test_no_grad_fills_parameters():
+    p = torch.nn.Parameter(torch.zeros(4, 4))
+    with torch.no_grad():
+        fanfill.init_(p, "kaiming_uniform", seed=1, name="p")
+    assert p.requires_grad and p.abs().sum() > 0
