@@ -25,7 +25,8 @@ py="$(cd "$venv" && pwd)/bin/python"
 "$py" -m pip install -q --disable-pip-version-check numpy scipy ml_dtypes pytest nanobind \
   scikit-build-core ruff transformers safetensors
 export CMAKE_BUILD_PARALLEL_LEVEL=${FANFILL_JOBS:-$(nproc)}
-extra=()
+# A persistent build directory (the venv's own nanobind and Python) keeps rebuilds incremental.
+extra=(-Cbuild-dir=build/pip-venv)
 if command -v ccache >/dev/null 2>&1; then
   extra+=(-Ccmake.define.CMAKE_CXX_COMPILER_LAUNCHER=ccache)
 fi

@@ -16,6 +16,7 @@ or on other modules of the model.
 from __future__ import annotations
 
 import contextlib
+import inspect
 import math
 import re
 import sys
@@ -424,6 +425,15 @@ def _zero_dtensor_padding_rows(model: nn.Module) -> None:
                 local[row].zero_()
 
 
+def _takes_no_arguments(fn: Callable[..., Any]) -> bool:
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return True
+    return all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+               for p in sig.parameters.values())
+
+
 def _run_own_init(model: nn.Module) -> None:
     if hasattr(model, "_init_weights") and hasattr(model, "init_weights"):
         # Hugging Face: clear the "already initialized" flags, then its own init (and tying).
@@ -440,7 +450,7 @@ def _run_own_init(model: nn.Module) -> None:
     for m in reversed(list(model.modules())):
         for attr in ("reset_parameters", "_reset_parameters"):
             fn = getattr(m, attr, None)
-            if callable(fn):
+            if callable(fn) and _takes_no_arguments(fn):
                 fn()
                 break
 
