@@ -14,9 +14,8 @@ imported; the script checks that the test file's ``init`` is fanfill's.
 import runpy
 import sys
 
-import torch
-
 import fanfill.torch.nn_init as ff
+import torch
 
 
 def main() -> None:
