@@ -144,13 +144,15 @@ def write_scheme(t: torch.Tensor, scheme: str, seed: int, stream: int = 0,
         if local.numel() == 0:
             return t
         d = _api.describe(gshape, scheme)
-        full = torch.empty(gshape, dtype=local.dtype if local.dtype in NATIVE else torch.float32)
-        if d["pointwise"] or d["kind"] == "constant":
-            full = torch.empty(tuple(local.shape), dtype=full.dtype)
-            _api.init_(full, scheme, seed=seed, stream=stream, threads=threads,
+        dtype = local.dtype if local.dtype in NATIVE else torch.float32
+        if (d["pointwise"] or d["kind"] == "constant") and gshape:
+            # The shard alone, at its global offsets (fans from the global shape).
+            block = torch.empty(tuple(local.shape), dtype=dtype)
+            _api.init_(block, scheme, seed=seed, stream=stream, threads=threads,
                        global_shape=gshape, offset=offset)
-            block = full
         else:
+            # orthogonal, sparse, eye, dirac: every value depends on the whole tensor.
+            full = torch.empty(gshape, dtype=dtype)
             _api.init_(full, scheme, seed=seed, stream=stream, threads=threads)
             block = full[tuple(slice(o, o + n) for o, n in zip(offset, local.shape, strict=True))]
         with torch.no_grad():

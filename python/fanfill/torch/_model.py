@@ -503,20 +503,7 @@ def _hf_rules(std: float) -> Callable[[nn.Module], dict[str, str] | None]:
 
 
 def _apply_scheme(t: torch.Tensor, spec: str, seed: int, name: str, threads: int) -> None:
-    stream = _api.stream_id(name)
-    if t.dim() < 2 and _api.describe([2, 2], spec)["kind"] in ("uniform", "normal") and (
-            "kaiming" in spec or "xavier" in spec or "default" in spec):
-        # fans of a 1-d tensor (bias_k...) are torch's for the 3-d parameter view
-        spec_shape = [1, *t.shape]
-    else:
-        spec_shape = None
-    if spec_shape is None:
-        _fill.write_scheme(t, spec, seed, stream, threads)
-        return
-    d = _api.describe(spec_shape, spec)["distribution"]
-    _fill.write(t, {"uniform": _fill.UNIFORM, "normal": _fill.NORMAL,
-                    "truncated_normal": _fill.TRUNC}[d["kind"]], d["mean"], d["std"], d["low"],
-                d["high"], seed, stream, threads)
+    _fill.write_scheme(t, spec, seed, _api.stream_id(name), threads)
 
 
 def _run_rules(model: nn.Module, rules: Any, registry: _Registry, seed: int, threads: int,

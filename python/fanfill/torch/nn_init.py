@@ -85,12 +85,30 @@ _LINEAR_FNS = (
 )
 
 
+_FINFO_MAX = {dt: float(torch.finfo(dt).max) for dt in _fill.NATIVE}
+
+
+def _surely_valid(tensor: Tensor, op: str, args: tuple[float, ...]) -> bool:
+    """True where torch's op certainly accepts the arguments (the common case, no probe)."""
+    top = _FINFO_MAX.get(tensor.dtype)
+    if top is None or not all(isinstance(x, (int, float)) for x in args):
+        return False
+    x, y = float(args[0]), float(args[1])
+    if not (math.isfinite(x) and math.isfinite(y)):
+        return False
+    if op == "normal_":
+        return y >= 0
+    return x <= y and abs(x) <= top and abs(y) <= top
+
+
 def _check_like_torch(tensor: Tensor, op: str, *args: float) -> None:
     """Raises what torch's own ``op`` would raise for these arguments and this dtype.
 
-    Runs the op on a one-element tensor of the same dtype with a private
-    generator, so the caller's generator is not advanced.
+    Outside the plainly valid cases, runs the op on a one-element tensor of the
+    same dtype with a private generator, so the caller's generator is not advanced.
     """
+    if _surely_valid(tensor, op, args):
+        return
     with torch._C.DisableTorchFunction():
         probe = torch.empty(1, dtype=tensor.dtype)
         getattr(probe, op)(*args, generator=torch.Generator())
