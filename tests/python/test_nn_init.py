@@ -198,3 +198,17 @@ def test_numpy_free_of_torch_import_side_effects():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "ok"
     assert np is not None
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, t: m.uniform_(t.half(), -1e5, 1e5),
+    lambda m, t: m.normal_(t.long()),
+    lambda m, t: m.normal_(t, 0.0, float("nan")),
+    lambda m, t: m.uniform_(t, 2.0, 1.0),
+])
+def test_argument_errors_are_torchs_own(call):
+    with pytest.raises(Exception) as theirs:
+        call(tinit, torch.zeros(4))
+    with pytest.raises(type(theirs.value)) as ours:
+        call(ff, torch.zeros(4))
+    assert str(ours.value) == str(theirs.value)
