@@ -245,3 +245,31 @@ def test_bf16_model():
     torch.manual_seed(0)
     own = nn.Linear(256, 128).to(torch.bfloat16)
     _same_distribution("weight", m.weight.detach().float(), own.weight.detach().float())
+
+
+class _UsesFanfillInit(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a = nn.Parameter(torch.empty(12, 10))
+        self.b = nn.Parameter(torch.empty(12, 10))
+        self.c = nn.Parameter(torch.empty(12, 10))
+
+    def reset_parameters(self):
+        from fanfill.torch import nn_init as ff
+
+        ff.kaiming_normal_(self.a, mode="fan_out")
+        ff.trunc_normal_(self.b, std=0.5)
+        ff.orthogonal_(self.c)
+
+
+def test_fanfill_nn_init_inside_init_model_is_keyed_by_name():
+    m = _UsesFanfillInit()
+    rep = init_model(m, 17)
+    assert rep.filled == {"a": 1, "b": 1, "c": 1} and not rep.unnamed
+    a = fanfill.fill_normal(torch.empty(12, 10), 0.0, math.sqrt(2.0) / math.sqrt(12), seed=17,
+                            name="a")
+    b = fanfill.fill_truncated_normal(torch.empty(12, 10), 0.0, 0.5, -2.0, 2.0, seed=17,
+                                      name="b")
+    c = fanfill.init_(torch.empty(12, 10), "orthogonal(gain=1)", seed=17, name="c")
+    assert torch.equal(m.a.detach(), a) and torch.equal(m.b.detach(), b)
+    assert torch.equal(m.c.detach(), c)

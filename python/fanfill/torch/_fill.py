@@ -40,7 +40,9 @@ def set_active(interceptor: Any) -> Any:
 def seed_from(generator: torch.Generator | None) -> int:
     """A 64-bit fanfill seed drawn from `generator` (default: torch's default generator)."""
     device = generator.device if generator is not None else "cpu"
-    words = torch.randint(0, 1 << 32, (2,), dtype=torch.int64, device=device, generator=generator)
+    with torch._C.DisableTorchFunction():  # an implementation detail, not a user draw
+        words = torch.randint(0, 1 << 32, (2,), dtype=torch.int64, device=device,
+                              generator=generator)
     lo, hi = (int(w) for w in words.tolist())
     return (hi << 32) | lo
 
