@@ -45,6 +45,9 @@ def _reference() -> dict[str, torch.Tensor]:
     m = _model()
     init_model(m, SEED)
     out = {k: v.detach().clone() for k, v in m.named_parameters()}
+    r = _model()
+    init_model(r, SEED, rules="torch")
+    out.update({f"rules:{k}": v.detach().clone() for k, v in r.named_parameters()})
     torch.manual_seed(7)
     out["kaiming"] = nn_init.kaiming_normal_(torch.empty(11, 6), mode="fan_out")
     out["init_"] = fanfill.init_(torch.empty(13, 4), "trunc_normal(std=0.1)", seed=3, name="x")
@@ -64,13 +67,21 @@ def _worker(rank: int, world: int, port: int, dims: int, path: str) -> None:
         shape = (world,) if dims == 1 else (2, world // 2)
         mesh = init_device_mesh("cpu", shape)
         place = _placements(world, dims)
-        m = _model()
-        for mod_name, mod in m.named_children():
-            for pname, p in list(mod.named_parameters(recurse=False)):
-                dt = distribute_tensor(p.detach(), mesh, place[f"{mod_name}.{pname}"])
-                setattr(mod, pname, nn.Parameter(dt))
+        def distributed() -> nn.Module:
+            m = _model()
+            for mod_name, mod in m.named_children():
+                for pname, p in list(mod.named_parameters(recurse=False)):
+                    dt = distribute_tensor(p.detach(), mesh, place[f"{mod_name}.{pname}"])
+                    setattr(mod, pname, nn.Parameter(dt))
+            return m
+
+        m = distributed()
         init_model(m, SEED)
         out = {k: v.full_tensor().detach().clone() for k, v in m.named_parameters()}
+        r = distributed()
+        init_model(r, SEED, rules="torch")
+        out.update({f"rules:{k}": v.full_tensor().detach().clone()
+                    for k, v in r.named_parameters()})
         torch.manual_seed(7)
         one = [Shard(0)] * len(shape)
         k = distribute_tensor(torch.empty(11, 6), mesh, one)
