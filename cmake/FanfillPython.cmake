@@ -47,3 +47,15 @@ if(SKBUILD)
   # pip install .: the extension goes next to the pure-Python files (wheel.packages).
   install(TARGETS _core LIBRARY DESTINATION fanfill COMPONENT python)
 endif()
+
+# In-tree tests: ctest runs pytest on tests/python against <build>/python (needs
+# pytest, torch, scipy, ... in ${Python_EXECUTABLE}'s environment; scripts/test-python.sh
+# is the self-contained route).
+if(FANFILL_TESTS)
+  add_test(NAME python_tests
+           COMMAND "${Python_EXECUTABLE}" -m pytest -q -p no:cacheprovider
+                   "${PROJECT_SOURCE_DIR}/tests/python")
+  set_tests_properties(python_tests PROPERTIES
+                       ENVIRONMENT "PYTHONPATH=${CMAKE_BINARY_DIR}/python"
+                       TIMEOUT 900)
+endif()
