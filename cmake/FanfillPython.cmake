@@ -55,7 +55,9 @@ if(FANFILL_TESTS)
   add_test(NAME python_tests
            COMMAND "${Python_EXECUTABLE}" -m pytest -q -p no:cacheprovider
                    "${PROJECT_SOURCE_DIR}/tests/python")
-  set_tests_properties(python_tests PROPERTIES
-                       ENVIRONMENT "PYTHONPATH=${CMAKE_BINARY_DIR}/python"
-                       TIMEOUT 900)
+  set(_fanfill_py_env "PYTHONPATH=${CMAKE_BINARY_DIR}/python")
+  if(TARGET fanfill_cli)  # tests/python/test_hf.py runs `fanfill hf`
+    list(APPEND _fanfill_py_env "FANFILL_CLI=$<TARGET_FILE:fanfill_cli>")
+  endif()
+  set_tests_properties(python_tests PROPERTIES ENVIRONMENT "${_fanfill_py_env}" TIMEOUT 900)
 endif()

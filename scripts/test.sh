@@ -9,4 +9,5 @@ scripts/install-deps.sh
 cmake -S . -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release
 cmake --build "$build" --parallel "$(nproc)"
 ctest --test-dir "$build" --output-on-failure --timeout 900 -j "$(nproc)"
-scripts/test-python.sh  # the Python package (docs: README "Python")
+# the Python package (docs: README "Python"); tests/python/test_hf.py runs the command just built
+FANFILL_CLI="$(cd "$build" && pwd)/fanfill" scripts/test-python.sh

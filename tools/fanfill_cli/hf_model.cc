@@ -241,10 +241,12 @@ class Builder {
   size_t next_storage_ = 1;
 };
 
-// nn.Embedding's padding_idx: -rows <= p < rows, negative counted from the end.
-std::optional<int64_t> PaddingIdx(const Json& cfg, int64_t rows) {
+// nn.Embedding's padding_idx = pad_token_id: -rows <= p < rows, negative
+// counted from the end. `fallback`: the config class's default when the
+// field is absent (Gemma and BERT: 0); an explicit null is none.
+std::optional<int64_t> PaddingIdx(const Json& cfg, int64_t rows, std::optional<int64_t> fallback = std::nullopt) {
   const Json* v = Find(cfg, "pad_token_id");
-  if (v == nullptr) return std::nullopt;
+  if (v == nullptr) return cfg.contains("pad_token_id") ? std::nullopt : fallback;
   if (!v->is_number_integer()) Fail("field 'pad_token_id' must be an integer or null (got " + v->dump() + ")");
   const int64_t p = v->get<int64_t>();
   if (p >= rows || p < -rows) {
@@ -336,7 +338,8 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
   const char* norm_scheme = gemma ? "zeros" : "ones";  // Gemma's RMSNorm multiplies by (1 + weight)
   const std::string p = choice.head ? "model." : "";
 
-  b.Embedding(p + "embed_tokens.weight", vocab, hidden, std, PaddingIdx(cfg, vocab));
+  b.Embedding(p + "embed_tokens.weight", vocab, hidden, std,
+              PaddingIdx(cfg, vocab, gemma ? std::optional<int64_t>(0) : std::nullopt));
   for (int64_t l = 0; l < layers; ++l) {
     const std::string lp = p + "layers." + std::to_string(l) + ".";
     b.Linear(lp + "self_attn.q_proj", heads * head_dim, hidden, attention_bias || qwen2, std);
@@ -448,9 +451,7 @@ void BuildBert(HfModel& model, const Json& cfg, Builder& b) {
   const bool tie = Bool(cfg, "tie_word_embeddings", true);
   const double std = InitRange(cfg);
   const std::string p = choice.head ? "bert." : "";
-  Json pad_default = cfg;
-  if (Find(cfg, "pad_token_id") == nullptr && !cfg.contains("pad_token_id")) pad_default["pad_token_id"] = 0;
-  b.Embedding(p + "embeddings.word_embeddings.weight", vocab, hidden, std, PaddingIdx(pad_default, vocab));
+  b.Embedding(p + "embeddings.word_embeddings.weight", vocab, hidden, std, PaddingIdx(cfg, vocab, 0));
   b.Embedding(p + "embeddings.position_embeddings.weight", positions, hidden, std, std::nullopt);
   b.Embedding(p + "embeddings.token_type_embeddings.weight", types, hidden, std, std::nullopt);
   b.Norm(p + "embeddings.LayerNorm", hidden, true);
