@@ -24,7 +24,7 @@ target_include_directories(fanfill_hf_model PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
 target_compile_features(fanfill_hf_model PUBLIC cxx_std_20)
 target_compile_options(fanfill_hf_model PRIVATE -Wall -Wextra)
 target_link_libraries(fanfill_hf_model PUBLIC fanfill::fanfill
-                                       PRIVATE nlohmann_json::nlohmann_json)
+                                       PRIVATE fanfill_formats nlohmann_json::nlohmann_json)
 
 add_executable(fanfill_cli
   tools/fanfill_cli/main.cc

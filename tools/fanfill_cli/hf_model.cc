@@ -9,6 +9,8 @@
 #include <tuple>
 #include <utility>
 
+#include "tools/fanfill_cli/formats.h"
+
 namespace fanfill::hf {
 namespace {
 
@@ -606,6 +608,23 @@ std::vector<HfShard> SplitShards(const HfModel& model, uint64_t max_shard_size) 
     out.push_back(std::move(s));
   }
   return out;
+}
+
+HfShardLayout ShardLayout(const HfModel& model, const HfShard& shard) {
+  std::vector<cli::SafetensorsEntry> entries;
+  HfShardLayout layout;
+  uint64_t offset = 0;
+  for (size_t i : shard.tensors) {
+    const HfTensor& t = model.tensors[i];
+    const uint64_t bytes = ElementCount(t.shape) * DTypeSize(model.dtype);
+    entries.push_back({t.name, model.dtype, t.shape, offset, offset + bytes});
+    layout.offsets.push_back(offset);
+    offset += bytes;
+  }
+  layout.header = cli::SafetensorsHeader(entries, {{"format", "pt"}});
+  for (uint64_t& o : layout.offsets) o += layout.header.size();
+  layout.size = layout.header.size() + offset;
+  return layout;
 }
 
 std::string IndexJson(const HfModel& model, const std::vector<HfShard>& shards) {

@@ -82,6 +82,17 @@ struct HfShard {
 // otherwise a shard is closed when the next storage would not fit.
 std::vector<HfShard> SplitShards(const HfModel& model, uint64_t max_shard_size);
 
+// One shard file's safetensors header ({"format": "pt"} metadata, the
+// shard's tensors in its order, packed) and where each tensor's data starts
+// in the file (offsets[k] for shard.tensors[k]); size = the file's bytes.
+// Shared by `fanfill hf` and the MPI writer (examples/mpi_init --hf).
+struct HfShardLayout {
+  std::string header;
+  std::vector<uint64_t> offsets;
+  uint64_t size = 0;
+};
+HfShardLayout ShardLayout(const HfModel& model, const HfShard& shard);
+
 // model.safetensors.index.json as save_pretrained writes it (sorted keys,
 // indent 2, trailing newline): metadata total_parameters and total_size, weight_map.
 std::string IndexJson(const HfModel& model, const std::vector<HfShard>& shards);

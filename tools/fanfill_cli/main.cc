@@ -296,22 +296,17 @@ void WriteHf(const HfOptions& opts, uint64_t seed, bool force, ProgressStyle pro
   std::vector<std::string> written;
   try {
     for (const hf::HfShard& shard : shards) {
-      std::vector<SafetensorsEntry> entries;
+      const hf::HfShardLayout layout = hf::ShardLayout(model, shard);
       std::vector<TensorJob> jobs;
-      uint64_t offset = 0;
-      for (size_t i : shard.tensors) {
-        const hf::HfTensor& t = model.tensors[i];
-        TensorJob job{.plan = &plans[t.source], .offset = offset, .first = t.source_first,
-                      .count = ElementCount(t.shape), .zero_first = t.zero_first,
-                      .zero_count = t.zero_count};
-        entries.push_back({t.name, model.dtype, t.shape, offset, offset + job.Bytes()});
-        offset += job.Bytes();
-        jobs.push_back(job);
+      for (size_t k = 0; k < shard.tensors.size(); ++k) {
+        const hf::HfTensor& t = model.tensors[shard.tensors[k]];
+        jobs.push_back({.plan = &plans[t.source], .offset = layout.offsets[k], .first = t.source_first,
+                        .count = ElementCount(t.shape), .zero_first = t.zero_first,
+                        .zero_count = t.zero_count});
       }
-      const std::string header = SafetensorsHeader(entries, {{"format", "pt"}});
-      for (TensorJob& job : jobs) job.offset += header.size();
+      const std::string& header = layout.header;
       const std::string path = (dir / shard.file).string();
-      OutputFile file(path, force, header.size() + offset);
+      OutputFile file(path, force, layout.size);
       file.WriteAt(header.data(), header.size(), 0);
       WriteTensors(file, jobs, {.max_threads = threads, .progress = progress});
       file.Commit();

@@ -1,0 +1,118 @@
+"""`fanfill hf` speed: a TinyLlama-1.1B-shaped checkpoint (bf16, ~2.2 GB).
+
+1. To a disk directory, beside `dd` of the same byte count to the same
+   place. Every writer fsyncs: fanfill's OutputFile fsyncs each file before
+   the rename; dd runs with conv=fsync.
+2. To a tmpfs (default /dev/shm), beside transformers'
+   from_config(config, dtype=bfloat16) + save_pretrained (the same files).
+
+One run each, in this order; the ratios are of that run. Prints a Markdown table.
+Usage: bench/hf_bench.py FANFILL_CLI [--disk DIR] [--tmpfs DIR] [--threads N] [--skip-transformers]
+"""
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import time
+
+TINYLLAMA = {
+    "model_type": "llama",
+    "architectures": ["LlamaForCausalLM"],
+    "hidden_size": 2048,
+    "intermediate_size": 5632,
+    "num_hidden_layers": 22,
+    "num_attention_heads": 32,
+    "num_key_value_heads": 4,
+    "vocab_size": 32000,
+    "max_position_embeddings": 2048,
+    "rms_norm_eps": 1e-5,
+    "tie_word_embeddings": False,
+    "torch_dtype": "bfloat16",
+}
+
+
+def timed(cmd):
+    t = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t
+
+
+def dir_bytes(d):
+    return sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("cli")
+    ap.add_argument("--disk", default="/var/tmp")
+    ap.add_argument("--tmpfs", default="/dev/shm")
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--skip-transformers", action="store_true")
+    a = ap.parse_args()
+    work = tempfile.mkdtemp(prefix="fanfill-hf-bench-")
+    cfg = os.path.join(work, "config.json")
+    with open(cfg, "w") as f:
+        json.dump(TINYLLAMA, f)
+    threads = ["--threads", str(a.threads)] if a.threads else []
+    rows = []
+
+    # 1. disk
+    out = os.path.join(a.disk, "fanfill-hf-bench-disk")
+    shutil.rmtree(out, ignore_errors=True)
+    t_ff = timed([a.cli, "hf", cfg, "--seed", "1", "--out", out, *threads])
+    weights = sum(
+        os.path.getsize(os.path.join(out, f)) for f in os.listdir(out) if f.endswith(".safetensors")
+    )
+    shutil.rmtree(out)
+    dd_out = os.path.join(a.disk, "fanfill-hf-bench-dd")
+    mib = 1 << 20
+    count = -(-weights // mib)
+    t_dd = timed(["dd", "if=/dev/zero", f"of={dd_out}", f"bs={mib}", f"count={count}",
+                  "conv=fsync", "status=none"])
+    os.remove(dd_out)
+    rows.append((f"disk ({a.disk}), fsynced", "fanfill hf", weights, t_ff, ""))
+    rows.append(("", f"dd bs=1M count={count} conv=fsync", count * mib, t_dd,
+                 f"fanfill / dd = {t_ff / t_dd:.2f}x the time"))
+
+    # 2. tmpfs
+    out = os.path.join(a.tmpfs, "fanfill-hf-bench-ff")
+    shutil.rmtree(out, ignore_errors=True)
+    t_ff2 = timed([a.cli, "hf", cfg, "--seed", "1", "--out", out, *threads])
+    size = dir_bytes(out)
+    shutil.rmtree(out)
+    rows.append((f"tmpfs ({a.tmpfs})", "fanfill hf", size, t_ff2, ""))
+    if not a.skip_transformers:
+        import torch
+        import transformers
+
+        if a.threads:
+            torch.set_num_threads(a.threads)
+        out = os.path.join(a.tmpfs, "fanfill-hf-bench-tf")
+        shutil.rmtree(out, ignore_errors=True)
+        t = time.perf_counter()
+        config = transformers.AutoConfig.from_pretrained(work)
+        model = transformers.AutoModelForCausalLM.from_config(config, dtype=torch.bfloat16)
+        t_init = time.perf_counter() - t
+        model.save_pretrained(out)
+        t_tf = time.perf_counter() - t
+        size_tf = dir_bytes(out)
+        del model
+        shutil.rmtree(out)
+        rows.append(("", f"transformers from_config + save_pretrained "
+                     f"(init {t_init:.1f} s)", size_tf, t_tf,
+                     f"transformers / fanfill = {t_tf / t_ff2:.1f}x faster"))
+    shutil.rmtree(work)
+
+    print(f"TinyLlama-1.1B-shaped config, bf16; threads: {a.threads or 'all'} "
+          f"({os.cpu_count()} CPUs)\n")
+    print("| target | writer | bytes | seconds | GB/s | ratio |")
+    print("|---|---|---:|---:|---:|---|")
+    for target, writer, nbytes, secs, ratio in rows:
+        print(f"| {target} | {writer} | {nbytes} | {secs:.2f} | {nbytes / secs / 1e9:.2f} | {ratio} |")
+
+
+if __name__ == "__main__":
+    main()
