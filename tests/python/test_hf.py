@@ -410,3 +410,55 @@ def test_refusals_of_the_command(tmp_path):
     run_cli("hf", cfg, "--seed", 1, "--out", out, "--force", "--max-shard-size", "20KB")
     run_cli("hf", cfg, "--seed", 1, "--out", out, "--force")
     assert sorted(p.name for p in out.iterdir()) == ["config.json", "keep.txt", "model.safetensors"]
+
+
+def test_interrupt_leaves_only_complete_files(tmp_path):
+    """SIGINT after the first shard: the shard being written (a temporary name)
+    is removed; what remains under final names is complete; no index, no config."""
+    import signal
+    import time
+
+    fields = dict(
+        BASE,
+        model_type="llama",
+        hidden_size=1024,
+        intermediate_size=2816,
+        num_hidden_layers=16,
+        num_attention_heads=16,
+        vocab_size=8000,
+    )  # ~0.3 G params
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps(fields))
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [
+            CLI,
+            "hf",
+            str(cfg),
+            "--seed",
+            "1",
+            "--out",
+            str(out),
+            "--dtype",
+            "bf16",
+            "--max-shard-size",
+            "40MB",
+        ],
+        stderr=subprocess.PIPE,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
+    deadline = time.monotonic() + 60
+    while not (out.exists() and any(p.name.startswith("model-") for p in out.iterdir())):
+        assert proc.poll() is None and time.monotonic() < deadline, "no shard appeared"
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait() == -signal.SIGINT, "the run ended before the signal: use a bigger model"
+    names = sorted(p.name for p in out.iterdir())
+    assert names and all(n.startswith("model-") and n.endswith(".safetensors") for n in names), (
+        names
+    )
+    for n in names:
+        with safetensors.safe_open(str(out / n), framework="pt") as f:
+            size = 8 + len(header(out / n))
+            size += sum(f.get_tensor(k).nbytes for k in f.keys())
+        assert (out / n).stat().st_size == size, n
