@@ -34,17 +34,17 @@ TINYLLAMA = {
 }
 
 
-def timed(cmd):
+def timed(cmd: list[str]) -> float:
     t = time.perf_counter()
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - t
 
 
-def dir_bytes(d):
+def dir_bytes(d: str) -> int:
     return sum(os.path.getsize(os.path.join(d, f)) for f in os.listdir(d))
 
 
-def main():
+def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("cli")
     ap.add_argument("--disk", default="/var/tmp")
@@ -109,7 +109,8 @@ def main():
     print("| target | writer | bytes | seconds | GB/s | ratio |")
     print("|---|---|---:|---:|---:|---|")
     for target, writer, nbytes, secs, ratio in rows:
-        print(f"| {target} | {writer} | {nbytes} | {secs:.2f} | {nbytes / secs / 1e9:.2f} | {ratio} |")
+        rate = nbytes / secs / 1e9
+        print(f"| {target} | {writer} | {nbytes} | {secs:.2f} | {rate:.2f} | {ratio} |")
 
 
 if __name__ == "__main__":
