@@ -54,7 +54,7 @@ constexpr unsigned char kMemsetByte = 0x3f;
 constexpr uint64_t kSeed = 0x243F6A8885A308D3ull;
 constexpr uint64_t kStream = 7;
 constexpr fanfill::StreamKey kKey{kSeed, kStream};
-// Same task size as the library's parallel fills (src/fill.cc kChunkBytes).
+// Same task size as the library's parallel fills (src/core/dispatch.cc kChunkBytes).
 constexpr size_t kChunkBytes = 256 * 1024;
 
 // One benchmark's buffer: allocated when the benchmark starts, written once

@@ -51,7 +51,7 @@ namespace {
 
 constexpr unsigned char kMemsetByte = 0x3f;
 constexpr fanfill::StreamKey kKey{0x243F6A8885A308D3ull, 11};
-constexpr size_t kTaskBytes = 256 * 1024;  // the library's parallel task size (src/fill.cc)
+constexpr size_t kTaskBytes = 256 * 1024;  // the library's parallel task size (src/core/dispatch.cc)
 constexpr uint64_t kCachePerThread = kTaskBytes / sizeof(float);
 constexpr uint64_t kMemoryElements = (uint64_t{256} << 20) / sizeof(float);
 

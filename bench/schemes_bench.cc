@@ -17,6 +17,13 @@
 //                                N(0, 1) for sparse and memset for the others.
 //   BM_Orthogonal/<n>x<n>        orthogonal on n x n (f64 Gaussian fill + LAPACK QR
 //                                on one OpenBLAS thread + scaling), 1024 and 4096.
+//   BM_SmallInit/f32/10x100      one Init of a 1,000-element kaiming_normal tensor
+//                                (the per-call cost: parse excluded, validation,
+//                                planning and the fill included), beside
+//   BM_SmallMemset/f32/1000      memset of the same 4,000 bytes.
+//   BM_SmallInitModel/10000x1000 InitModel of 10,000 tensors of 1,000 f32 elements
+//                                (weights kaiming_uniform, every tenth a bias with
+//                                fans_from), spec parsed once outside the loop.
 //
 // Usage: fanfill_schemes_bench [--benchmark_min_time=0.5] [--benchmark_filter=...]
 #include <benchmark/benchmark.h>
@@ -166,7 +173,60 @@ void BM_Orthogonal(benchmark::State& state) {
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * n * n);
 }
 
+// Per-call cost of a small tensor: what the Python package pays per parameter.
+void BM_SmallInit(benchmark::State& state) {
+  const std::vector<int64_t> shape = {10, 100};
+  const fanfill::Scheme scheme = fanfill::Scheme::Parse("kaiming_normal");
+  std::vector<float> w(1000);
+  for (auto _ : state) {
+    fanfill::Init(w.data(), fanfill::DType::kF32, shape, fanfill::Layout::kOI, scheme, kKey);
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * 1000);
+}
+
+void BM_SmallMemset(benchmark::State& state) {
+  std::vector<float> w(1000);
+  for (auto _ : state) {
+    std::memset(w.data(), 0x3f, w.size() * sizeof(float));
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * 1000);
+}
+
+void BM_SmallInitModel(benchmark::State& state) {
+  constexpr int kTensors = 10000;
+  fanfill::ModelSpec model;
+  for (int i = 0; i < kTensors; ++i) {
+    fanfill::TensorSpec t;
+    t.name = "layer" + std::to_string(i / 10) + (i % 10 == 9 ? ".bias" : ".w" + std::to_string(i % 10));
+    if (i % 10 == 9) {
+      t.shape = {1000};
+      t.scheme = "torch_default_bias";
+      t.fans_from = "layer" + std::to_string(i / 10) + ".w0";
+    } else {
+      t.shape = {10, 100};
+      t.scheme = "kaiming_uniform";
+    }
+    model.tensors.push_back(std::move(t));
+  }
+  std::vector<float> storage(size_t{kTensors} * 1000);
+  std::vector<void*> outputs(kTensors);
+  for (int i = 0; i < kTensors; ++i) outputs[i] = storage.data() + size_t(i) * 1000;
+  for (auto _ : state) {
+    fanfill::InitModel(model, outputs, 42, {.max_threads = 1});
+    benchmark::ClobberMemory();
+  }
+  state.SetItemsProcessed(static_cast<int64_t>(state.iterations()) * kTensors * 1000);
+  state.counters["tensors_per_s"] = benchmark::Counter(
+      static_cast<double>(state.iterations()) * kTensors, benchmark::Counter::kIsRate);
+}
+
 void Register() {
+  benchmark::RegisterBenchmark("BM_SmallInit/f32/10x100", BM_SmallInit);
+  benchmark::RegisterBenchmark("BM_SmallMemset/f32/1000", BM_SmallMemset);
+  benchmark::RegisterBenchmark("BM_SmallInitModel/f32/10000x1000", BM_SmallInitModel)
+      ->Unit(benchmark::kMillisecond);
   benchmark::RegisterBenchmark("BM_Memset/f32/4096x4096", BM_Memset)
       ->Unit(benchmark::kMillisecond)
       ->UseRealTime();

@@ -9,10 +9,18 @@ endif()
 
 find_package(CLI11 2.0 REQUIRED)
 
+# The model-file layout (file headers and tensor order of .npy/.safetensors
+# files), shared by the fanfill command and the MPI example (one definition).
+add_library(fanfill_formats STATIC tools/fanfill_cli/formats.cc)
+target_include_directories(fanfill_formats PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+target_compile_features(fanfill_formats PUBLIC cxx_std_20)
+target_compile_options(fanfill_formats PRIVATE -Wall -Wextra)
+target_link_libraries(fanfill_formats PUBLIC fanfill::fanfill
+                                      PRIVATE nlohmann_json::nlohmann_json)
+
 add_executable(fanfill_cli
   tools/fanfill_cli/main.cc
   tools/fanfill_cli/bench.cc
-  tools/fanfill_cli/formats.cc
   tools/fanfill_cli/output_file.cc
   tools/fanfill_cli/tensor_writer.cc)
 set_target_properties(fanfill_cli PROPERTIES OUTPUT_NAME fanfill)
@@ -21,5 +29,5 @@ target_include_directories(fanfill_cli PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_compile_features(fanfill_cli PRIVATE cxx_std_20)
 target_compile_options(fanfill_cli PRIVATE -Wall -Wextra)
 # nlohmann/json is header-only: used here at build time only, as in the library.
-target_link_libraries(fanfill_cli PRIVATE fanfill::fanfill fanfill_validate CLI11::CLI11 TBB::tbb
+target_link_libraries(fanfill_cli PRIVATE fanfill::fanfill fanfill_formats fanfill_validate CLI11::CLI11 TBB::tbb
                                           nlohmann_json::nlohmann_json)

@@ -2,13 +2,16 @@
 # top-level CMakeLists.txt when FANFILL_INSTALL is on, after the targets exist.
 #
 # Users then write, after `cmake --install`:
-#   find_package(fanfill 0.1 REQUIRED)
-#   target_link_libraries(app PRIVATE fanfill::fanfill)    # C++ API (fanfill.hpp)
-#   target_link_libraries(app PRIVATE fanfill::fanfill_c)  # C API (fanfill.h)
+#   find_package(fanfill 0.1 REQUIRED)                   # everything
+#   target_link_libraries(app PRIVATE fanfill::fanfill)    # schemes + core (C++ and C)
+#   target_link_libraries(app PRIVATE fanfill::fanfill_c)  # the same, said as C
+# or, for the fills alone (no LAPACK, no OpenBLAS looked for or linked):
+#   find_package(fanfill 0.1 REQUIRED COMPONENTS core)
+#   target_link_libraries(app PRIVATE fanfill::core)       # fanfill.hpp, fanfill.h, ...
 # or, without CMake:
-#   cc app.c $(pkg-config --static --cflags --libs fanfill)
-# (libfanfill is a static library: --static is what brings in its
-# dependencies, Highway, oneTBB and the C++ runtime).
+#   cc app.c $(pkg-config --static --cflags --libs fanfill)       # or fanfill-core
+# (libfanfill*.a are static libraries: --static is what brings in their
+# dependencies, Highway, oneTBB, LAPACKE/OpenBLAS and the C++ runtime).
 #
 # The build tree can be used in place of an install: fanfill_DIR=<build dir>.
 
@@ -26,6 +29,12 @@ mark_as_advanced(FANFILL_INSTALL_CMAKEDIR FANFILL_INSTALL_PKGCONFIGDIR)
 # fanfill_c has no file but must be in the export set to exist for users.
 # (No INCLUDES DESTINATION: fanfill's $<INSTALL_INTERFACE:include> already
 # names the installed include directory.)
+# Two export sets, one per component: fanfill-core-targets.cmake (fanfill::core)
+# and fanfill-targets.cmake (fanfill::fanfill, fanfill::fanfill_c, which need
+# the core's file), so that COMPONENTS core never loads a target that needs LAPACKE.
+install(TARGETS fanfill_core
+  EXPORT fanfill-core-targets
+  ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}" COMPONENT fanfill_development)
 install(TARGETS fanfill fanfill_c
   EXPORT fanfill-targets
   ARCHIVE DESTINATION "${CMAKE_INSTALL_LIBDIR}" COMPONENT fanfill_development)
@@ -43,16 +52,18 @@ install(DIRECTORY "${fanfill_SOURCE_DIR}/include/fanfill"
 
 # The exported file names the dependencies by their imported targets
 # (hwy::hwy, TBB::tbb); fanfill-config.cmake finds them before including it.
-install(EXPORT fanfill-targets
-  NAMESPACE fanfill::
-  FILE fanfill-targets.cmake
-  DESTINATION "${FANFILL_INSTALL_CMAKEDIR}"
-  COMPONENT fanfill_development)
-
-# The same targets for use straight from the build tree (fanfill_DIR=<build>).
-export(EXPORT fanfill-targets
-  NAMESPACE fanfill::
-  FILE "${PROJECT_BINARY_DIR}/fanfill-targets.cmake")
+foreach(_set IN ITEMS fanfill-core-targets fanfill-targets)
+  install(EXPORT ${_set}
+    NAMESPACE fanfill::
+    FILE ${_set}.cmake
+    DESTINATION "${FANFILL_INSTALL_CMAKEDIR}"
+    COMPONENT fanfill_development)
+  # The same targets for use straight from the build tree (fanfill_DIR=<build>).
+  export(EXPORT ${_set}
+    NAMESPACE fanfill::
+    FILE "${PROJECT_BINARY_DIR}/${_set}.cmake")
+endforeach()
+unset(_set)
 
 # --- fanfill-config.cmake and fanfill-config-version.cmake -------------------
 
@@ -126,16 +137,20 @@ unset(_dir)
 # relocatable too, but for a /usr install it yields
 # -I/usr/lib/<triplet>/pkgconfig/../../../include, which pkg-config does not
 # recognise as a system directory and so emits.)
+# One .pc file per target: fanfill-core.pc (the fills) and fanfill.pc (the
+# schemes; Requires.private fanfill-core, lapacke and openblas).
 set(FANFILL_PC_PREFIX "@FANFILL_PC_PREFIX@")
-configure_file("${CMAKE_CURRENT_LIST_DIR}/fanfill.pc.in"
-               "${PROJECT_BINARY_DIR}/fanfill.pc.stage" @ONLY)
+foreach(_pc IN ITEMS fanfill-core fanfill)
+  configure_file("${CMAKE_CURRENT_LIST_DIR}/${_pc}.pc.in"
+                 "${PROJECT_BINARY_DIR}/${_pc}.pc.stage" @ONLY)
+  install(CODE "
+    set(FANFILL_PC_PREFIX \"\${CMAKE_INSTALL_PREFIX}\")
+    configure_file(\"${PROJECT_BINARY_DIR}/${_pc}.pc.stage\"
+                   \"${PROJECT_BINARY_DIR}/${_pc}.pc\" @ONLY)
+  " COMPONENT fanfill_development)
+  install(FILES "${PROJECT_BINARY_DIR}/${_pc}.pc"
+    DESTINATION "${FANFILL_INSTALL_PKGCONFIGDIR}"
+    COMPONENT fanfill_development)
+endforeach()
+unset(_pc)
 unset(FANFILL_PC_PREFIX)
-
-install(CODE "
-  set(FANFILL_PC_PREFIX \"\${CMAKE_INSTALL_PREFIX}\")
-  configure_file(\"${PROJECT_BINARY_DIR}/fanfill.pc.stage\"
-                 \"${PROJECT_BINARY_DIR}/fanfill.pc\" @ONLY)
-" COMPONENT fanfill_development)
-install(FILES "${PROJECT_BINARY_DIR}/fanfill.pc"
-  DESTINATION "${FANFILL_INSTALL_PKGCONFIGDIR}"
-  COMPONENT fanfill_development)

@@ -1,9 +1,10 @@
 # fanfill_mpi_init (examples/mpi_init): a model spec initialized across MPI
-# ranks, each rank filling only its shards (fanfill::InitBlock), into one
+# ranks, each rank filling only its shards (PreparedInit::RunBlock), into one
 # .safetensors file by MPI-IO, byte for byte the file `fanfill model` writes.
 # Included from the top-level CMakeLists.txt after tests/ and bench/. Needs an
 # MPI with C++ bindings found by FindMPI (Debian: libopenmpi-dev openmpi-bin)
-# and the `fanfill` command (FANFILL_CLI), whose header code it compiles in.
+# and the `fanfill` command (FANFILL_CLI), whose model-file layout library
+# (fanfill_formats: ModelLayout, the header and tensor order of `fanfill model`) it links.
 #
 # Tests (ctest -L mpi; ~10 s on a 2-core VM):
 #   mpi.init.np1 .. np4   mpirun -np N, output cmp'ed with `fanfill model`
@@ -28,16 +29,14 @@ if(NOT MPI_CXX_FOUND)
   return()
 endif()
 
-add_executable(fanfill_mpi_init
-  examples/mpi_init/mpi_init.cc
-  tools/fanfill_cli/formats.cc)  # ModelLayout: the header and tensor order of `fanfill model`
+add_executable(fanfill_mpi_init examples/mpi_init/mpi_init.cc)
 target_include_directories(fanfill_mpi_init PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_compile_features(fanfill_mpi_init PRIVATE cxx_std_20)
 target_compile_options(fanfill_mpi_init PRIVATE -ffp-contract=off -Wall -Wextra)
 # The program uses MPI's C API; leave out the deprecated C++ bindings' header
 # (Open MPI's warns under -Wextra).
 target_compile_definitions(fanfill_mpi_init PRIVATE OMPI_SKIP_MPICXX=1 MPICH_SKIP_MPICXX=1)
-target_link_libraries(fanfill_mpi_init PRIVATE fanfill::fanfill MPI::MPI_CXX TBB::tbb
+target_link_libraries(fanfill_mpi_init PRIVATE fanfill::fanfill fanfill_formats MPI::MPI_CXX TBB::tbb
                                                nlohmann_json::nlohmann_json)
 
 if(NOT FANFILL_TESTS)

@@ -7,7 +7,9 @@ add_library(fanfill_validate STATIC
   src/mlp/experiments.cc
   src/mlp/report.cc
   src/mlp/validate.cc)
-target_include_directories(fanfill_validate PUBLIC ${PROJECT_SOURCE_DIR})
+# The MLP's narrow include directory (cmake/FanfillMlp.cmake) reaches users
+# through fanfill_mlp; the sources themselves include from the root.
+target_include_directories(fanfill_validate PRIVATE ${PROJECT_SOURCE_DIR})
 target_compile_features(fanfill_validate PUBLIC cxx_std_20)
 target_compile_options(fanfill_validate PRIVATE -ffp-contract=off -Wall -Wextra)
 target_link_libraries(fanfill_validate PUBLIC fanfill_mlp fanfill ZLIB::ZLIB TBB::tbb)

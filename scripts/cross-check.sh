@@ -20,7 +20,7 @@ out=$(mktemp -d)
 trap 'rm -rf "$out"' EXIT
 build() {  # name, -march
   aarch64-linux-gnu-g++ -std=c++20 -O2 -ffp-contract=off -march="$2" -DHWY_COMPILE_ONLY_STATIC \
-    -I. -Iinclude -Isrc tools/cross_target_check.cc src/reference.cc -static -o "$out/$1"
+    -I. -Iinclude tools/cross_target_check.cc src/core/reference.cc -static -o "$out/$1"
 }
 # Highway's NEON and SVE2 targets assume the crypto (AES) extensions.
 build neon armv8-a+crypto

@@ -61,7 +61,8 @@ if [ "$mode" = tsan ]; then
     tbb_src=$(find "$src_dir" -maxdepth 2 -name CMakeLists.txt -printf '%h\n' | head -n 1)
     cmake -S "$tbb_src" -B "$build/onetbb-tsan/build" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
       -DCMAKE_C_COMPILER=gcc -DCMAKE_CXX_COMPILER=g++ -DTBB_SANITIZE=thread -DTBB_TEST=OFF \
-      -DTBB_EXAMPLES=OFF -DTBB_STRICT=OFF -DTBBMALLOC_BUILD=OFF -DCMAKE_INSTALL_PREFIX="$tbb_prefix"
+      -DTBB_EXAMPLES=OFF -DTBB_STRICT=OFF -DTBBMALLOC_BUILD=OFF -DCMAKE_INSTALL_PREFIX="$tbb_prefix" \
+      -DCMAKE_POLICY_VERSION_MINIMUM=3.5
     cmake --build "$build/onetbb-tsan/build" --parallel "$jobs"
     cmake --install "$build/onetbb-tsan/build" > /dev/null
   fi

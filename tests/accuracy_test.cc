@@ -13,8 +13,8 @@
 #include <vector>
 
 #include "fanfill/fanfill.hpp"
-#include "src/half.h"
-#include "src/reference.h"
+#include "src/core/dtype.h"
+#include "src/core/reference.h"
 
 namespace {
 

@@ -12,8 +12,8 @@
 #include <vector>
 
 #include "fanfill/fanfill.hpp"
-#include "src/fill_params.h"
-#include "src/reference.h"
+#include "src/core/fill_params.h"
+#include "src/core/reference.h"
 
 namespace {
 
@@ -128,10 +128,10 @@ TEST(Invariance, DispatchedFillEqualsScalarReference) {
     const uint64_t n = 70001, first = 123457;
     std::vector<uint8_t> fast(n * size);
     FillInto(c, fast, 0, first, n, 0);
-    const auto params = c.bits ? fanfill::internal::MakeBitsParams(kKey)
-                               : fanfill::internal::MakeFillParams(c.dtype, c.dist, kKey);
+    const auto params = c.bits ? fanfill::internal::BitsParams()
+                               : fanfill::internal::MakeFillParams(c.dtype, c.dist);
     std::vector<uint8_t> ref(n * size, 0xEE);
-    fanfill::internal::ReferenceFill(params, ref.data(), first, n);
+    fanfill::internal::ReferenceFill(params, kKey, ref.data(), first, n);
     ASSERT_EQ(fast, ref) << c.name << " on " << fanfill::ActiveTarget();
   }
 }

@@ -7,9 +7,12 @@
 #       Configures, builds and runs an example project against PREFIX
 #       (CMAKE_PREFIX_PATH=PREFIX) and checks that it found fanfill there.
 #   -DSTEP=pkgconfig_consumer -DSOURCE=<main.c> -DBINARY_DIR=<dir> -DPREFIX=<dir>
-#                            -DC_COMPILER=<cc> [-DC_FLAGS=<flags>]
-#       Builds `cc -std=c11 main.c $(pkg-config --static --cflags --libs fanfill)`
-#       with PKG_CONFIG_PATH=<PREFIX's pkgconfig dir> and runs it. Prints
+#                            -DC_COMPILER=<cc> [-DC_FLAGS=<flags>] [-DMODULE=<pc>]
+#       Builds `cc -std=c11 main.c $(pkg-config --static --cflags --libs MODULE)`
+#       (MODULE fanfill by default, or fanfill-core) with
+#       PKG_CONFIG_PATH=<PREFIX's pkgconfig dir> and runs it.
+#   Both consumer steps take [-DFORBID=<regex>]: the consumer's link line must
+#   not match it (the core's consumers: no LAPACK or OpenBLAS). Prints
 #       "FANFILL-PACKAGING-SKIP" (the test's SKIP_REGULAR_EXPRESSION) and stops
 #       when there is no pkg-config.
 #
@@ -92,6 +95,23 @@ elseif(STEP STREQUAL "cmake_consumer")
     set(config_args --config "${CONFIG}")
   endif()
   run_checked(build "${CMAKE_COMMAND}" --build "${BINARY_DIR}" ${config_args})
+  if(FORBID)
+    # The link line CMake generated for the executable.
+    if(GENERATOR MATCHES "Ninja")
+      execute_process(COMMAND "${MAKE_PROGRAM}" -C "${BINARY_DIR}" -t commands "${EXECUTABLE}"
+                      OUTPUT_VARIABLE commands RESULT_VARIABLE rc)
+      string(REGEX MATCH "[^\n]* -o ${EXECUTABLE} [^\n]*" link_line "${commands}")
+    else()
+      file(READ "${BINARY_DIR}/CMakeFiles/${EXECUTABLE}.dir/link.txt" link_line)
+    endif()
+    if(link_line STREQUAL "")
+      message(FATAL_ERROR "no link line found for ${EXECUTABLE}")
+    endif()
+    message(STATUS "link line: ${link_line}")
+    if(link_line MATCHES "${FORBID}")
+      message(FATAL_ERROR "the link line of ${EXECUTABLE} matches '${FORBID}': ${link_line}")
+    endif()
+  endif()
   set(exe "${BINARY_DIR}/${EXECUTABLE}")
   if(NOT EXISTS "${exe}" AND CONFIG)
     set(exe "${BINARY_DIR}/${CONFIG}/${EXECUTABLE}")  # multi-config generators
@@ -109,10 +129,13 @@ elseif(STEP STREQUAL "pkgconfig_consumer")
     return()
   endif()
 
-  file(GLOB_RECURSE pc_files "${PREFIX}/*/fanfill.pc")
+  if(NOT MODULE)
+    set(MODULE fanfill)
+  endif()
+  file(GLOB_RECURSE pc_files "${PREFIX}/*/${MODULE}.pc")
   list(LENGTH pc_files n)
   if(NOT n EQUAL 1)
-    message(FATAL_ERROR "expected one fanfill.pc under ${PREFIX}, found: ${pc_files}")
+    message(FATAL_ERROR "expected one ${MODULE}.pc under ${PREFIX}, found: ${pc_files}")
   endif()
   get_filename_component(pc_dir "${pc_files}" DIRECTORY)
   if(DEFINED ENV{PKG_CONFIG_PATH} AND NOT "$ENV{PKG_CONFIG_PATH}" STREQUAL "")
@@ -121,13 +144,16 @@ elseif(STEP STREQUAL "pkgconfig_consumer")
     set(ENV{PKG_CONFIG_PATH} "${pc_dir}")
   endif()
 
-  run_checked(validate "${pkg_config}" --validate fanfill)
-  execute_process(COMMAND "${pkg_config}" --static --cflags --libs fanfill
+  run_checked(validate "${pkg_config}" --validate ${MODULE})
+  execute_process(COMMAND "${pkg_config}" --static --cflags --libs ${MODULE}
                   OUTPUT_VARIABLE flags OUTPUT_STRIP_TRAILING_WHITESPACE RESULT_VARIABLE rc)
   if(NOT rc EQUAL 0)
-    message(FATAL_ERROR "pkg-config --static --cflags --libs fanfill failed (${rc})")
+    message(FATAL_ERROR "pkg-config --static --cflags --libs ${MODULE} failed (${rc})")
   endif()
-  message(STATUS "pkg-config --static --cflags --libs fanfill: ${flags}")
+  message(STATUS "pkg-config --static --cflags --libs ${MODULE}: ${flags}")
+  if(FORBID AND flags MATCHES "${FORBID}")
+    message(FATAL_ERROR "pkg-config's flags for ${MODULE} match '${FORBID}': ${flags}")
+  endif()
   string(FIND " ${flags}" " -I${PREFIX}/" pos)
   if(pos EQUAL -1)
     message(FATAL_ERROR "the include directory does not point into ${PREFIX}: ${flags}")

@@ -21,12 +21,16 @@
 //     each of the 10 rows is zeroed equally often over 10^5 columns.
 //   There are kMaxChecks = 25 z/chi-square checks and 18 extreme checks, so
 //   P(false failure per run) <= 25e-6 + 18 * 2e-9 < 3e-5. The fills are
-//   deterministic (fixed seeds): a build passes or fails every time.
+//   deterministic (fixed seeds): a build passes or fails every time. Both
+//   kinds are tallied by tests/stats_util.h's FalseFailureBudget (printed at
+//   the end of the run; ZBudget checks the first against kMaxChecks), which
+//   also provides the normal CDF, quantile, Wilson-Hilferty cube root and
+//   standard errors used here (the numbers this file computed before: see
+//   there).
 //   Range checks (every value within its bounds) are exact, outside the budget.
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -38,6 +42,7 @@
 
 #include "fanfill/fanfill.hpp"
 #include "fanfill/schemes.hpp"
+#include "tests/stats_util.h"
 
 namespace {
 
@@ -45,23 +50,20 @@ using fanfill::DType;
 using fanfill::Layout;
 using fanfill::Scheme;
 
+namespace stats = fanfill::test::stats;
+using stats::NormalCdf;
+using stats::NormalPdf;
+
 constexpr double kAlpha = 1e-6;
 constexpr int kMaxChecks = 25;
-std::atomic<int> g_checks{0};
+// The budget's accounts: z/chi-square checks at kAlpha (at most kMaxChecks),
+// and the extremes, each missing its bound with probability exp(-20).
+const char* const kChecks = "alpha=1e-6 check (z, chi2)";
+const char* const kExtremeChecks = "extreme within t of its bound";
+const double kExtremeMiss = std::exp(-20.0);  // 2.1e-9
 
-double UpperNormalQuantile(double p) {  // x with P(Z > x) = p, by bisection
-  double lo = 0.0, hi = 40.0;
-  for (int i = 0; i < 200; ++i) {
-    const double mid = 0.5 * (lo + hi);
-    (0.5 * std::erfc(mid / std::sqrt(2.0)) > p ? lo : hi) = mid;
-  }
-  return 0.5 * (lo + hi);
-}
-const double kZTwoSided = UpperNormalQuantile(kAlpha / 2);  // 4.8916
-const double kZOneSided = UpperNormalQuantile(kAlpha);      // 4.7534
-
-double Pdf(double z) { return 0.39894228040143267794 * std::exp(-0.5 * z * z); }
-double Cdf(double z) { return 0.5 * std::erfc(-z / std::sqrt(2.0)); }
+const double kZTwoSided = stats::TwoSidedZ(kAlpha);  // 4.8916
+const double kZOneSided = stats::OneSidedZ(kAlpha);  // 4.7534
 
 // Mean, variance and 4th central moment of a distribution.
 struct Moments {
@@ -85,7 +87,7 @@ Moments TruncatedMoments(double mean, double sd, double low, double high) {
   for (int i = 0; i <= n; ++i) {
     const double z = a + i * h;
     const double w = (i == 0 || i == n) ? 1 : (i % 2 ? 4 : 2);
-    double p = w * Pdf(z);
+    double p = w * NormalPdf(z);
     for (int k = 0; k <= 4; ++k, p *= z) m[k] += p;
   }
   for (int k = 1; k <= 4; ++k) m[k] /= m[0];
@@ -113,9 +115,9 @@ void CheckMoments(const std::vector<double>& x, const Moments& want) {
   double ss = 0;
   for (double v : x) ss += (v - mean) * (v - mean);
   const double var = ss / (n - 1);
-  const double z_mean = (mean - want.mean) / std::sqrt(want.var / n);
-  const double z_var = (var - want.var) / std::sqrt((want.mu4 - want.var * want.var) / n);
-  g_checks += 2;
+  const double z_mean = (mean - want.mean) / stats::MeanSE(want.var, n);
+  const double z_var = (var - want.var) / stats::VarianceSE(want.var, want.mu4, n);
+  stats::Budget().Spend(kChecks, kAlpha, 2);
   EXPECT_LE(std::fabs(z_mean), kZTwoSided)
       << "mean " << mean << " vs " << want.mean << " (z = " << z_mean << ")";
   EXPECT_LE(std::fabs(z_var), kZTwoSided)
@@ -132,6 +134,7 @@ void CheckRange(const std::vector<double>& x, double low, double high, bool open
   } else {
     EXPECT_LE(*mx, high);
   }
+  stats::Budget().Spend(kExtremeChecks, kExtremeMiss, 2);
   EXPECT_LE(*mn, low + tol) << "nothing near the lower bound " << low;
   EXPECT_GE(*mx, high - tol) << "nothing near the upper bound " << high;
 }
@@ -240,9 +243,9 @@ TEST(SchemeStats, TruncatedSchemesRespectTheirCut) {
       EXPECT_NEAR(m.var / (c.sd * c.sd * kKerasCorrection * kKerasCorrection), 1.0, 1e-12);
     }
     const double n = static_cast<double>(x.size());
-    const double z = Cdf((c.high - c.mean) / c.sd) - Cdf((c.low - c.mean) / c.sd);
-    const double f_low = Pdf((c.low - c.mean) / c.sd) / (z * c.sd);
-    const double f_high = Pdf((c.high - c.mean) / c.sd) / (z * c.sd);
+    const double z = NormalCdf((c.high - c.mean) / c.sd) - NormalCdf((c.low - c.mean) / c.sd);
+    const double f_low = NormalPdf((c.low - c.mean) / c.sd) / (z * c.sd);
+    const double f_high = NormalPdf((c.high - c.mean) / c.sd) / (z * c.sd);
     const double tol = 20 / (n * std::min(f_low, f_high));
     // The fill clamps into the cut, exactly; bf16 values near it may sit one
     // bf16 step (2^-7 relative) inside.
@@ -277,18 +280,22 @@ TEST(SchemeStats, SparseNonZerosAreTheNormalAndZerosAreUniform) {
     double chi2 = 0;
     for (double c : count) chi2 += (c - C * p) * (c - C * p) / (C * p * (1 - p));
     chi2 *= (R - 1.0) / R;
-    const double k = R - 1.0, w = 2.0 / (9 * k);
-    const double critical = k * std::pow(1 - w + kZOneSided * std::sqrt(w), 3);  // Wilson-Hilferty
-    ++g_checks;
+    // Wilson-Hilferty, cubed with pow as this test always has (bit for bit;
+    // stats::ChiSquareQuantileWilsonHilferty's k * t * t * t differs by one
+    // ulp at k = 9). 45.975 against the exact 44.811: conservative.
+    const double k = R - 1.0;
+    const double critical = k * std::pow(stats::WilsonHilfertyCubeRoot(k, kZOneSided), 3);
+    stats::Budget().Spend(kChecks, kAlpha);
     EXPECT_LE(chi2, critical) << "zero positions are not uniform over rows";
   }
 }
 
 // Runs last (gtest runs tests in declaration order within a binary).
 TEST(SchemeStats, ZBudget) {
-  std::printf("schemes_stats_test: %d statistical checks (budget %d, alpha %g each)\n",
-              g_checks.load(), kMaxChecks, kAlpha);
-  EXPECT_LE(g_checks.load(), kMaxChecks);
+  const int checks = stats::Budget().Checks(kChecks);
+  std::printf("schemes_stats_test: %d statistical checks (budget %d, alpha %g each)\n", checks,
+              kMaxChecks, kAlpha);
+  EXPECT_LE(checks, kMaxChecks);
 }
 
 }  // namespace

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "fanfill/fanfill.h"
+#include "fanfill/schemes.h"
 #include "fanfill/fanfill.hpp"
 
 namespace {

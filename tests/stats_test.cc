@@ -22,10 +22,11 @@
 //     chi2_{kAlpha} and chi2_{1-kAlpha} (Wilson-Hilferty), counted as two
 //     checks; the joint (pair) chi-square tests are upper-tail only (one);
 //   * tail counts (|z| > 3, 4, 5): exact binomial acceptance interval
-//     computed in the test, each side with probability <= kAlpha (two checks).
+//     (BinomialBounds), each side with probability <= kAlpha (two checks).
 //   kMaxChecks = 49 such checks run in a full pass (the tally is kept at run
-//   time and printed at the end; the run fails if it exceeds kMaxChecks), so by
-//   the union bound P(false failure per CI run) <= 49e-6 < 1e-4.
+//   time by tests/stats_util.h's FalseFailureBudget and printed at the end;
+//   the run fails if it exceeds kMaxChecks), so by the union bound
+//   P(false failure per CI run) <= 49e-6 < 1e-4.
 //   The fills are deterministic (fixed seeds), so a given build either always
 //   passes or always fails: the budget is the probability that a correct
 //   library meets seeds unlucky for it.
@@ -34,7 +35,13 @@
 //   wrong samples (shifted mean, inflated sigma, skewed cells) whose expected
 //   deviation is >= 10 standard errors beyond the threshold, so that it shows
 //   the checks can fail while itself failing with probability < 1e-7 each
-//   (6 such checks, so < 1e-6 in all: the total stays < 1e-4).
+//   (6 such checks, so < 1e-6 in all: the total stays < 1e-4; they are
+//   tallied in their own account at 1e-7 each).
+//
+//   The normal CDF and quantile, the Wilson-Hilferty and binomial bounds, the
+//   KS statistic and critical value and the standard errors come from
+//   tests/stats_util.h (the numbers are those this file computed before it
+//   had them: see there).
 //
 //   Deterministic checks (bit equality with rounded f32 fills, sub-ranges,
 //   ranges, the documented maximum |z|) are exact and outside the budget.
@@ -45,7 +52,6 @@
 
 #include <algorithm>
 #include <array>
-#include <atomic>
 #include <bit>
 #include <cmath>
 #include <cstdint>
@@ -59,69 +65,31 @@
 #include <vector>
 
 #include "fanfill/fanfill.hpp"
+#include "tests/stats_util.h"
 
 namespace {
 
 // ------------------------------------------------------------------ budget
 
+namespace stats = fanfill::test::stats;
+using stats::kSqrt2;
+using stats::KsStatistic;
+using stats::NormalCdf;
+using stats::NormalPdf;
+
 constexpr double kAlpha = 1e-6;  // per check
 constexpr int kMaxChecks = 49;   // see the comment block above
-std::atomic<int> g_checks{0};    // statistical checks run (budget tally)
+// The budget's accounts: the checks at kAlpha, and the deliberate-defect
+// checks, whose failure (a defect not rejected) has probability < 1e-7 each.
+const char* const kChecks = "alpha=1e-6 check (z, KS, chi2, count)";
+const char* const kPowerChecks = "defect not rejected (power check)";
+constexpr double kPowerMiss = 1e-7;
+const bool kDeclared = (stats::Budget().DeclareMaximum(kChecks, kMaxChecks), true);
 
-constexpr double kSqrt2 = 1.41421356237309504880;
-
-double Phi(double x) { return 0.5 * std::erfc(-x / kSqrt2); }  // standard normal CDF
-double phi(double x) { return 0.3989422804014326779 * std::exp(-0.5 * x * x); }
-
-// x with P(Z > x) = p, Z standard normal, by bisection on erfc (p < 1/2).
-double UpperNormalQuantile(double p) {
-  double lo = 0.0, hi = 40.0;
-  for (int i = 0; i < 200; ++i) {
-    const double mid = 0.5 * (lo + hi);
-    (0.5 * std::erfc(mid / kSqrt2) > p ? lo : hi) = mid;
-  }
-  return 0.5 * (lo + hi);
-}
-
-const double kZTwoSided = UpperNormalQuantile(kAlpha / 2);  // 4.8916
-const double kZOneSided = UpperNormalQuantile(kAlpha);      // 4.7534
+const double kZTwoSided = stats::TwoSidedZ(kAlpha);  // 4.8916
+const double kZOneSided = stats::OneSidedZ(kAlpha);  // 4.7534
 // Kolmogorov: P(sqrt(n) D_n > K) ~ 2 exp(-2 K^2) = kAlpha.
-const double kKolmogorovK = std::sqrt(-0.5 * std::log(kAlpha / 2));  // 2.6934
-
-// Wilson-Hilferty: (X/k)^(1/3) is close to normal with mean 1 - 2/(9k) and
-// variance 2/(9k) for X ~ chi2(k); so the quantile with standard normal
-// quantile z is k (1 - 2/(9k) + z sqrt(2/(9k)))^3 (relative error < 1e-3 at
-// k ~ 1000 and z ~ 5, far below the spread of the statistic).
-double ChiSquareQuantile(double dof, double z) {
-  const double c = 2.0 / (9.0 * dof);
-  const double t = 1.0 - c + z * std::sqrt(c);
-  return dof * t * t * t;
-}
-
-// Acceptance interval [lo, hi] for X ~ Binomial(n, p): P(X < lo) <= alpha and
-// P(X > hi) <= alpha, from the exact pmf (lgamma).
-struct CountBounds {
-  uint64_t lo, hi;
-};
-CountBounds BinomialBounds(uint64_t n, double p, double alpha) {
-  const double mean = n * p, sd = std::sqrt(n * p * (1 - p));
-  const auto kmin = static_cast<int64_t>(std::max(0.0, std::floor(mean - 15 * sd - 30)));
-  const auto kmax =
-      static_cast<int64_t>(std::min(static_cast<double>(n), std::ceil(mean + 15 * sd + 30)));
-  std::vector<double> pmf(static_cast<size_t>(kmax - kmin + 1));
-  const double lgn = std::lgamma(n + 1.0), lp = std::log(p), lq = std::log1p(-p);
-  for (int64_t k = kmin; k <= kmax; ++k) {
-    pmf[k - kmin] = std::exp(lgn - std::lgamma(k + 1.0) - std::lgamma(n - k + 1.0) + k * lp +
-                             (n - k) * lq);
-  }
-  int64_t lo = kmin;  // P(X < lo) = sum of pmf below lo (mass below kmin ~ 0)
-  double below = 0;
-  while (lo <= kmax && below + pmf[lo - kmin] <= alpha) below += pmf[lo++ - kmin];
-  int64_t hi = kmax;  // P(X > hi)
-  double above = 0;
-  while (hi >= kmin && above + pmf[hi - kmin] <= alpha) above += pmf[hi-- - kmin];
-  return {static_cast<uint64_t>(lo), static_cast<uint64_t>(hi)};
-}
+const double kKolmogorovK = stats::KolmogorovK(kAlpha);  // 2.6934
 
 std::string Fmt(double v) {
   std::ostringstream s;
@@ -138,9 +106,18 @@ const char* Label(bool pass, bool budget) {
   return budget ? (pass ? "ok  " : "FAIL") : (pass ? "MISS" : "rej.");
 }
 
+// Spends `checks` checks at kAlpha, or (budget = false) one power check.
+void Spend(bool budget, int checks) {
+  if (budget) {
+    stats::Budget().Spend(kChecks, kAlpha, checks);
+  } else {
+    stats::Budget().Spend(kPowerChecks, kPowerMiss);
+  }
+}
+
 bool ZCheck(const std::string& what, double estimate, double expected, double se,
             bool budget = true) {
-  if (budget) ++g_checks;
+  Spend(budget, 1);
   const double z = (estimate - expected) / se;
   const bool pass = std::fabs(z) <= kZTwoSided;
   std::printf("  [%s] %-44s est=%-+14.8g expect=%-+14.8g se=%-10.4g z=%+7.3f (|z|<=%.3f)\n",
@@ -149,8 +126,8 @@ bool ZCheck(const std::string& what, double estimate, double expected, double se
 }
 
 bool KsCheck(const std::string& what, double d, uint64_t n, bool budget = true) {
-  if (budget) ++g_checks;
-  const double limit = kKolmogorovK / std::sqrt(static_cast<double>(n));
+  Spend(budget, 1);
+  const double limit = stats::KsCriticalValue(kKolmogorovK, n);
   const bool pass = d <= limit;
   std::printf("  [%s] %-44s D=%.4g sqrt(n)D=%.4f (<= %.4f)\n", Label(pass, budget),
               what.c_str(), d, d * std::sqrt(static_cast<double>(n)), kKolmogorovK);
@@ -160,9 +137,9 @@ bool KsCheck(const std::string& what, double d, uint64_t n, bool budget = true) 
 // Two-sided chi-square check (two budget entries) or upper tail only (one).
 bool ChiSquareCheck(const std::string& what, double chi2, double dof, bool two_sided,
                     bool budget = true) {
-  const double hi = ChiSquareQuantile(dof, kZOneSided);
-  const double lo = two_sided ? ChiSquareQuantile(dof, -kZOneSided) : 0.0;
-  if (budget) g_checks += two_sided ? 2 : 1;
+  const double hi = stats::ChiSquareQuantileWilsonHilferty(dof, kZOneSided);
+  const double lo = two_sided ? stats::ChiSquareQuantileWilsonHilferty(dof, -kZOneSided) : 0.0;
+  Spend(budget, two_sided ? 2 : 1);
   const bool pass = chi2 >= lo && chi2 <= hi;
   std::printf("  [%s] %-44s chi2=%.2f dof=%.0f range [%.2f, %.2f]\n", Label(pass, budget),
               what.c_str(), chi2, dof, lo, hi);
@@ -171,8 +148,8 @@ bool ChiSquareCheck(const std::string& what, double chi2, double dof, bool two_s
 
 bool CountCheck(const std::string& what, uint64_t count, uint64_t n, double p,
                 bool budget = true) {
-  if (budget) g_checks += 2;
-  const CountBounds b = BinomialBounds(n, p, kAlpha);
+  Spend(budget, 2);
+  const stats::CountBounds b = stats::BinomialBounds(n, p, kAlpha);
   const bool pass = count >= b.lo && count <= b.hi;
   std::printf("  [%s] %-44s count=%llu expect=%.2f accept [%llu, %llu]\n",
               Label(pass, budget), what.c_str(), static_cast<unsigned long long>(count),
@@ -225,19 +202,6 @@ Moments MomentsOf(std::span<const T> x, F to_double) {
 template <class T>
 Moments MomentsOf(std::span<const T> x) {
   return MomentsOf(x, [](T v) { return static_cast<double>(v); });
-}
-
-// KS statistic of the sample against the continuous CDF `cdf`. Sorts x.
-template <class T, class Cdf>
-double KsStatistic(std::vector<T>& x, Cdf cdf) {
-  std::sort(x.begin(), x.end());
-  const double n = static_cast<double>(x.size());
-  double d = 0;
-  for (size_t i = 0; i < x.size(); ++i) {
-    const double f = cdf(static_cast<double>(x[i]));
-    d = std::max(d, std::max((i + 1) / n - f, f - i / n));
-  }
-  return d;
 }
 
 // Pearson correlation of x[i] and y[i] (as doubles, after g).
@@ -363,10 +327,10 @@ void CheckNormalF32(double mean, double sd, uint64_t stream, bool tails) {
   const std::string tag = "N(" + Fmt(mean) + "," + Fmt(sd) + ") f32 ";
   const Moments m = MomentsOf(xs);
   const double dn = static_cast<double>(n);
-  EXPECT_TRUE(ZCheck(tag + "mean", m.mean, mean, sd / std::sqrt(dn)));
-  EXPECT_TRUE(ZCheck(tag + "variance", m.var, sd * sd, sd * sd * std::sqrt(2.0 / dn)));
-  EXPECT_TRUE(ZCheck(tag + "skewness", m.skew, 0.0, std::sqrt(6.0 / dn)));
-  EXPECT_TRUE(ZCheck(tag + "excess kurtosis", m.kurt, 0.0, std::sqrt(24.0 / dn)));
+  EXPECT_TRUE(ZCheck(tag + "mean", m.mean, mean, stats::NormalMeanSE(sd, dn)));
+  EXPECT_TRUE(ZCheck(tag + "variance", m.var, sd * sd, stats::NormalVarianceSE(sd, dn)));
+  EXPECT_TRUE(ZCheck(tag + "skewness", m.skew, 0.0, stats::SkewnessSE(dn)));
+  EXPECT_TRUE(ZCheck(tag + "excess kurtosis", m.kurt, 0.0, stats::ExcessKurtosisSE(dn)));
 
   // Documented bound: |z| <= sqrt(66 ln 2) = 6.7646 (radius u >= 2^-33). The
   // slack 6.77 - 6.7646 covers the rounding of mean + sd z to float.
@@ -386,7 +350,7 @@ void CheckNormalF32(double mean, double sd, uint64_t stream, bool tails) {
       EXPECT_TRUE(CountCheck(tag + "count |z| > " + std::to_string(3 + k), beyond[k], n, p));
     }
   }
-  const double d = KsStatistic(x, [&](double v) { return Phi((v - mean) / sd); });
+  const double d = KsStatistic(x, [&](double v) { return NormalCdf((v - mean) / sd); });
   EXPECT_TRUE(KsCheck(tag + "KS vs normal CDF", d, n));
 }
 
@@ -403,7 +367,7 @@ TEST(Stats, NormalF32PairsJointlyUniform) {
   std::array<double, kCells - 1> cuts;  // Phi^-1(j / 32)
   for (int j = 1; j < kCells; ++j) {
     const double p = static_cast<double>(j) / kCells;
-    cuts[j - 1] = p < 0.5 ? -UpperNormalQuantile(p) : p > 0.5 ? UpperNormalQuantile(1 - p) : 0.0;
+    cuts[j - 1] = stats::NormalQuantile(p);
   }
   auto cell = [&](float v) {
     return static_cast<int>(std::upper_bound(cuts.begin(), cuts.end(), v) - cuts.begin());
@@ -450,9 +414,9 @@ void CheckUniformF32(double low, double high, uint64_t stream) {
   EXPECT_TRUE(ChiSquareCheck(tag + "chi2 1000 bins", chi2, kBins - 1, /*two_sided=*/true));
   const Moments m = MomentsOf(std::span<const float>(x));
   const double dn = static_cast<double>(n);
-  EXPECT_TRUE(ZCheck(tag + "mean", m.mean, low + w / 2, w / std::sqrt(12 * dn)));
+  EXPECT_TRUE(ZCheck(tag + "mean", m.mean, low + w / 2, stats::UniformMeanSE(w, dn)));
   // Var of the sample variance: (mu4 - sigma^4)/n = w^4 (1/80 - 1/144)/n = w^4/(180 n).
-  EXPECT_TRUE(ZCheck(tag + "variance", m.var, w * w / 12, w * w / std::sqrt(180 * dn)));
+  EXPECT_TRUE(ZCheck(tag + "variance", m.var, w * w / 12, stats::UniformVarianceSE(w, dn)));
 }
 
 TEST(Stats, UniformF32Unit) { CheckUniformF32(0.0, 1.0, 4); }
@@ -504,12 +468,13 @@ TEST(Stats, UniformEndpoints) {
 // m_k = (k-1) m_{k-2} + (a^{k-1} phi(a) - b^{k-1} phi(b)) / Z, m_0 = 1,
 // m_1 = (phi(a) - phi(b)) / Z, Z = Phi(b) - Phi(a) (integration by parts).
 std::array<double, 5> TruncatedRawMoments(double a, double b) {
-  const double z = Phi(b) - Phi(a);
+  const double z = NormalCdf(b) - NormalCdf(a);
   std::array<double, 5> m{};
   m[0] = 1.0;
-  m[1] = (phi(a) - phi(b)) / z;
+  m[1] = (NormalPdf(a) - NormalPdf(b)) / z;
   for (int k = 2; k <= 4; ++k) {
-    m[k] = (k - 1) * m[k - 2] + (std::pow(a, k - 1) * phi(a) - std::pow(b, k - 1) * phi(b)) / z;
+    m[k] = (k - 1) * m[k - 2] +
+           (std::pow(a, k - 1) * NormalPdf(a) - std::pow(b, k - 1) * NormalPdf(b)) / z;
   }
   return m;
 }
@@ -523,7 +488,7 @@ std::array<double, 5> TruncatedRawMomentsQuadrature(double a, double b) {
     const double x = a + i * h;
     const double w = (i == 0 || i == kSteps) ? 1 : (i % 2 ? 4 : 2);
     double xk = 1;
-    for (int k = 0; k <= 4; ++k, xk *= x) m[k] += w * xk * phi(x);
+    for (int k = 0; k <= 4; ++k, xk *= x) m[k] += w * xk * NormalPdf(x);
   }
   for (int k = 4; k >= 0; --k) m[k] /= m[0];
   return m;
@@ -554,8 +519,8 @@ void CheckTruncatedNormalF32(double mean, double sd, double low, double high, ui
 
   const Moments m = MomentsOf(std::span<const float>(x));
   const double dn = static_cast<double>(n);
-  EXPECT_TRUE(ZCheck(tag + "mean", m.mean, exp_mean, std::sqrt(exp_var / dn)));
-  EXPECT_TRUE(ZCheck(tag + "variance", m.var, exp_var, std::sqrt((mu4 - exp_var * exp_var) / dn)));
+  EXPECT_TRUE(ZCheck(tag + "mean", m.mean, exp_mean, stats::MeanSE(exp_var, dn)));
+  EXPECT_TRUE(ZCheck(tag + "variance", m.var, exp_var, stats::VarianceSE(exp_var, mu4, dn)));
 
   // KS on all 10^7, with no allowance: the f32 path's deviations from the
   // exact inverse CDF (23-bit u, float p = pa + u*pspan, ~1e-6 relative error
@@ -563,9 +528,9 @@ void CheckTruncatedNormalF32(double mean, double sd, double low, double high, ui
   // <= 1.2e-7 in CDF (both cases here, 2e5 elements against a double-precision
   // inverse of the same u), four orders of magnitude below the threshold
   // K/sqrt(n) = 8.5e-4.
-  const double pa = Phi(a), span = Phi(b) - Phi(a);
+  const double pa = NormalCdf(a), span = NormalCdf(b) - NormalCdf(a);
   const double d = KsStatistic(x, [&](double v) {
-    return std::clamp((Phi((v - mean) / sd) - pa) / span, 0.0, 1.0);
+    return std::clamp((NormalCdf((v - mean) / sd) - pa) / span, 0.0, 1.0);
   });
   EXPECT_TRUE(KsCheck(tag + "KS", d, n));
 }
@@ -582,13 +547,13 @@ TEST(Stats, NormalF64) {
   fanfill::FillNormal(std::span<double>(x), mean, sd, {kSeed, 9});
   const Moments m = MomentsOf(std::span<const double>(x));
   const double dn = static_cast<double>(n);
-  EXPECT_TRUE(ZCheck("N(-0.25,3) f64 mean", m.mean, mean, sd / std::sqrt(dn)));
-  EXPECT_TRUE(ZCheck("N(-0.25,3) f64 variance", m.var, sd * sd, sd * sd * std::sqrt(2.0 / dn)));
+  EXPECT_TRUE(ZCheck("N(-0.25,3) f64 mean", m.mean, mean, stats::NormalMeanSE(sd, dn)));
+  EXPECT_TRUE(ZCheck("N(-0.25,3) f64 variance", m.var, sd * sd, stats::NormalVarianceSE(sd, dn)));
   double max_abs_z = 0;
   for (double v : x) max_abs_z = std::max(max_abs_z, std::fabs((v - mean) / sd));
   std::printf("  max |z| = %.4f\n", max_abs_z);
   EXPECT_LE(max_abs_z, 8.575);  // documented: u >= 2^-53, |z| <= 8.5747
-  const double d = KsStatistic(x, [&](double v) { return Phi((v - mean) / sd); });
+  const double d = KsStatistic(x, [&](double v) { return NormalCdf((v - mean) / sd); });
   EXPECT_TRUE(KsCheck("N(-0.25,3) f64 KS", d, n));
 }
 
@@ -602,8 +567,8 @@ TEST(Stats, UniformF64) {
   EXPECT_LT(*mx, high);
   const Moments m = MomentsOf(std::span<const double>(x));
   const double dn = static_cast<double>(n);
-  EXPECT_TRUE(ZCheck("U[-0.1,0.3) f64 mean", m.mean, low + w / 2, w / std::sqrt(12 * dn)));
-  EXPECT_TRUE(ZCheck("U[-0.1,0.3) f64 variance", m.var, w * w / 12, w * w / std::sqrt(180 * dn)));
+  EXPECT_TRUE(ZCheck("U[-0.1,0.3) f64 mean", m.mean, low + w / 2, stats::UniformMeanSE(w, dn)));
+  EXPECT_TRUE(ZCheck("U[-0.1,0.3) f64 variance", m.var, w * w / 12, stats::UniformVarianceSE(w, dn)));
   const double d = KsStatistic(x, [&](double v) { return std::clamp((v - low) / w, 0.0, 1.0); });
   EXPECT_TRUE(KsCheck("U[-0.1,0.3) f64 KS", d, n));
 }
@@ -725,7 +690,7 @@ TEST(Stats, HalfFillsAreRoundedF32Fills) {
 
 TEST(Stats, StreamsAndSeedsUncorrelated) {
   constexpr uint64_t n = 10'000'000;
-  const double se = 1.0 / std::sqrt(static_cast<double>(n));
+  const double se = stats::CorrelationSE(static_cast<double>(n));
   struct Pair {
     fanfill::StreamKey a, b;
     const char* what;
@@ -765,13 +730,13 @@ TEST(Stats, NormalLagCorrelations) {
   for (uint64_t lag = 1; lag <= 4; ++lag) {
     const double r = Correlation(xs.first(n - lag), xs.subspan(lag));
     EXPECT_TRUE(ZCheck("lag " + std::to_string(lag) + " corr", r, 0.0,
-                       1.0 / std::sqrt(static_cast<double>(n - lag))));
+                       stats::CorrelationSE(static_cast<double>(n - lag))));
   }
   for (uint64_t lag = 1; lag <= 2; ++lag) {
     const double r = Correlation(xs.first(n - lag), xs.subspan(lag),
                                  [](float v) { return static_cast<double>(v) * v; });
     EXPECT_TRUE(ZCheck("lag " + std::to_string(lag) + " corr of squares", r, 0.0,
-                       1.0 / std::sqrt(static_cast<double>(n - lag))));
+                       stats::CorrelationSE(static_cast<double>(n - lag))));
   }
 }
 
@@ -852,11 +817,13 @@ TEST(Stats, ChecksRejectDefectiveSamples) {
   // sigma 1.004 tested as 1: variance z = 0.008 / 4.5e-4 = 17.9.
   std::vector<float> x = NormalF32(n, 0.0, 1.004, {kSeed, 14});
   Moments m = MomentsOf(std::span<const float>(x));
-  EXPECT_FALSE(ZCheck("defect: sigma 1.004 variance", m.var, 1.0, std::sqrt(2.0 / dn), false));
+  // (NormalVarianceSE(1, n) = 1 * 1 * sqrt(2/n) = sqrt(2/n) exactly.)
+  EXPECT_FALSE(ZCheck("defect: sigma 1.004 variance", m.var, 1.0, stats::NormalVarianceSE(1.0, dn),
+                      false));
   // Mean 0.005 tested as 0: z = 15.8.
   x = NormalF32(n, 0.005, 1.0, {kSeed, 15});
   m = MomentsOf(std::span<const float>(x));
-  EXPECT_FALSE(ZCheck("defect: mean 0.005", m.mean, 0.0, 1.0 / std::sqrt(dn), false));
+  EXPECT_FALSE(ZCheck("defect: mean 0.005", m.mean, 0.0, stats::NormalMeanSE(1.0, dn), false));
   // sigma 1.15: 5-sigma count ~ 137 vs an upper bound ~ 20.
   uint64_t beyond5 = 0;
   x = NormalF32(n, 0.0, 1.15, {kSeed, 16});
@@ -877,22 +844,11 @@ TEST(Stats, ChecksRejectDefectiveSamples) {
   EXPECT_FALSE(ChiSquareCheck("defect: stratified uniform", chi2, 999, true, false));
   // KS: N(0.02, 1) tested as N(0, 1) on 10^6: D ~ 0.02 phi(0) = 8e-3 vs 2.7e-3.
   x = NormalF32(1'000'000, 0.02, 1.0, {kSeed, 18});
-  const double d = KsStatistic(x, [](double v) { return Phi(v); });
+  const double d = KsStatistic(x, [](double v) { return NormalCdf(v); });
   EXPECT_FALSE(KsCheck("defect: N(0.02,1) vs N(0,1), n=1e6", d, x.size(), false));
 }
 
-// Prints the budget tally at the end of the run.
-class BudgetReport : public ::testing::Environment {
- public:
-  void TearDown() override {
-    std::printf("statistical checks run: %d (declared maximum %d; false-failure bound %.1e)\n",
-                g_checks.load(), kMaxChecks, g_checks.load() * kAlpha);
-    if (g_checks.load() > kMaxChecks) {
-      ADD_FAILURE() << "more statistical checks (" << g_checks.load()
-                    << ") than the budget comment declares (" << kMaxChecks << ")";
-    }
-  }
-};
-const auto* const kBudgetReport = ::testing::AddGlobalTestEnvironment(new BudgetReport);
+// The budget tally is printed at the end of the run by stats_util.cc's
+// Environment, which fails the run if kChecks exceeds kMaxChecks.
 
 }  // namespace

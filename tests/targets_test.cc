@@ -13,8 +13,8 @@
 
 #include "hwy/highway.h"
 #include "hwy/tests/hwy_gtest.h"
-#include "src/kernels-inl.h"
-#include "src/reference.h"
+#include "src/core/fill-inl.h"
+#include "src/core/reference.h"
 
 // Configurations shared by all targets (defined once).
 #ifndef FANFILL_TARGETS_TEST_CONFIGS_
@@ -24,6 +24,7 @@ namespace fanfill::test {
 struct Config {
   std::string name;
   internal::FillParams params;
+  StreamKey key;
 };
 
 inline std::vector<Config> AllConfigs() {
@@ -38,10 +39,10 @@ inline std::vector<Config> AllConfigs() {
       {"trunc_mirrored", Distribution::TruncatedNormal(1.0, 0.5, 0.2, 3.0)},
       {"trunc_tail", Distribution::TruncatedNormal(0.0, 1.0, -4.9, -3.0)},
   };
-  std::vector<Config> configs = {{"bits", internal::MakeBitsParams(key)}};
+  std::vector<Config> configs = {{"bits", internal::BitsParams(), key}};
   for (DType dtype : {DType::kF32, DType::kF64, DType::kBF16, DType::kF16}) {
     for (const auto& [name, dist] : dists) {
-      configs.push_back({name + "/" + DTypeName(dtype), internal::MakeFillParams(dtype, dist, key)});
+      configs.push_back({name + "/" + DTypeName(dtype), internal::MakeFillParams(dtype, dist), key});
     }
   }
   return configs;
@@ -64,11 +65,11 @@ namespace HWY_NAMESPACE {
 
 void TestMatchesReference() {
   for (const test::Config& config : test::AllConfigs()) {
-    const size_t size = internal::StorageBytes(config.params.storage);
+    const size_t size = internal::ElementBytes(config.params);
     for (const auto& [first, count] : test::Ranges()) {
       std::vector<uint8_t> simd(count * size, 0xA5), ref(count * size, 0x5A);
-      FillRange(config.params, simd.data(), first, count);
-      internal::ReferenceFill(config.params, ref.data(), first, count);
+      FillRange(config.params, config.key, simd.data(), first, count);
+      internal::ReferenceFill(config.params, config.key, ref.data(), first, count);
       if (simd != ref) {
         size_t k = 0;
         while (std::memcmp(&simd[k * size], &ref[k * size], size) == 0) ++k;

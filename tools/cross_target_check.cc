@@ -4,33 +4,33 @@
 // under qemu-user). Exit status 0 when every configuration matches.
 //
 //   aarch64-linux-gnu-g++ -std=c++20 -O2 -ffp-contract=off -march=armv8.2-a+sve \
-//     -DHWY_COMPILE_ONLY_STATIC -I. -Iinclude -Isrc tools/cross_target_check.cc \
-//     src/reference.cc -static -o check-sve && qemu-aarch64-static -cpu max check-sve
+//     -DHWY_COMPILE_ONLY_STATIC -I. -Iinclude tools/cross_target_check.cc \
+//     src/core/reference.cc -static -o check-sve && qemu-aarch64-static -cpu max check-sve
 #include <cstdio>
 #include <cstring>
 #include <vector>
 
-#include "src/fill_params.h"
-#include "src/kernels-inl.h"
-#include "src/reference.h"
+#include "src/core/fill-inl.h"
+#include "src/core/fill_params.h"
+#include "src/core/reference.h"
 
 namespace {
 
+using fanfill::DType;
 using fanfill::internal::FillParams;
-using fanfill::internal::Kind;
-using fanfill::internal::Storage;
+using Kind = fanfill::Distribution::Kind;
 
-// Parameters written out by hand (MakeFillParams lives with oneTBB in fill.cc).
+constexpr fanfill::StreamKey kKey{0x9e3779b97f4a7c15ull, 0x0123456789abcdefull};
+
+// Parameters written out by hand (MakeFillParams lives in the library, which
+// this check does not link).
 std::vector<FillParams> Configs() {
-  std::vector<FillParams> configs;
-  for (Storage s : {Storage::k32, Storage::k64, Storage::kBF16, Storage::kF16}) {
-    for (Kind k : {Kind::kBits, Kind::kUniform, Kind::kNormal, Kind::kTruncatedNormal}) {
-      if (k == Kind::kBits && s != Storage::k32) continue;
+  std::vector<FillParams> configs = {fanfill::internal::BitsParams()};
+  for (DType s : {DType::kF32, DType::kF64, DType::kBF16, DType::kF16}) {
+    for (Kind k : {Kind::kUniform, Kind::kNormal, Kind::kTruncatedNormal}) {
       FillParams p;
       p.kind = k;
-      p.storage = s;
-      p.seed = 0x9e3779b97f4a7c15ull;
-      p.stream = 0x0123456789abcdefull;
+      p.dtype = s;
       p.d_scale = k == Kind::kUniform ? 4.0 : 0.5;
       p.d_offset = k == Kind::kUniform ? -1.5 : 0.25;
       p.d_lo = k == Kind::kUniform ? -1.5 : -0.75;
@@ -55,15 +55,16 @@ int main() {
   const std::pair<uint64_t, uint64_t> ranges[] = {
       {0, 5000}, {3, 1001}, {carry - 203, 400}, {~uint64_t{0} - 130, 131}};
   for (const FillParams& p : Configs()) {
-    const size_t size = fanfill::internal::StorageBytes(p.storage);
+    const size_t size = fanfill::internal::ElementBytes(p);
     for (const auto& [first, count] : ranges) {
       std::vector<unsigned char> simd(count * size, 0xA5), ref(count * size, 0x5A);
-      target::FillRange(p, simd.data(), first, count);
-      fanfill::internal::ReferenceFill(p, ref.data(), first, count);
+      target::FillRange(p, kKey, simd.data(), first, count);
+      fanfill::internal::ReferenceFill(p, kKey, ref.data(), first, count);
       if (simd != ref) {
         ++failures;
-        std::printf("MISMATCH kind=%d storage=%d first=%llu\n", static_cast<int>(p.kind),
-                    static_cast<int>(p.storage), static_cast<unsigned long long>(first));
+        std::printf("MISMATCH bits=%d kind=%d dtype=%d first=%llu\n", p.bits ? 1 : 0,
+                    static_cast<int>(p.kind), static_cast<int>(p.dtype),
+                    static_cast<unsigned long long>(first));
       }
     }
   }

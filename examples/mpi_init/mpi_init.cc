@@ -167,12 +167,6 @@ Args ParseArgs(int argc, char** argv) {
   return a;
 }
 
-bool IsPointwise(fanfill::Description::Kind kind) {
-  using K = fanfill::Description::Kind;
-  return kind == K::kUniform || kind == K::kNormal || kind == K::kTruncatedNormal ||
-         kind == K::kConstant;
-}
-
 bool MatchesAny(const std::string& name, const std::vector<std::string>& patterns) {
   for (const std::string& p : patterns) {
     if (fnmatch(p.c_str(), name.c_str(), 0) == 0) return true;
@@ -201,14 +195,14 @@ struct Placement {
 };
 
 std::vector<Placement> Plan(const fanfill::ModelSpec& model,
-                            const std::vector<fanfill::TensorDescription>& descs,
+                            const std::vector<fanfill::PreparedInit>& inits,
                             const std::vector<std::string>& row_parallel, int ranks) {
-  const size_t n = descs.size();
+  const size_t n = inits.size();
   std::vector<Placement> plan(n);
   for (size_t i = 0; i < n; ++i) {
     const fanfill::TensorSpec& t = model.tensors[i];
     const int r = static_cast<int>(t.shape.size());
-    if (!IsPointwise(descs[i].description.kind) || r < 2) continue;
+    if (!inits[i].is_pointwise() || r < 2) continue;
     const bool oi = t.layout == fanfill::Layout::kOI;
     if (MatchesAny(t.name, row_parallel)) {
       plan[i] = {Split::kRowParallel, oi ? 1 : r - 2, -1};
@@ -219,7 +213,7 @@ std::vector<Placement> Plan(const fanfill::ModelSpec& model,
   // Biases of column-parallel weights follow them.
   for (size_t i = 0; i < n; ++i) {
     const fanfill::TensorSpec& t = model.tensors[i];
-    if (t.shape.size() != 1 || !IsPointwise(descs[i].description.kind)) continue;
+    if (t.shape.size() != 1 || !inits[i].is_pointwise()) continue;
     if (!t.name.ends_with(".bias")) continue;
     const std::string weight = t.name.substr(0, t.name.size() - 5) + ".weight";
     for (size_t j = 0; j < n; ++j) {
@@ -233,7 +227,7 @@ std::vector<Placement> Plan(const fanfill::ModelSpec& model,
     if (plan[i].split != Split::kOwner) continue;
     const auto it = std::min_element(owned.begin(), owned.end());
     plan[i].owner = static_cast<int>(it - owned.begin());
-    *it += descs[i].bytes;
+    *it += inits[i].bytes();
   }
   return plan;
 }
@@ -365,14 +359,16 @@ Chunking ChunkingOf(const std::optional<fanfill::Block>& block, size_t esize,
 void Run(const Args& args, const std::string& spec_text, int rank, int ranks) {
   // Identical on every rank: UsageError.
   fanfill::ModelSpec model;
+  std::vector<fanfill::PreparedInit> plans;
   std::vector<fanfill::TensorDescription> descs;
   try {
     model = fanfill::ParseModelSpec(spec_text);
-    descs = fanfill::DescribeModel(model);
+    plans = fanfill::PrepareModel(model, *args.seed);
+    descs = fanfill::DescribeModel(model, plans);
   } catch (const std::invalid_argument& e) {
     throw UsageError(args.spec_path + ": " + e.what());
   }
-  const std::vector<Placement> plan = Plan(model, descs, args.row_parallel, ranks);
+  const std::vector<Placement> plan = Plan(model, plans, args.row_parallel, ranks);
   const fanfill::cli::SafetensorsModelLayout layout =
       fanfill::cli::ModelLayout(model, descs, *args.seed);
 
@@ -417,10 +413,9 @@ void Run(const Args& args, const std::string& spec_text, int rank, int ranks) {
     const fanfill::TensorDescription& td = descs[i];
     const fanfill::TensorSpec& t = model.tensors[i];
     if (td.bytes == 0) continue;  // nothing to write (every rank knows)
+    const fanfill::PreparedInit& init = plans[i];
     const size_t esize = fanfill::DTypeSize(td.dtype);
-    const fanfill::Scheme scheme = fanfill::Scheme::Parse(td.description.scheme);
-    const fanfill::StreamKey key{.seed = *args.seed, .stream = td.stream};
-    const bool whole = !IsPointwise(td.description.kind);  // made by Init, in memory
+    const bool whole = !init.is_pointwise();  // made whole, in memory
 
     // Every rank's chunk count, for the number of collective calls.
     int64_t calls = 0;
@@ -439,8 +434,7 @@ void Run(const Args& args, const std::string& spec_text, int rank, int ranks) {
     std::unique_ptr<std::byte[]> whole_values;
     if (whole && block) {
       whole_values.reset(new std::byte[td.bytes]);
-      fanfill::Init(whole_values.get(), td.dtype, t.shape, t.layout, scheme, key,
-                    {.max_threads = args.threads});
+      init.Run(whole_values.get(), {.max_threads = args.threads});
     }
     for (int64_t c = 0; c < calls; ++c) {
       const void* data = nullptr;
@@ -460,8 +454,7 @@ void Run(const Args& args, const std::string& spec_text, int rank, int ranks) {
             sub.offset[0] += row0;
             sub.extent[0] = rows;
           }
-          fanfill::InitBlock(buffer.data(), td.dtype, t.shape, t.layout, sub, scheme, key,
-                             {.max_threads = args.threads});
+          init.RunBlock(buffer.data(), sub, {.max_threads = args.threads});
           data = buffer.data();
         }
         count = static_cast<int>(elems);

@@ -2,33 +2,20 @@
 //
 // A block is an N-dimensional box of a row-major global tensor: per dimension
 // an offset and an extent, 0 <= offset, offset + extent <= global_shape[d].
-// The block is written densely, row-major in its own extents. FillBlock and
-// InitBlock write, bit for bit, the same values as the matching slice of the
-// whole tensor filled in one piece (Fill / Init with the global shape), for
-// every dtype, thread count and SIMD target: element (i_0, ..., i_{r-1}) of
-// the block is element sum_d (offset_d + i_d) * stride_d of the global stream.
+// The block is written densely, row-major in its own extents. FillBlock
+// writes, bit for bit, the same values as the matching slice of the whole
+// tensor filled in one piece (Fill with the global element count), for every
+// dtype, thread count and SIMD target: element (i_0, ..., i_{r-1}) of the
+// block is element sum_d (offset_d + i_d) * stride_d of the global stream.
+// (The scheme layer's InitBlock and PreparedInit::RunBlock, in schemes.hpp,
+// do the same for initialization schemes.)
 //
 // Example (tensor parallelism: rank k of n holds a row shard of a weight):
-//   const std::vector<int64_t> shape = {8192, 4096};  // [out, in], layout oi
+//   const std::vector<int64_t> shape = {8192, 4096};  // [out, in]
 //   const fanfill::Block b = fanfill::RowShard(shape, k, n);
 //   std::vector<float> w(fanfill::BlockElementCount(b));
-//   fanfill::InitBlock(std::span<float>(w), shape, fanfill::Layout::kOI, b,
-//                      fanfill::Scheme::Parse("kaiming_normal"),
-//                      {.seed = 42, .stream = fanfill::StreamId("fc1.weight")});
-//
-// Schemes. Fans and gains always come from the GLOBAL shape and layout (the
-// scheme layer's Describe on the global shape), never from the block, so a
-// shard of kaiming_normal has the same standard deviation as the full tensor.
-// Supported: every scheme whose values are one pointwise distribution
-// (uniform, normal, trunc_normal, kaiming_*, xavier_* / glorot_*, lecun_*,
-// he_*, variance_scaling, torch_default_*, ...) and the constants (zeros,
-// ones, constant). NOT supported blockwise, refused with
-// std::invalid_argument naming the scheme:
-//   * orthogonal: every value depends on the QR of the whole matrix, so no
-//     block can be computed without the entire tensor's Gaussian and its QR;
-//     initialize it whole (on one host) and scatter it.
-//   * sparse: its zeros are chosen per input column over all output units.
-//   * eye, dirac: deterministic; fill the whole tensor (cheap) and slice it.
+//   fanfill::FillBlock(std::span<float>(w), shape, b,
+//                      fanfill::Distribution::Normal(0.0, 0.02), {.seed = 42, .stream = 7});
 //
 // Implementation: the block is a set of contiguous runs of the global stream
 // (the innermost dimension, merged with the trailing dimensions that the
@@ -39,7 +26,7 @@
 // Errors: std::invalid_argument (rank mismatch between shape and block,
 // negative dimension, offset or extent, block outside the shape, element
 // count or byte size overflow, null out with a non-empty block, bad
-// distribution or scheme, unsupported scheme); nothing is written then.
+// distribution); nothing is written then.
 //
 // Thread safety: as Fill; calls on disjoint outputs may run concurrently.
 #ifndef FANFILL_BLOCKS_HPP_
@@ -52,7 +39,6 @@
 #include <vector>
 
 #include "fanfill/fanfill.hpp"
-#include "fanfill/schemes.hpp"
 
 namespace fanfill {
 
@@ -76,12 +62,7 @@ struct BlockOptions {
 void FillBlock(void* out, DType dtype, std::span<const int64_t> global_shape, const Block& block,
                const Distribution& dist, StreamKey key, const BlockOptions& options = {});
 
-// Writes the block of Init(global_shape, layout, scheme, key) to out.
-void InitBlock(void* out, DType dtype, std::span<const int64_t> global_shape, Layout layout,
-               const Block& block, const Scheme& scheme, StreamKey key,
-               const BlockOptions& options = {});
-
-// Typed forms; throw unless out.size() == BlockElementCount(block).
+// Typed form; throws unless out.size() == BlockElementCount(block).
 template <class T>
 void FillBlock(std::span<T> out, std::span<const int64_t> global_shape, const Block& block,
                const Distribution& dist, StreamKey key, const BlockOptions& options = {}) {
@@ -92,18 +73,6 @@ void FillBlock(std::span<T> out, std::span<const int64_t> global_shape, const Bl
                                 std::to_string(BlockElementCount(block)));
   }
   FillBlock(out.data(), kDTypeOf<T>, global_shape, block, dist, key, options);
-}
-template <class T>
-void InitBlock(std::span<T> out, std::span<const int64_t> global_shape, Layout layout,
-               const Block& block, const Scheme& scheme, StreamKey key,
-               const BlockOptions& options = {}) {
-  static_assert(kIsFillable<T>, "fanfill fills float, double, BFloat16 or Float16");
-  if (BlockElementCount(block) != out.size()) {
-    throw std::invalid_argument("InitBlock: out has " + std::to_string(out.size()) +
-                                " elements but the block has " +
-                                std::to_string(BlockElementCount(block)));
-  }
-  InitBlock(out.data(), kDTypeOf<T>, global_shape, layout, block, scheme, key, options);
 }
 
 // ------------------------------------------------------------------ shards

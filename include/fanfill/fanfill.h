@@ -13,6 +13,10 @@
  *   if (fanfill_fill_normal(w, FANFILL_F32, 1024, 0, 0.0, 0.02, 42, 7) != 0)
  *     fprintf(stderr, "%s\n", fanfill_last_error());
  *
+ * The initialization schemes' C API (fanfill_init, fanfill_describe,
+ * fanfill_stream_id) is fanfill/schemes.h, in the full library
+ * (fanfill::fanfill); this header is the core's (fanfill::core).
+ *
  * Thread safety: all functions may be called concurrently; the error message
  * is thread-local. Parallelism: fills use all cores of the current oneTBB
  * arena (fanfill_set_max_threads limits them).
@@ -70,70 +74,6 @@ int fanfill_set_max_threads(int max_threads);
 const char* fanfill_last_error(void); /* "" when the last call succeeded */
 const char* fanfill_version(void);
 const char* fanfill_target(void); /* the SIMD target in use, e.g. "AVX2" */
-
-/* ------------------------------------------------------------------------
- * Initialization schemes (C++: fanfill/schemes.hpp; table: docs/schemes.md)
- *
- * A weight is described by its shape (rank >= 0 dimensions, each >= 0), its
- * layout -- "oi" = PyTorch/ONNX [out, in, *spatial], "io" = Keras/TF/JAX
- * [*spatial, in, out] -- and a scheme spec such as
- *   "kaiming_normal(mode=fan_out, nonlinearity=leaky_relu, a=0.2)".
- * Same error rules as above: 0 or a negative status, fanfill_last_error(),
- * nothing written on error. fanfill_set_max_threads applies.
- *
- * Example:
- *   int64_t shape[4] = {64, 3, 7, 7};
- *   uint64_t stream;
- *   fanfill_stream_id("conv1.weight", &stream);
- *   fanfill_init(w, FANFILL_F32, shape, 4, "oi", "kaiming_normal(nonlinearity=relu)", 42, stream);
- * ------------------------------------------------------------------------ */
-
-typedef enum {
-  FANFILL_SCHEME_UNIFORM = 0,          /* one uniform fill [low, high) */
-  FANFILL_SCHEME_NORMAL = 1,           /* one normal fill */
-  FANFILL_SCHEME_TRUNCATED_NORMAL = 2, /* one truncated-normal fill [low, high] */
-  FANFILL_SCHEME_CONSTANT = 3,         /* constant, zeros, ones */
-  FANFILL_SCHEME_ORTHOGONAL = 4,
-  FANFILL_SCHEME_SPARSE = 5,
-  FANFILL_SCHEME_EYE = 6,
-  FANFILL_SCHEME_DIRAC = 7
-} fanfill_scheme_kind;
-
-/* What fanfill_init would write. NaN marks "not applicable". */
-typedef struct fanfill_description {
-  fanfill_scheme_kind kind;
-  uint64_t count;   /* elements: the product of the shape */
-  double fan_in;    /* of the shape/layout, or fan_in= / fan_out= in the spec */
-  double fan_out;
-  double fan;       /* the fan the variance is divided by (the mode) */
-  double gain;      /* sqrt(scale) for variance scaling */
-  /* Of the values written: mean, standard deviation, smallest and largest
-   * possible value (+-inf for normals; a uniform's high is excluded). */
-  double mean;
-  double std;
-  double low;
-  double high;
-  /* The distribution handed to the fill (uniform, normal, truncated normal;
-   * sparse: the normal before zeroing; orthogonal: the N(0, 1) Gaussian). */
-  double param_mean;
-  double param_std;
-  double param_low;
-  double param_high;
-  double sparsity;  /* sparse: fraction of zeros in each column */
-} fanfill_description;
-
-/* Writes the product-of-shape elements of the tensor to out (row-major).
- * shape may be NULL when rank is 0 (a scalar). */
-int fanfill_init(void* out, fanfill_dtype dtype, const int64_t* shape, int rank,
-                 const char* layout, const char* scheme_spec, uint64_t seed, uint64_t stream);
-
-/* Fills *out without writing any tensor. */
-int fanfill_describe(const int64_t* shape, int rank, const char* layout, const char* scheme_spec,
-                     fanfill_description* out);
-
-/* The stream id of a named tensor: 64-bit FNV-1a of the name's bytes (up to
- * the terminating NUL); see fanfill::StreamId. */
-int fanfill_stream_id(const char* name, uint64_t* stream_id);
 
 #ifdef __cplusplus
 }

@@ -105,6 +105,8 @@ struct Float16 {
 
 size_t DTypeSize(DType dtype);       // bytes per element; throws on unknown dtype
 const char* DTypeName(DType dtype);  // "f32", "f64", "bf16", "f16"
+// f32/float32, f64/float64, bf16/bfloat16, f16/float16; throws std::invalid_argument.
+DType ParseDType(std::string_view name);
 
 template <class T>
 inline constexpr bool kIsFillable = false;

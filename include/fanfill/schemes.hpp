@@ -81,6 +81,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <optional>
 #include <span>
@@ -89,9 +90,16 @@
 #include <string_view>
 #include <vector>
 
+#include "fanfill/blocks.hpp"
 #include "fanfill/fanfill.hpp"
 
 namespace fanfill {
+
+namespace internal {
+struct SchemeRep;     // src/schemes/scheme_internal.h
+struct SchemeAccess;
+struct InitPlan;
+}  // namespace internal
 
 // ------------------------------------------------------------------ fans
 
@@ -163,12 +171,11 @@ class Scheme {
   // (e.g. a bias initialized from its weight's fans). Throws unless UsesFans().
   Scheme WithDefaultFans(const Fans& fans) const;
 
-  struct Rep;
-  explicit Scheme(std::shared_ptr<const Rep> rep);
-  const Rep& rep() const { return *rep_; }
-
+  // (Parsed specs only: the representation is internal.)
  private:
-  std::shared_ptr<const Rep> rep_;
+  friend struct internal::SchemeAccess;
+  explicit Scheme(std::shared_ptr<const internal::SchemeRep> rep);
+  std::shared_ptr<const internal::SchemeRep> rep_;
 };
 
 // What Init would write, without writing it.
@@ -230,6 +237,101 @@ void Init(std::span<T> out, std::span<const int64_t> shape, Layout layout, const
   Init(out.data(), kDTypeOf<T>, shape, layout, scheme, key, options);
 }
 
+// Writes the block (blocks.hpp) of Init(global_shape, layout, scheme, key) to
+// out: BlockElementCount(block) elements of dtype, row-major in block.extent,
+// bit for bit the matching slice of the whole tensor. Fans and gains come from
+// the GLOBAL shape and layout, never from the block, so a shard of
+// kaiming_normal has the same standard deviation as the full tensor.
+// Supported: the pointwise schemes (PreparedInit::is_pointwise: every
+// distribution scheme and the constants). Refused with std::invalid_argument
+// naming the scheme: orthogonal (every value depends on the QR of the whole
+// matrix: initialize it whole and scatter it), sparse (its zeros are chosen
+// per input column over all output units), eye and dirac (deterministic: fill
+// the whole tensor, cheap, and slice it). Messages start with "InitBlock: ".
+void InitBlock(void* out, DType dtype, std::span<const int64_t> global_shape, Layout layout,
+               const Block& block, const Scheme& scheme, StreamKey key,
+               const BlockOptions& options = {});
+
+template <class T>
+void InitBlock(std::span<T> out, std::span<const int64_t> global_shape, Layout layout,
+               const Block& block, const Scheme& scheme, StreamKey key,
+               const BlockOptions& options = {}) {
+  static_assert(kIsFillable<T>, "fanfill fills float, double, BFloat16 or Float16");
+  if (BlockElementCount(block) != out.size()) {
+    throw std::invalid_argument("InitBlock: out has " + std::to_string(out.size()) +
+                                " elements but the block has " +
+                                std::to_string(BlockElementCount(block)));
+  }
+  InitBlock(out.data(), kDTypeOf<T>, global_shape, layout, block, scheme, key, options);
+}
+
+// ------------------------------------------------------------------ prepared inits
+
+// One tensor's initialization, validated and planned once: prepare once, run
+// ranges. The constructor checks everything Init checks (shape, layout,
+// scheme on the shape's fans, dtype, the dtype's range for the values) and
+// precomputes the fill parameters, or the structural writer's parameters
+// (orthogonal, sparse, eye, dirac, constants); every Run* call then only
+// checks its own range/block and output and writes.
+//
+// Example (a tensor written in 16 MiB chunks, as the fanfill command does):
+//   const fanfill::PreparedInit plan({4096, 4096}, fanfill::Layout::kOI,
+//                                    fanfill::Scheme::Parse("kaiming_normal"),
+//                                    fanfill::DType::kBF16, {.seed = 42, .stream = 7});
+//   std::vector<fanfill::BFloat16> chunk(1 << 23);
+//   for (uint64_t first = 0; first < plan.count(); first += chunk.size())
+//     plan.RunRange(chunk.data(), first, std::min<uint64_t>(chunk.size(), plan.count() - first));
+//
+// Values: Run(out) writes exactly what Init writes; RunRange and RunBlock
+// write the matching elements of that tensor (the contract of fanfill.hpp and
+// blocks.hpp), for any split, thread count and SIMD target.
+//
+// Pointwise plans (is_pointwise(): the distribution schemes and the
+// constants, whose element i depends on i alone) run any element range or
+// block. The others (orthogonal, sparse, eye, dirac) run whole tensors only
+// and refuse ranges and blocks with std::invalid_argument naming the scheme.
+// A plan keeps nothing between runs: orthogonal recomputes its QR on every
+// Run (one Gaussian fill and one LAPACK factorization per call).
+//
+// Thread safety: an immutable value, cheap to copy (shared state); all const
+// member functions may run concurrently from any threads on disjoint outputs.
+// Errors: std::invalid_argument, messages "<scheme> on shape [..] (dtype): ...";
+// nothing is written when a Run* call throws.
+class PreparedInit {
+ public:
+  // A zero-element shape is valid as in PyTorch (it may have no fans; the
+  // scheme was parsed): its runs write nothing.
+  PreparedInit(std::span<const int64_t> shape, Layout layout, const Scheme& scheme, DType dtype,
+               StreamKey key);
+  PreparedInit(std::initializer_list<int64_t> shape, Layout layout, const Scheme& scheme,
+               DType dtype, StreamKey key)
+      : PreparedInit(std::span<const int64_t>(shape.begin(), shape.size()), layout, scheme, dtype,
+                     key) {}
+
+  // What the runs write (Describe of the shape; for a zero-element shape only
+  // scheme and count are set).
+  const Description& description() const;
+  std::span<const int64_t> shape() const;
+  Layout layout() const;
+  DType dtype() const;
+  StreamKey key() const;
+  uint64_t count() const;  // elements
+  uint64_t bytes() const;  // count() * DTypeSize(dtype())
+  bool is_pointwise() const;
+
+  // The whole tensor: count() elements into out (row-major). Every scheme.
+  void Run(void* out, const InitOptions& options = {}) const;
+  // Elements [first, first + count) of the tensor into out[0, count).
+  // Pointwise plans only; first + count <= this->count().
+  void RunRange(void* out, uint64_t first, uint64_t count, const InitOptions& options = {}) const;
+  // A block of the tensor (blocks.hpp), BlockElementCount(block) elements,
+  // row-major in block.extent. Pointwise plans only.
+  void RunBlock(void* out, const Block& block, const InitOptions& options = {}) const;
+
+ private:
+  std::shared_ptr<const internal::InitPlan> plan_;
+};
+
 // ------------------------------------------------------------------ model specs
 
 // The stream id of a named tensor: 64-bit FNV-1a of the name's bytes
@@ -237,8 +339,6 @@ void Init(std::span<T> out, std::span<const int64_t> shape, Layout layout, const
 // h ^= b; h *= prime, mod 2^64). Stable forever. StreamId("") ==
 // 0xcbf29ce484222325, StreamId("a") == 0xaf63dc4c8601ec8c.
 uint64_t StreamId(std::string_view name);
-
-DType ParseDType(std::string_view name);  // f32/float32, f64/float64, bf16/bfloat16, f16/float16
 
 struct TensorSpec {
   std::string name;  // unique within the model; keys the stream
@@ -286,6 +386,16 @@ struct TensorDescription {
 // Validates the whole model (names unique, stream ids distinct, fans_from
 // resolvable, every spec and shape valid) and describes each tensor, in order.
 std::vector<TensorDescription> DescribeModel(const ModelSpec& model);
+// The model's resolved, validated plans, in spec order, with their streams
+// (fans_from and explicit streams applied): what InitModel runs, for callers
+// that write the tensors themselves (in chunks, blocks or shards). Validates
+// what InitModel validates (DescribeModel's checks plus each dtype's range);
+// plans[i].description() == DescribeModel(model)[i].description (for
+// zero-element tensors only scheme and count are set).
+std::vector<PreparedInit> PrepareModel(const ModelSpec& model, uint64_t seed);
+// DescribeModel from plans = PrepareModel(model, seed), without validating again.
+std::vector<TensorDescription> DescribeModel(const ModelSpec& model,
+                                             std::span<const PreparedInit> plans);
 // As JSON (an array of objects; infinities as null), for tools.
 std::string DescribeModelJson(const ModelSpec& model);
 

@@ -133,9 +133,10 @@ void WriteModel(const ModelSpec& model, const std::string& path, uint64_t seed, 
                 ProgressStyle progress, int threads) {
   const Format format = FormatOfPath(path);
   OutputFile::CheckCreatable(path, force);
-  const std::vector<TensorDescription> descs = DescribeModel(model);
+  const std::vector<PreparedInit> plans = PrepareModel(model, seed);
+  const std::vector<TensorDescription> descs = DescribeModel(model, plans);
   std::vector<TensorJob> jobs;
-  for (size_t i = 0; i < descs.size(); ++i) jobs.push_back({&model.tensors[i], &descs[i], 0});
+  for (const PreparedInit& plan : plans) jobs.push_back({&plan, 0});
 
   std::string header;
   switch (format) {
@@ -155,11 +156,11 @@ void WriteModel(const ModelSpec& model, const std::string& path, uint64_t seed, 
   uint64_t data_bytes = 0;
   for (TensorJob& job : jobs) {
     job.offset += header.size();
-    data_bytes += job.desc->bytes;
+    data_bytes += job.plan->bytes();
   }
   OutputFile file(path, force, header.size() + data_bytes);
   file.WriteAt(header.data(), header.size(), 0);
-  WriteTensors(file, jobs, {.seed = seed, .max_threads = threads, .progress = progress});
+  WriteTensors(file, jobs, {.max_threads = threads, .progress = progress});
   file.Commit();
 }
 

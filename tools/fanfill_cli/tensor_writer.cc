@@ -92,80 +92,38 @@ class Progress {
 
 struct Chunk {
   const TensorJob* job;
-  const Scheme* scheme;  // kConstant only
-  uint64_t first;        // element index in the tensor
+  uint64_t first;  // element index in the tensor
   uint64_t count;
 };
 
-// Writes elements [chunk.first, chunk.first + chunk.count) of the tensor.
-void FillChunk(const Chunk& chunk, void* buffer, uint64_t seed) {
-  const TensorDescription& td = *chunk.job->desc;
-  const Description& d = td.description;
-  const StreamKey key{.seed = seed, .stream = td.stream};
-  if (d.kind == Description::Kind::kConstant) {
-    // Every element is the same value: Init of a 1-D slice stores it as Init
-    // of the whole tensor would (rounded to the dtype the same way).
-    const int64_t slice_shape[] = {static_cast<int64_t>(chunk.count)};
-    Init(buffer, td.dtype, slice_shape, Layout::kIO, *chunk.scheme, key, {.max_threads = 1});
-  } else {
-    Fill(buffer, td.dtype, chunk.count, d.distribution, key,
-         {.first_index = chunk.first, .max_threads = 1});
-  }
-}
-
 }  // namespace
-
-bool IsPointwise(Description::Kind kind) {
-  switch (kind) {
-    case Description::Kind::kUniform:
-    case Description::Kind::kNormal:
-    case Description::Kind::kTruncatedNormal:
-    case Description::Kind::kConstant:
-      return true;
-    case Description::Kind::kOrthogonal:
-    case Description::Kind::kSparse:
-    case Description::Kind::kEye:
-    case Description::Kind::kDirac:
-      return false;
-  }
-  return false;
-}
 
 void WriteTensors(const OutputFile& file, std::span<const TensorJob> jobs,
                   const WriteOptions& options) {
   uint64_t total = 0;
-  for (const TensorJob& job : jobs) total += job.desc->bytes;
+  for (const TensorJob& job : jobs) total += job.plan->bytes();
   Progress progress(total, options.progress);
 
   // Whole tensors first, before the chunk buffers exist.
   for (const TensorJob& job : jobs) {
-    const TensorDescription& td = *job.desc;
-    if (IsPointwise(td.description.kind) || td.bytes == 0) continue;
-    std::unique_ptr<std::byte[]> values(new std::byte[td.bytes]);
-    Init(values.get(), td.dtype, job.spec->shape, job.spec->layout,
-         Scheme::Parse(td.description.scheme), {.seed = options.seed, .stream = td.stream},
-         {.max_threads = options.max_threads});
-    for (uint64_t done = 0; done < td.bytes; done += kChunkBytes) {
-      const uint64_t n = std::min<uint64_t>(kChunkBytes, td.bytes - done);
+    const PreparedInit& plan = *job.plan;
+    if (plan.is_pointwise() || plan.bytes() == 0) continue;
+    std::unique_ptr<std::byte[]> values(new std::byte[plan.bytes()]);
+    plan.Run(values.get(), {.max_threads = options.max_threads});
+    for (uint64_t done = 0; done < plan.bytes(); done += kChunkBytes) {
+      const uint64_t n = std::min<uint64_t>(kChunkBytes, plan.bytes() - done);
       file.WriteAt(values.get() + done, n, job.offset + done);
       progress.Add(n);
     }
   }
 
-  // The canonical spec of each constant tensor, parsed once (Scheme is immutable).
-  std::vector<std::unique_ptr<Scheme>> schemes;
   std::vector<Chunk> chunks;
   for (const TensorJob& job : jobs) {
-    const TensorDescription& td = *job.desc;
-    if (!IsPointwise(td.description.kind)) continue;
-    const Scheme* scheme = nullptr;
-    if (td.description.kind == Description::Kind::kConstant) {
-      schemes.push_back(std::make_unique<Scheme>(Scheme::Parse(td.description.scheme)));
-      scheme = schemes.back().get();
-    }
-    const uint64_t per_chunk = kChunkBytes / DTypeSize(td.dtype);
-    for (uint64_t first = 0; first < td.description.count; first += per_chunk) {
-      chunks.push_back({&job, scheme, first, std::min(per_chunk, td.description.count - first)});
+    const PreparedInit& plan = *job.plan;
+    if (!plan.is_pointwise()) continue;
+    const uint64_t per_chunk = kChunkBytes / DTypeSize(plan.dtype());
+    for (uint64_t first = 0; first < plan.count(); first += per_chunk) {
+      chunks.push_back({&job, first, std::min(per_chunk, plan.count() - first)});
     }
   }
   tbb::enumerable_thread_specific<std::vector<std::byte>> buffers(kChunkBytes);
@@ -173,8 +131,9 @@ void WriteTensors(const OutputFile& file, std::span<const TensorJob> jobs,
     std::vector<std::byte>& buffer = buffers.local();
     for (size_t i = range.begin(); i != range.end(); ++i) {
       const Chunk& chunk = chunks[i];
-      const size_t size = DTypeSize(chunk.job->desc->dtype);
-      FillChunk(chunk, buffer.data(), options.seed);
+      const PreparedInit& plan = *chunk.job->plan;
+      const size_t size = DTypeSize(plan.dtype());
+      plan.RunRange(buffer.data(), chunk.first, chunk.count, {.max_threads = 1});
       file.WriteAt(buffer.data(), chunk.count * size, chunk.job->offset + chunk.first * size);
       progress.Add(chunk.count * size);
     }

@@ -1,14 +1,13 @@
 // Writes initialized tensors into an OutputFile, in parallel, without a
 // second full-size copy in memory.
 //
-// Distribution schemes (uniform, normal, truncated normal) and constants are
-// pointwise: each oneTBB task fills one chunk of at most kChunkBytes with
-// FillOptions::first_index = the chunk's first element and pwrites it at its
-// offset (the pwrites one at a time, see OutputFile::WriteAt). By fanfill's
-// reproducibility contract this is bit for bit the tensor InitModel / Init
-// would make. Memory: one chunk buffer per thread. The other schemes
-// (orthogonal, sparse, eye, dirac) are not pointwise: each such tensor is
-// made whole in memory by fanfill::Init, then written.
+// Pointwise plans (PreparedInit::is_pointwise: distribution schemes and
+// constants): each oneTBB task fills one chunk of at most kChunkBytes with
+// PreparedInit::RunRange and pwrites it at its offset (the pwrites one at a
+// time, see OutputFile::WriteAt). By fanfill's reproducibility contract this
+// is bit for bit the tensor InitModel / Init would make. Memory: one chunk
+// buffer per thread. The other plans (orthogonal, sparse, eye, dirac) are
+// made whole in memory by PreparedInit::Run, then written.
 #ifndef FANFILL_TOOLS_CLI_TENSOR_WRITER_H_
 #define FANFILL_TOOLS_CLI_TENSOR_WRITER_H_
 
@@ -23,19 +22,14 @@ namespace fanfill::cli {
 
 inline constexpr size_t kChunkBytes = size_t{16} << 20;
 
-// Whether a tensor is written chunk by chunk (see above).
-bool IsPointwise(Description::Kind kind);
-
 struct TensorJob {
-  const TensorSpec* spec = nullptr;         // shape and layout
-  const TensorDescription* desc = nullptr;  // from DescribeModel: stream, dtype, bytes, scheme
-  uint64_t offset = 0;                      // of the tensor's first byte in the file
+  const PreparedInit* plan = nullptr;  // from PrepareModel: shape, dtype, key, scheme
+  uint64_t offset = 0;                 // of the tensor's first byte in the file
 };
 
 enum class ProgressStyle { kNone, kTerminal, kLines };
 
 struct WriteOptions {
-  uint64_t seed = 0;
   int max_threads = 0;  // as InitOptions::max_threads (0: the current oneTBB arena)
   // kTerminal redraws one line with '\r' ten times a second; kLines prints a
   // line a second (for logs). Both show bytes done, rate and ETA on stderr.

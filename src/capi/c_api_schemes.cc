@@ -1,14 +1,14 @@
-// The C API of the initialization schemes (fanfill.h, second section): a thin
-// layer over fanfill/schemes.hpp with the same error rules as c_api.cc.
+// The C API of the initialization schemes (fanfill/schemes.h): a thin layer
+// over fanfill/schemes.hpp with the same error rules as c_api.cc.
 #include <cmath>
 #include <cstdint>
 #include <limits>
 #include <stdexcept>
 #include <string>
 
-#include "fanfill/fanfill.h"
+#include "fanfill/schemes.h"
 #include "fanfill/schemes.hpp"
-#include "src/c_api_internal.h"
+#include "src/capi/c_api_internal.h"
 
 namespace {
 
@@ -56,9 +56,11 @@ extern "C" {
 int fanfill_init(void* out, fanfill_dtype dtype, const int64_t* shape, int rank, const char* layout,
                  const char* scheme_spec, uint64_t seed, uint64_t stream) {
   return Guard([&] {
-    fanfill::Init(out, fanfill::capi::ToDType(dtype), Shape(shape, rank, "fanfill_init"),
-                  Layout(layout, "fanfill_init"), Scheme(scheme_spec, "fanfill_init"),
-                  {.seed = seed, .stream = stream}, {.max_threads = fanfill::capi::MaxThreads()});
+    const fanfill::PreparedInit plan(Shape(shape, rank, "fanfill_init"),
+                                     Layout(layout, "fanfill_init"),
+                                     Scheme(scheme_spec, "fanfill_init"),
+                                     fanfill::capi::ToDType(dtype), {.seed = seed, .stream = stream});
+    plan.Run(out, {.max_threads = fanfill::capi::MaxThreads()});
   });
 }
 

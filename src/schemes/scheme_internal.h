@@ -1,18 +1,23 @@
 // Internals shared by the scheme layer (scheme_spec.cc: the scheme table and
-// the spec parser; schemes.cc: fans, gains, Describe, Init; orthogonal.cc;
-// model_spec.cc). Nothing here touches SIMD: schemes only choose parameters
-// for the public fills.
-#ifndef FANFILL_SRC_SCHEME_INTERNAL_H_
-#define FANFILL_SRC_SCHEME_INTERNAL_H_
+// the spec parser; schemes.cc: fans, gains, planning, Describe;
+// prepared_init.cc: PreparedInit, Init, InitBlock and the structural writers;
+// orthogonal.cc; model_spec.cc). Nothing here touches SIMD: schemes only
+// choose parameters for the core fills.
+#ifndef FANFILL_SRC_SCHEMES_SCHEME_INTERNAL_H_
+#define FANFILL_SRC_SCHEMES_SCHEME_INTERNAL_H_
 
 #include <cstdint>
+#include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include "fanfill/fanfill.hpp"
 #include "fanfill/schemes.hpp"
+#include "src/core/common.h"
+#include "src/core/fill_params.h"
 
 namespace fanfill::internal {
 
@@ -79,18 +84,18 @@ double Number(const Scheme& scheme, std::string_view key);
 const std::string& Word(const Scheme& scheme, std::string_view key);
 bool Given(const Scheme& scheme, std::string_view key);
 
-// Shortest decimal that reads back as the same double.
-std::string FormatNumber(double v);
-// "[64, 3, 7, 7]"
-std::string FormatShape(std::span<const int64_t> shape);
-
-// Everything Init needs: the Description and the structure behind it.
+// A planned tensor: the Description and the structure behind it. Planner
+// (schemes.cc) fills d and the structure; PreparedInit's constructor
+// (prepared_init.cc) adds the dtype, key and fill parameters once validated.
 struct InitPlan {
   Description d;
   DType dtype = DType::kF32;
   Layout layout = Layout::kOI;
+  StreamKey key;
   std::vector<int64_t> shape;
-  int max_threads = 0;
+  uint64_t bytes = 0;
+  bool pointwise = true;
+  FillParams params;            // distributions and sparse: the validated fill
   uint64_t rows = 0, cols = 0;  // orthogonal: the matrix; sparse: out units, in units
   uint64_t num_zeros = 0;       // sparse: zeros per in unit
   uint64_t groups = 1;          // dirac
@@ -98,12 +103,10 @@ struct InitPlan {
   std::string context;          // "<scheme> on shape [..] (f32): ", for messages
 };
 
-// Checks everything Init checks (shape, fans, arguments, dtype range, out)
-// and writes nothing. A zero-element shape gives a plan with d.count == 0.
-InitPlan PrepareInit(const void* out, DType dtype, std::span<const int64_t> shape, Layout layout,
-                     const Scheme& scheme, const InitOptions& options);
-// Writes a prepared plan's tensor.
-void RunInit(const InitPlan& plan, void* out, StreamKey key);
+// Fans, gain, Description and structure of a scheme on a shape (the layout
+// is valid); throws std::invalid_argument "<scheme> on shape [..] (layout
+// ..): ...". Describe() returns its d.
+InitPlan Plan(std::span<const int64_t> shape, Layout layout, const Scheme& scheme);
 
 // orthogonal.cc: W (rows x cols, row-major) as documented in schemes.hpp.
 // Validated by the caller; rows, cols >= 1.
@@ -112,14 +115,21 @@ void FillOrthogonal(void* out, DType dtype, uint64_t rows, uint64_t cols, double
 
 }  // namespace fanfill::internal
 
-namespace fanfill {
+namespace fanfill::internal {
 
-struct Scheme::Rep {
-  const internal::SchemeDef* def = nullptr;
-  std::vector<internal::ArgValue> args;   // one per def->params, defaults applied
+// A parsed scheme (Scheme holds one, shared and immutable).
+struct SchemeRep {
+  const SchemeDef* def = nullptr;
+  std::vector<ArgValue> args;             // one per def->params, defaults applied
   std::optional<double> fan_in, fan_out;  // fan_in= / fan_out=
 };
 
-}  // namespace fanfill
+// The scheme layer's access to Scheme's representation.
+struct SchemeAccess {
+  static const SchemeRep& Rep(const Scheme& scheme) { return *scheme.rep_; }
+  static Scheme Make(std::shared_ptr<const SchemeRep> rep) { return Scheme(std::move(rep)); }
+};
 
-#endif  // FANFILL_SRC_SCHEME_INTERNAL_H_
+}  // namespace fanfill::internal
+
+#endif  // FANFILL_SRC_SCHEMES_SCHEME_INTERNAL_H_

@@ -11,6 +11,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "src/core/fill_params.h"
+
 namespace fanfill {
 
 Buffer::~Buffer() {
@@ -61,25 +63,20 @@ Buffer Buffer::Allocate(size_t bytes) {
 
 Buffer AllocateAndFill(DType dtype, uint64_t count, const Distribution& dist, StreamKey key,
                        const FillOptions& options) {
+  // Everything Fill checks, once, before anything is mapped.
   const size_t elem = DTypeSize(dtype);
   if (count > std::numeric_limits<size_t>::max() / elem) {
     throw std::invalid_argument("AllocateAndFill: " + std::to_string(count) +
                                 " elements do not fit in memory");
   }
-  // Validate everything Fill checks (dtype, distribution, index overflow,
-  // max_threads) before mapping: a one-element fill of the last index.
-  if (count > 0) {
-    if (options.first_index > std::numeric_limits<uint64_t>::max() - (count - 1)) {
-      throw std::invalid_argument("AllocateAndFill: first_index + count overflows 2^64");
-    }
-    alignas(8) unsigned char scratch[8];
-    FillOptions probe = options;
-    probe.first_index = options.first_index + (count - 1);
-    probe.max_threads = options.max_threads < 0 ? options.max_threads : 1;
-    Fill(scratch, dtype, 1, dist, key, probe);
+  if (count > 0 && options.first_index > std::numeric_limits<uint64_t>::max() - (count - 1)) {
+    throw std::invalid_argument("AllocateAndFill: first_index + count overflows 2^64");
   }
+  internal::CheckMaxThreads(options.max_threads);
+  const internal::FillParams params = internal::MakeFillParams(dtype, dist);
   Buffer b = Buffer::Allocate(static_cast<size_t>(count) * elem);
-  if (count > 0) Fill(b.data(), dtype, count, dist, key, options);  // the first touch
+  // The fill is the first touch.
+  if (count > 0) internal::Run(params, key, b.data(), options.first_index, count, options.max_threads);
   return b;
 }
 

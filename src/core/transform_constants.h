@@ -1,8 +1,8 @@
 // Constants of the bits -> value transforms, shared by the SIMD kernels
-// (kernels-inl.h) and their scalar twins (reference.cc), so that both evaluate
+// (transforms-inl.h) and their scalar twins (reference.cc), so that both evaluate
 // the same polynomials with the same coefficients in the same order.
-#ifndef FANFILL_SRC_TRANSFORM_CONSTANTS_H_
-#define FANFILL_SRC_TRANSFORM_CONSTANTS_H_
+#ifndef FANFILL_SRC_CORE_TRANSFORM_CONSTANTS_H_
+#define FANFILL_SRC_CORE_TRANSFORM_CONSTANTS_H_
 
 #include <array>
 #include <cstdint>
@@ -91,4 +91,4 @@ inline constexpr double kMaxAbsNormalF64 = 8.5747;  // u_min = 2^-53
 
 }  // namespace fanfill::internal
 
-#endif  // FANFILL_SRC_TRANSFORM_CONSTANTS_H_
+#endif  // FANFILL_SRC_CORE_TRANSFORM_CONSTANTS_H_

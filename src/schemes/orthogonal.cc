@@ -19,8 +19,9 @@
 #include <vector>
 
 #include "fanfill/fanfill.hpp"
-#include "src/half.h"
-#include "src/scheme_internal.h"
+#include "src/core/dtype.h"
+#include "src/core/fill_params.h"
+#include "src/schemes/scheme_internal.h"
 
 // OpenBLAS's own API (declared in OpenBLAS's cblas.h, which is not on the
 // include path in every installation).
@@ -65,20 +66,14 @@ void CheckLapack(lapack_int info, const char* routine) {
   }
 }
 
-template <class T, class Convert>
-void Store(void* out, const std::vector<double>& w, Convert convert) {
-  T* o = static_cast<T*>(out);
-  for (size_t i = 0; i < w.size(); ++i) o[i] = convert(w[i]);
-}
-
 }  // namespace
 
 void FillOrthogonal(void* out, DType dtype, uint64_t rows, uint64_t cols, double gain,
                     StreamKey key, int max_threads) {
   const uint64_t count = rows * cols;
   std::vector<double> a(count);
-  Fill(a.data(), DType::kF64, count, Distribution::Normal(0.0, 1.0), key,
-       {.first_index = 0, .max_threads = max_threads});
+  Run(MakeFillParams(DType::kF64, Distribution::Normal(0.0, 1.0)), key, a.data(), 0, count,
+      max_threads);
   const auto ld = static_cast<lapack_int>(cols);  // V = M^T is cols x rows, column-major
   const auto n = static_cast<lapack_int>(rows);
   const bool wide = rows < cols;
@@ -112,18 +107,7 @@ void FillOrthogonal(void* out, DType dtype, uint64_t rows, uint64_t cols, double
       for (uint64_t c = 0; c < cols; ++c) row[c] *= sign[c];
     }
   }
-  switch (dtype) {
-    case DType::kF32:
-      return Store<float>(out, a, [](double v) { return static_cast<float>(v); });
-    case DType::kF64:
-      return Store<double>(out, a, [](double v) { return v; });
-    case DType::kBF16:
-      return Store<uint16_t>(out, a,
-                             [](double v) { return FloatToBF16Bits(static_cast<float>(v)); });
-    case DType::kF16:
-      return Store<uint16_t>(out, a,
-                             [](double v) { return FloatToF16Bits(static_cast<float>(v)); });
-  }
+  for (uint64_t i = 0; i < count; ++i) StoreAt(out, dtype, i, a[i]);
 }
 
 }  // namespace fanfill::internal

@@ -1,8 +1,8 @@
 // Shared by the C API's translation units (c_api.cc, c_api_schemes.cc): the
 // exception -> status guard, the calling thread's error message and thread
 // limit, and the dtype conversion. Internal: not installed.
-#ifndef FANFILL_SRC_C_API_INTERNAL_H_
-#define FANFILL_SRC_C_API_INTERNAL_H_
+#ifndef FANFILL_SRC_CAPI_C_API_INTERNAL_H_
+#define FANFILL_SRC_CAPI_C_API_INTERNAL_H_
 
 #include <exception>
 #include <stdexcept>
@@ -41,4 +41,4 @@ DType ToDType(fanfill_dtype dtype);  // throws std::invalid_argument on unknown 
 
 }  // namespace fanfill::capi
 
-#endif  // FANFILL_SRC_C_API_INTERNAL_H_
+#endif  // FANFILL_SRC_CAPI_C_API_INTERNAL_H_

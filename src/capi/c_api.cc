@@ -9,7 +9,7 @@
 
 #include "fanfill/fanfill.hpp"
 #include "fanfill/philox.h"
-#include "src/c_api_internal.h"
+#include "src/capi/c_api_internal.h"
 
 namespace fanfill::capi {
 

@@ -14,7 +14,8 @@
 
 #include "fanfill/fanfill.hpp"
 #include "fanfill/schemes.hpp"
-#include "src/scheme_internal.h"
+#include "src/core/common.h"
+#include "src/schemes/scheme_internal.h"
 
 namespace fanfill {
 namespace {
@@ -199,15 +200,6 @@ uint64_t StreamId(std::string_view name) {
   return h;
 }
 
-DType ParseDType(std::string_view name) {
-  if (name == "f32" || name == "float32") return DType::kF32;
-  if (name == "f64" || name == "float64") return DType::kF64;
-  if (name == "bf16" || name == "bfloat16") return DType::kBF16;
-  if (name == "f16" || name == "float16") return DType::kF16;
-  throw std::invalid_argument("unknown dtype '" + std::string(name) +
-                              "' (expected f32, f64, bf16 or f16)");
-}
-
 ModelSpec ParseModelSpec(std::string_view json) {
   Json j;
   try {
@@ -253,9 +245,36 @@ std::string ModelSpecToJson(const ModelSpec& model) {
   return Json{{"tensors", std::move(tensors)}}.dump(2);
 }
 
+namespace {
+
+std::vector<PreparedInit> PlansOf(const ModelSpec& model, const std::vector<Resolved>& resolved,
+                                  uint64_t seed) {
+  std::vector<PreparedInit> plans;
+  plans.reserve(model.tensors.size());
+  for (size_t i = 0; i < model.tensors.size(); ++i) {
+    const TensorSpec& t = model.tensors[i];
+    try {
+      plans.emplace_back(t.shape, t.layout, resolved[i].scheme, t.dtype,
+                         StreamKey{.seed = seed, .stream = resolved[i].stream});
+    } catch (const std::invalid_argument& e) {
+      Fail(TensorLabel(t, i) + ": " + e.what());
+    }
+  }
+  return plans;
+}
+
+}  // namespace
+
+std::vector<PreparedInit> PrepareModel(const ModelSpec& model, uint64_t seed) {
+  return PlansOf(model, Resolve(model), seed);
+}
+
+// Describes without the dtype checks of a plan (a tensor whose values its
+// dtype cannot hold is still described; InitModel and PrepareModel refuse it).
 std::vector<TensorDescription> DescribeModel(const ModelSpec& model) {
   const std::vector<Resolved> resolved = Resolve(model);
   std::vector<TensorDescription> out;
+  out.reserve(model.tensors.size());
   for (size_t i = 0; i < model.tensors.size(); ++i) {
     const TensorSpec& t = model.tensors[i];
     TensorDescription td;
@@ -273,6 +292,25 @@ std::vector<TensorDescription> DescribeModel(const ModelSpec& model) {
       Fail(TensorLabel(t, i) + ": " + e.what());
     }
     out.push_back(std::move(td));
+  }
+  return out;
+}
+
+std::vector<TensorDescription> DescribeModel(const ModelSpec& model,
+                                             std::span<const PreparedInit> plans) {
+  if (plans.size() != model.tensors.size()) {
+    Fail("DescribeModel got " + std::to_string(plans.size()) + " plans for " +
+         std::to_string(model.tensors.size()) + " tensors");
+  }
+  std::vector<TensorDescription> out;
+  out.reserve(plans.size());
+  for (size_t i = 0; i < plans.size(); ++i) {
+    const PreparedInit& plan = plans[i];
+    out.push_back({.name = model.tensors[i].name,
+                   .stream = plan.key().stream,
+                   .dtype = plan.dtype(),
+                   .bytes = plan.bytes(),
+                   .description = plan.description()});
   }
   return out;
 }
@@ -307,21 +345,25 @@ void InitModel(const ModelSpec& model, std::span<void* const> outputs, uint64_t 
     Fail("InitModel got " + std::to_string(outputs.size()) + " outputs for " +
          std::to_string(model.tensors.size()) + " tensors");
   }
+  internal::CheckMaxThreads(options.max_threads);
+  // Everything is checked before the first tensor is written. A null output
+  // is reported after its tensor's shape and scheme checks, before its dtype's.
   const std::vector<Resolved> resolved = Resolve(model);
-  // Everything is checked before the first tensor is written.
-  std::vector<internal::InitPlan> plans;
   for (size_t i = 0; i < model.tensors.size(); ++i) {
     const TensorSpec& t = model.tensors[i];
+    if (outputs[i] != nullptr) continue;
     try {
-      plans.push_back(internal::PrepareInit(outputs[i], t.dtype, t.shape, t.layout,
-                                            resolved[i].scheme, options));
+      if (ElementCount(t.shape) == 0) continue;
+      const Description d = Describe(t.shape, t.layout, resolved[i].scheme);
+      DTypeSize(t.dtype);
+      throw std::invalid_argument(d.scheme + " on shape " + internal::FormatShape(t.shape) + " (" +
+                                  DTypeName(t.dtype) + "): out is null");
     } catch (const std::invalid_argument& e) {
       Fail(TensorLabel(t, i) + ": " + e.what());
     }
   }
-  for (size_t i = 0; i < plans.size(); ++i) {
-    internal::RunInit(plans[i], outputs[i], {.seed = seed, .stream = resolved[i].stream});
-  }
+  const std::vector<PreparedInit> plans = PlansOf(model, resolved, seed);
+  for (size_t i = 0; i < plans.size(); ++i) plans[i].Run(outputs[i], options);
 }
 
 }  // namespace fanfill

@@ -1,7 +1,7 @@
-// Scalar twins of kernels-inl.h. Each function below performs the same IEEE
+// Scalar twins of transforms-inl.h and fill-inl.h. Each function below performs the same IEEE
 // operations in the same order as its vector counterpart (named in the
 // comment); std::fma stands for Fma. Compiled with -ffp-contract=off.
-#include "reference.h"
+#include "src/core/reference.h"
 
 #include <array>
 #include <bit>
@@ -9,8 +9,8 @@
 #include <cstring>
 
 #include "fanfill/philox.h"
-#include "half.h"
-#include "transform_constants.h"
+#include "src/core/dtype.h"
+#include "src/core/transform_constants.h"
 
 namespace fanfill::internal {
 namespace {
@@ -99,21 +99,19 @@ float OpenUniformF32(uint32_t w) {  // kernels: OpenUniformF32
 // One f32-path element (before conversion to bf16/f16): element `lane` of block words w.
 float ElementF32(const FillParams& p, const PhiloxBlock& w, unsigned lane) {
   switch (p.kind) {
-    case Kind::kUniform:
+    case Distribution::Kind::kUniform:
       return Clamp(std::fma(UniformF32(w[lane]), p.f_scale, p.f_offset), p.f_lo, p.f_hi);
-    case Kind::kNormal: {
+    case Distribution::Kind::kNormal: {
       const unsigned pair = lane & 2u;
       const float r = std::sqrt(RefMinusTwoLogRadius(w[pair]));
       float c, s;
       RefSinCosAngleF32(w[pair + 1], c, s);
       return std::fma(r * ((lane & 1u) ? s : c), p.f_scale, p.f_offset);
     }
-    case Kind::kTruncatedNormal: {
+    case Distribution::Kind::kTruncatedNormal: {
       const float z = TruncatedStandard(OpenUniformF32(w[lane]), p.f_pa, p.f_pspan, p.f_qa);
       return Clamp(std::fma(z, p.f_scale, p.f_offset), p.f_lo, p.f_hi);
     }
-    case Kind::kBits:
-      break;
   }
   return 0.0f;
 }
@@ -123,11 +121,11 @@ double ElementF64(const FillParams& p, const PhiloxBlock& w, unsigned lane) {
   const uint64_t x23 = (uint64_t{w[3]} << 32) | w[2];
   const uint64_t x = lane == 0 ? x01 : x23;
   switch (p.kind) {
-    case Kind::kUniform: {
+    case Distribution::Kind::kUniform: {
       const double u = static_cast<double>(static_cast<int64_t>(x >> 11)) * 0x1.0p-53;
       return Clamp(std::fma(u, p.d_scale, p.d_offset), p.d_lo, p.d_hi);
     }
-    case Kind::kNormal: {
+    case Distribution::Kind::kNormal: {
       const double u =
           (static_cast<double>(static_cast<int64_t>(x01 >> 11)) + 1.0) * 0x1.0p-53;
       const double r = std::sqrt(LogPositive(u) * -2.0);
@@ -135,14 +133,12 @@ double ElementF64(const FillParams& p, const PhiloxBlock& w, unsigned lane) {
       RefSinCosAngleF64(x23, c, s);
       return std::fma(r * (lane == 0 ? c : s), p.d_scale, p.d_offset);
     }
-    case Kind::kTruncatedNormal: {
+    case Distribution::Kind::kTruncatedNormal: {
       const uint64_t odd = ((x >> 12) << 1) | 1u;
       const double u = static_cast<double>(static_cast<int64_t>(odd)) * 0x1.0p-53;
       const double z = TruncatedStandard(u, p.d_pa, p.d_pspan, p.d_qa);
       return Clamp(std::fma(z, p.d_scale, p.d_offset), p.d_lo, p.d_hi);
     }
-    case Kind::kBits:
-      break;
   }
   return 0.0;
 }
@@ -183,32 +179,33 @@ double RefLog(double x) { return LogPositive(x); }
 float RefInverseNormalCdf(float p, float q) { return InverseNormalCdf(p, q); }
 double RefInverseNormalCdf(double p, double q) { return InverseNormalCdf(p, q); }
 
-void ReferenceFill(const FillParams& p, void* out, uint64_t first, uint64_t count) {
-  const uint64_t per_block = ElementsPerBlock(p.storage);
+void ReferenceFill(const FillParams& p, StreamKey key, void* out, uint64_t first,
+                   uint64_t count) {
+  const uint64_t per_block = p.bits ? 4 : ElementsPerBlock(p.dtype);
   auto* bytes = static_cast<unsigned char*>(out);
   for (uint64_t k = 0; k < count; ++k) {
     const uint64_t i = first + k;
-    const PhiloxBlock w = PhiloxBlockAt(p.seed, p.stream, i / per_block);
+    const PhiloxBlock w = PhiloxBlockAt(key.seed, key.stream, i / per_block);
     const auto lane = static_cast<unsigned>(i % per_block);
-    switch (p.storage) {
-      case Storage::k32: {
-        if (p.kind == Kind::kBits) {
-          std::memcpy(bytes + 4 * k, &w[lane], 4);
-        } else {
-          const float v = ElementF32(p, w, lane);
-          std::memcpy(bytes + 4 * k, &v, 4);
-        }
+    if (p.bits) {
+      std::memcpy(bytes + 4 * k, &w[lane], 4);
+      continue;
+    }
+    switch (p.dtype) {
+      case DType::kF32: {
+        const float v = ElementF32(p, w, lane);
+        std::memcpy(bytes + 4 * k, &v, 4);
         break;
       }
-      case Storage::k64: {
+      case DType::kF64: {
         const double v = ElementF64(p, w, lane);
         std::memcpy(bytes + 8 * k, &v, 8);
         break;
       }
-      case Storage::kBF16:
-      case Storage::kF16: {
+      case DType::kBF16:
+      case DType::kF16: {
         const float v = ElementF32(p, w, lane);
-        const uint16_t h = p.storage == Storage::kBF16 ? FloatToBF16Bits(v) : FloatToF16Bits(v);
+        const uint16_t h = p.dtype == DType::kBF16 ? FloatToBF16Bits(v) : FloatToF16Bits(v);
         std::memcpy(bytes + 2 * k, &h, 2);
         break;
       }

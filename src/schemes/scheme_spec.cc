@@ -17,7 +17,7 @@
 #include <vector>
 
 #include "fanfill/schemes.hpp"
-#include "src/scheme_internal.h"
+#include "src/schemes/scheme_internal.h"
 
 namespace fanfill {
 namespace internal {
@@ -176,7 +176,7 @@ class SpecParser {
     const size_t name_pos = i_;
     const std::string_view name = Identifier();
     if (name.empty()) FailAt(name_pos, "expected a scheme name");
-    auto rep = std::make_shared<Scheme::Rep>();
+    auto rep = std::make_shared<SchemeRep>();
     rep->def = Lookup(name);
     rep->args.resize(rep->def->params.size());
     SkipSpace();
@@ -197,7 +197,7 @@ class SpecParser {
     }
     if (i_ != s_.size()) FailAt(i_, "unexpected '" + std::string(s_.substr(i_)) + "'");
     Finish(*rep);
-    return fanfill::Scheme(std::move(rep));
+    return SchemeAccess::Make(std::move(rep));
   }
 
  private:
@@ -298,7 +298,7 @@ class SpecParser {
     return v;
   }
 
-  void Argument(Scheme::Rep& rep, bool& keywords_seen, size_t& positional) {
+  void Argument(SchemeRep& rep, bool& keywords_seen, size_t& positional) {
     SkipSpace();
     const size_t start = i_;
     std::string_view key = Identifier();
@@ -322,7 +322,7 @@ class SpecParser {
     Assign(rep, positional++, v);
   }
 
-  void Keyword(Scheme::Rep& rep, std::string_view key, size_t key_pos, const RawValue& v) {
+  void Keyword(SchemeRep& rep, std::string_view key, size_t key_pos, const RawValue& v) {
     const std::string folded = Fold(key);
     const std::vector<ParamDef>& params = rep.def->params;
     for (size_t p = 0; p < params.size(); ++p) {
@@ -363,7 +363,7 @@ class SpecParser {
                (accepted.empty() ? "it takes no arguments" : "its arguments: " + accepted) + ")");
   }
 
-  void Assign(Scheme::Rep& rep, size_t p, const RawValue& v) {
+  void Assign(SchemeRep& rep, size_t p, const RawValue& v) {
     const ParamDef& param = rep.def->params[p];
     ArgValue& arg = rep.args[p];
     const std::string what = std::string(param.key) + "=" + v.text;
@@ -407,7 +407,7 @@ class SpecParser {
   }
 
   // Defaults, required arguments, and the checks that involve two arguments.
-  void Finish(Scheme::Rep& rep) {
+  void Finish(SchemeRep& rep) {
     const SchemeDef& def = *rep.def;
     for (size_t p = 0; p < def.params.size(); ++p) {
       const ParamDef& param = def.params[p];
@@ -454,7 +454,7 @@ class SpecParser {
 };
 
 size_t ParamIndex(const Scheme& scheme, std::string_view key) {
-  const std::vector<ParamDef>& params = scheme.rep().def->params;
+  const std::vector<ParamDef>& params = SchemeAccess::Rep(scheme).def->params;
   for (size_t p = 0; p < params.size(); ++p) {
     if (key == params[p].key) return p;
   }
@@ -470,30 +470,18 @@ const std::vector<SchemeDef>& SchemeTable() {
 }
 
 double Number(const Scheme& scheme, std::string_view key) {
-  return scheme.rep().args[ParamIndex(scheme, key)].number;
+  return SchemeAccess::Rep(scheme).args[ParamIndex(scheme, key)].number;
 }
 const std::string& Word(const Scheme& scheme, std::string_view key) {
-  return scheme.rep().args[ParamIndex(scheme, key)].word;
+  return SchemeAccess::Rep(scheme).args[ParamIndex(scheme, key)].word;
 }
 bool Given(const Scheme& scheme, std::string_view key) {
-  return scheme.rep().args[ParamIndex(scheme, key)].given;
-}
-
-std::string FormatNumber(double v) {
-  char buf[64];
-  const auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
-  return ec == std::errc() ? std::string(buf, end) : std::string("?");
-}
-
-std::string FormatShape(std::span<const int64_t> shape) {
-  std::string s = "[";
-  for (size_t i = 0; i < shape.size(); ++i) s += (i ? ", " : "") + std::to_string(shape[i]);
-  return s + "]";
+  return SchemeAccess::Rep(scheme).args[ParamIndex(scheme, key)].given;
 }
 
 }  // namespace internal
 
-Scheme::Scheme(std::shared_ptr<const Rep> rep) : rep_(std::move(rep)) {}
+Scheme::Scheme(std::shared_ptr<const internal::SchemeRep> rep) : rep_(std::move(rep)) {}
 
 Scheme Scheme::Parse(std::string_view spec) { return internal::SpecParser(spec).Parse(); }
 
@@ -535,7 +523,7 @@ Scheme Scheme::WithDefaultFans(const Fans& fans) const {
                                   internal::FormatNumber(fans.fan_out) + ")");
     }
   }
-  auto rep = std::make_shared<Rep>(*rep_);
+  auto rep = std::make_shared<internal::SchemeRep>(*rep_);
   if (!rep->fan_in) rep->fan_in = fans.fan_in;
   if (!rep->fan_out) rep->fan_out = fans.fan_out;
   return Scheme(std::move(rep));

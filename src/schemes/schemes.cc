@@ -1,7 +1,8 @@
-// Fans, gains, and what each scheme writes: Describe() chooses the parameters
-// of one of the core distributions from the fans and the gain, Init() hands
-// them to one fanfill::Fill call. The structural schemes (orthogonal, sparse,
-// eye, dirac, constants) are here too. No SIMD: the fills do the work.
+// Fans, gains, and what each scheme writes: the Planner chooses the parameters
+// of one of the core distributions from the fans and the gain (or the
+// structure of orthogonal, sparse, eye, dirac and the constants); Describe()
+// returns them, PreparedInit (prepared_init.cc) validates them for a dtype and
+// runs them. No SIMD: the core fills do the work.
 #include "fanfill/schemes.hpp"
 
 #include <algorithm>
@@ -15,9 +16,8 @@
 #include <vector>
 
 #include "fanfill/fanfill.hpp"
-#include "src/fill_params.h"
-#include "src/half.h"
-#include "src/scheme_internal.h"
+#include "src/core/common.h"
+#include "src/schemes/scheme_internal.h"
 
 namespace fanfill {
 namespace internal {
@@ -30,33 +30,11 @@ constexpr double kMaxExactFan = 9007199254740992.0;  // 2^53
 // JAX write it: variance scaling divides its stddev by this so that the
 // truncated values keep the variance scale / fan.
 constexpr double kTruncatedStddevCorrection = 0.87962566103423978;
-// The sparse scheme's selection words start here in the tensor's stream, far
-// beyond any element index a fill of the tensor uses.
-constexpr uint64_t kSparseBitsOffset = uint64_t{1} << 63;
 
 struct FanResult {
   std::optional<Fans> fans;
   std::string error;  // why not, when !fans
 };
-
-// Product of dims; nullopt past 2^64.
-std::optional<uint64_t> Product(std::span<const int64_t> dims) {
-  uint64_t p = 1;
-  for (int64_t d : dims) {
-    if (__builtin_mul_overflow(p, static_cast<uint64_t>(d), &p)) return std::nullopt;
-  }
-  return p;
-}
-
-std::string NegativeDimError(std::span<const int64_t> shape) {
-  for (size_t i = 0; i < shape.size(); ++i) {
-    if (shape[i] < 0) {
-      return "shape " + FormatShape(shape) + ": dimension " + std::to_string(i) + " is " +
-             std::to_string(shape[i]) + " (must be >= 0)";
-    }
-  }
-  return {};
-}
 
 FanResult TryComputeFans(std::span<const int64_t> shape, Layout layout) {
   FanResult r;
@@ -103,10 +81,6 @@ FanResult TryComputeFans(std::span<const int64_t> shape, Layout layout) {
   r.fans = Fans{static_cast<double>(fan_in), static_cast<double>(fan_out)};
   return r;
 }
-
-// Standard normal density and CDF.
-double NormalPdf(double x) { return 0.39894228040143267794 * std::exp(-0.5 * x * x); }
-double NormalCdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
 
 void SetNormal(Description& d, double mean, double stddev) {
   d.kind = Description::Kind::kNormal;
@@ -170,7 +144,7 @@ class Planner {
     d.scheme = scheme_.ToString();
     d.count = *count;
     fans_ = TryComputeFans(shape_, layout_);
-    const Scheme::Rep& rep = scheme_.rep();
+    const SchemeRep& rep = SchemeAccess::Rep(scheme_);
     fan_in_ = rep.fan_in   ? rep.fan_in
               : fans_.fans ? std::optional(fans_.fans->fan_in)
                            : std::nullopt;
@@ -418,96 +392,6 @@ class Planner {
   InitPlan plan_;
 };
 
-// The dtype's value nearest to v (bf16/f16 through float, as the fills).
-double RoundToDType(double v, DType dtype) {
-  switch (dtype) {
-    case DType::kF32:
-      return static_cast<float>(v);
-    case DType::kF64:
-      return v;
-    case DType::kBF16:
-      return BF16BitsToFloat(FloatToBF16Bits(static_cast<float>(v)));
-    case DType::kF16:
-      return F16BitsToFloat(FloatToF16Bits(static_cast<float>(v)));
-  }
-  return v;
-}
-
-template <class T>
-void FillWith(void* out, uint64_t count, T value) {
-  std::fill_n(static_cast<T*>(out), count, value);
-}
-
-void StoreConstant(void* out, DType dtype, uint64_t count, double v) {
-  switch (dtype) {
-    case DType::kF32:
-      return FillWith(out, count, static_cast<float>(v));
-    case DType::kF64:
-      return FillWith(out, count, v);
-    case DType::kBF16:
-      return FillWith(out, count, FloatToBF16Bits(static_cast<float>(v)));
-    case DType::kF16:
-      return FillWith(out, count, FloatToF16Bits(static_cast<float>(v)));
-  }
-}
-
-void StoreAt(void* out, DType dtype, uint64_t i, double v) {
-  switch (dtype) {
-    case DType::kF32:
-      static_cast<float*>(out)[i] = static_cast<float>(v);
-      return;
-    case DType::kF64:
-      static_cast<double*>(out)[i] = v;
-      return;
-    case DType::kBF16:
-      static_cast<uint16_t*>(out)[i] = FloatToBF16Bits(static_cast<float>(v));
-      return;
-    case DType::kF16:
-      static_cast<uint16_t*>(out)[i] = FloatToF16Bits(static_cast<float>(v));
-      return;
-  }
-}
-
-// Zeroes plan.num_zeros of the plan.rows out units of each of the plan.cols
-// in units, chosen by a partial Fisher-Yates shuffle (see schemes.hpp).
-void ZeroSparse(void* out, DType dtype, const InitPlan& plan, Layout layout, StreamKey key) {
-  const uint64_t rows = plan.rows, cols = plan.cols, k = plan.num_zeros;
-  if (k == 0) return;
-  std::vector<uint64_t> order(rows);
-  std::vector<uint32_t> words(2 * k);
-  for (uint64_t c = 0; c < cols; ++c) {
-    FillBits(words.data(), words.size(), key,
-             {.first_index = kSparseBitsOffset + 2 * rows * c, .max_threads = 1});
-    std::iota(order.begin(), order.end(), uint64_t{0});
-    for (uint64_t t = 0; t < k; ++t) {
-      const uint64_t x = (uint64_t{words[2 * t + 1]} << 32) | words[2 * t];
-      const uint64_t j =
-          t + static_cast<uint64_t>((static_cast<unsigned __int128>(x) * (rows - t)) >> 64);
-      std::swap(order[t], order[j]);
-      const uint64_t r = order[t];
-      StoreAt(out, dtype, layout == Layout::kOI ? r * cols + c : c * rows + r, 0.0);
-    }
-  }
-}
-
-// Index of element (o, i, centre...) of a dirac kernel.
-uint64_t DiracIndex(std::span<const int64_t> shape, Layout layout, uint64_t o, uint64_t i) {
-  const size_t rank = shape.size();
-  uint64_t index = 0;
-  for (size_t a = 0; a < rank; ++a) {
-    uint64_t coordinate = static_cast<uint64_t>(shape[a]) / 2;  // spatial centre
-    if (layout == Layout::kOI) {
-      if (a == 0) coordinate = o;
-      if (a == 1) coordinate = i;
-    } else {
-      if (a == rank - 1) coordinate = o;
-      if (a == rank - 2) coordinate = i;
-    }
-    index = index * static_cast<uint64_t>(shape[a]) + coordinate;
-  }
-  return index;
-}
-
 }  // namespace
 }  // namespace internal
 
@@ -570,120 +454,15 @@ double Gain(std::string_view nonlinearity, std::optional<double> param) {
 }
 
 Description Describe(std::span<const int64_t> shape, Layout layout, const Scheme& scheme) {
-  return internal::Planner(shape, layout, scheme).Make().d;
+  return internal::Plan(shape, layout, scheme).d;
 }
 
 namespace internal {
 
-InitPlan PrepareInit(const void* out, DType dtype, std::span<const int64_t> shape, Layout layout,
-                     const Scheme& scheme, const InitOptions& options) {
-  DTypeSize(dtype);  // throws on an unknown dtype
-  if (layout != Layout::kOI && layout != Layout::kIO) {
-    throw std::invalid_argument("unknown layout " + std::to_string(static_cast<int>(layout)) +
-                                " (expected Layout::kOI or Layout::kIO)");
-  }
-  if (options.max_threads < 0) {
-    throw std::invalid_argument("max_threads must be >= 0, got " +
-                                std::to_string(options.max_threads));
-  }
-  InitPlan plan;
-  // As PyTorch, initializing a zero-element tensor is a no-op (it may have no fans).
-  if (ElementCount(shape) == 0) return plan;
-  plan = Planner(shape, layout, scheme).Make();
-  plan.dtype = dtype;
-  plan.layout = layout;
-  plan.shape.assign(shape.begin(), shape.end());
-  plan.max_threads = options.max_threads;
-  plan.context =
-      plan.d.scheme + " on shape " + FormatShape(shape) + " (" + DTypeName(dtype) + "): ";
-  const Description& d = plan.d;
-  if (out == nullptr) throw std::invalid_argument(plan.context + "out is null");
-  if (d.count > std::numeric_limits<size_t>::max() / DTypeSize(dtype)) {
-    throw std::invalid_argument(plan.context + "the tensor does not fit in memory");
-  }
-  auto check_value = [&](double v) {
-    if (!std::isfinite(RoundToDType(v, dtype))) {
-      throw std::invalid_argument(plan.context + "the value " + FormatNumber(v) + " overflows " +
-                                  DTypeName(dtype));
-    }
-  };
-  try {
-    switch (d.kind) {
-      case Description::Kind::kUniform:
-      case Description::Kind::kNormal:
-      case Description::Kind::kTruncatedNormal:
-      case Description::Kind::kSparse:
-        MakeFillParams(dtype, d.distribution, StreamKey{});  // the dtype can hold the values
-        break;
-      case Description::Kind::kOrthogonal:
-        check_value(d.gain);
-        break;
-      case Description::Kind::kConstant:
-      case Description::Kind::kEye:
-      case Description::Kind::kDirac:
-        check_value(plan.value);
-        break;
-    }
-  } catch (const std::invalid_argument& e) {
-    const std::string what = e.what();
-    if (what.rfind(plan.context, 0) == 0) throw;
-    throw std::invalid_argument(plan.context + what);
-  }
-  return plan;
-}
-
-void RunInit(const InitPlan& plan, void* out, StreamKey key) {
-  const Description& d = plan.d;
-  const uint64_t count = d.count;
-  if (count == 0) return;
-  const FillOptions fill_options{.first_index = 0, .max_threads = plan.max_threads};
-  switch (d.kind) {
-    case Description::Kind::kUniform:
-    case Description::Kind::kNormal:
-    case Description::Kind::kTruncatedNormal:
-      Fill(out, plan.dtype, count, d.distribution, key, fill_options);
-      return;
-    case Description::Kind::kSparse:
-      Fill(out, plan.dtype, count, d.distribution, key, fill_options);
-      ZeroSparse(out, plan.dtype, plan, plan.layout, key);
-      return;
-    case Description::Kind::kOrthogonal:
-      FillOrthogonal(out, plan.dtype, plan.rows, plan.cols, d.gain, key, plan.max_threads);
-      return;
-    case Description::Kind::kConstant:
-      StoreConstant(out, plan.dtype, count, plan.value);
-      return;
-    case Description::Kind::kEye: {
-      StoreConstant(out, plan.dtype, count, 0.0);
-      const uint64_t n = std::min(plan.rows, plan.cols);
-      for (uint64_t i = 0; i < n; ++i) StoreAt(out, plan.dtype, i * plan.cols + i, plan.value);
-      return;
-    }
-    case Description::Kind::kDirac: {
-      StoreConstant(out, plan.dtype, count, 0.0);
-      const std::span<const int64_t> shape = plan.shape;
-      const size_t rank = shape.size();
-      const bool oi = plan.layout == Layout::kOI;
-      const auto out_channels = static_cast<uint64_t>(shape[oi ? 0 : rank - 1]);
-      const auto in_channels = static_cast<uint64_t>(shape[oi ? 1 : rank - 2]);
-      const uint64_t per_group = out_channels / plan.groups;
-      const uint64_t n = std::min(per_group, in_channels);
-      for (uint64_t g = 0; g < plan.groups; ++g) {
-        for (uint64_t k = 0; k < n; ++k) {
-          StoreAt(out, plan.dtype, DiracIndex(shape, plan.layout, g * per_group + k, k),
-                  plan.value);
-        }
-      }
-      return;
-    }
-  }
+InitPlan Plan(std::span<const int64_t> shape, Layout layout, const Scheme& scheme) {
+  return Planner(shape, layout, scheme).Make();
 }
 
 }  // namespace internal
-
-void Init(void* out, DType dtype, std::span<const int64_t> shape, Layout layout,
-          const Scheme& scheme, StreamKey key, const InitOptions& options) {
-  internal::RunInit(internal::PrepareInit(out, dtype, shape, layout, scheme, options), out, key);
-}
 
 }  // namespace fanfill

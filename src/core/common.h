@@ -1,0 +1,32 @@
+// Small helpers every layer shares, written once: number and shape text for
+// error messages, the element count of a shape, and the standard normal
+// density and CDF in double. Internal: not installed.
+#ifndef FANFILL_SRC_CORE_COMMON_H_
+#define FANFILL_SRC_CORE_COMMON_H_
+
+#include <cmath>
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+
+namespace fanfill::internal {
+
+// Shortest decimal that reads back as the same double ("0.1", "1e+300", "inf").
+std::string FormatNumber(double v);
+// "[64, 3, 7, 7]"
+std::string FormatShape(std::span<const int64_t> shape);
+
+// prod(dims) (1 for no dims); nullopt past 2^64. Dimensions must be >= 0.
+std::optional<uint64_t> Product(std::span<const int64_t> dims);
+
+// "" if every dimension is >= 0, else "shape [..]: dimension i is d (must be >= 0)".
+std::string NegativeDimError(std::span<const int64_t> shape);
+
+// Standard normal density and CDF (erfc form: accurate in both tails).
+inline double NormalPdf(double x) { return 0.39894228040143267794 * std::exp(-0.5 * x * x); }
+inline double NormalCdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
+
+}  // namespace fanfill::internal
+
+#endif  // FANFILL_SRC_CORE_COMMON_H_

@@ -1,0 +1,323 @@
+// The per-target fill kernels: batches of Philox blocks (philox-inl.h) turned
+// into values (transforms-inl.h), converted to the output dtype and stored.
+// Included once per target by src/core/dispatch.cc (and by the target tests)
+// through foreach_target.h; see hwy/examples/skeleton-inl.h for the pattern.
+// Parameters arrive validated (src/core/fill.cc); nothing here checks them.
+
+// Per-target include guard (toggled by foreach_target.h).
+#if defined(FANFILL_SRC_CORE_FILL_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef FANFILL_SRC_CORE_FILL_INL_H_
+#undef FANFILL_SRC_CORE_FILL_INL_H_
+#else
+#define FANFILL_SRC_CORE_FILL_INL_H_
+#endif
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+#include "hwy/highway.h"
+#include "src/core/dtype.h"
+#include "src/core/fill_params.h"
+#include "src/core/transforms-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace fanfill {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// Round-to-nearest-even conversions of float lanes to 16-bit patterns, in
+// 32-bit lanes (the value in the low half).
+template <class DF, class DU>
+HWY_INLINE VecOf<DU> ToBF16Bits(DF /*df*/, DU du, VecOf<DF> v) {
+  const auto bits = hn::BitCast(du, v);
+  const auto lsb = hn::And(hn::ShiftRight<16>(bits), hn::Set(du, 1u));
+  return hn::ShiftRight<16>(hn::Add(bits, hn::Add(hn::Set(du, 0x7FFFu), lsb)));
+}
+
+// Finite inputs with |v| <= 65504 (the fill validates its parameters so).
+template <class DF, class DU>
+HWY_INLINE VecOf<DU> ToF16Bits(DF df, DU du, VecOf<DF> v) {
+  const hn::RebindToSigned<DF> di;
+  const auto bits = hn::BitCast(du, v);
+  const auto sign = hn::And(bits, hn::Set(du, 0x80000000u));
+  const auto mag = hn::Xor(bits, sign);
+  // |v| < 2^-14: f16 subnormal. Adding 0.5f puts |v| / 2^-24, rounded to
+  // nearest even by the FPU, into the low mantissa bits.
+  const auto sub = hn::Sub(hn::BitCast(du, hn::Add(hn::BitCast(df, mag), hn::Set(df, 0.5f))),
+                           hn::Set(du, 0x3F000000u));
+  // Normal: rebias the exponent (127 -> 15) and round the 13 dropped bits to even.
+  const auto odd = hn::And(hn::ShiftRight<13>(mag), hn::Set(du, 1u));
+  const auto normal =
+      hn::ShiftRight<13>(hn::Add(hn::Add(mag, hn::Set(du, 0xC8000FFFu)), odd));
+  const auto is_sub = hn::RebindMask(du, hn::Lt(hn::BitCast(di, mag), hn::Set(di, 0x38800000)));
+  return hn::Or(hn::IfThenElse(is_sub, sub, normal), hn::ShiftRight<16>(sign));
+}
+
+// ---------------------------------------------------------------- stores
+
+// Four float vectors (element 4j + m of the batch in lane j of vector m),
+// converted to the output type and stored interleaved.
+template <DType kDType, class DF, class V = VecOf<DF>>
+HWY_INLINE void StoreQuad(DF df, V v0, V v1, V v2, V v3, void* out) {
+  if constexpr (kDType == DType::kF32) {
+    hn::StoreInterleaved4(v0, v1, v2, v3, df, static_cast<float*>(out));
+  } else {
+    const hn::RebindToUnsigned<DF> du;
+    const hn::RebindToSigned<DF> di;
+    const hn::Rebind<uint16_t, DF> d16;
+    auto to16 = [&](V v) {
+      if constexpr (kDType == DType::kBF16) {
+        return hn::DemoteTo(d16, hn::BitCast(di, ToBF16Bits(df, du, v)));
+      } else {
+        return hn::DemoteTo(d16, hn::BitCast(di, ToF16Bits(df, du, v)));
+      }
+    };
+    hn::StoreInterleaved4(to16(v0), to16(v1), to16(v2), to16(v3), d16,
+                          static_cast<uint16_t*>(out));
+  }
+}
+
+// ---------------------------------------------------------------- batches
+
+// A batch is the output of Lanes consecutive Philox blocks, lane j holding
+// block first_block + j: 4 elements per block for bits and f32/bf16/f16
+// (lanes of u32), 2 per block for f64 (lanes of u64).
+
+template <bool kBits, Distribution::Kind kKind, DType kDType>
+struct BatchF32 {
+  static constexpr uint64_t kElementsPerBlock = 4;
+  using DF = hn::ScalableTag<float>;
+  using DU = hn::RebindToUnsigned<DF>;
+  using VF = VecOf<DF>;
+  using VU = VecOf<DU>;
+
+  DF df;
+  DU du;
+  const internal::FillParams& p;
+  const StreamKey key;
+
+  size_t Blocks() const { return kPhiloxVectors * hn::Lanes(du); }
+
+  HWY_INLINE void Make(uint64_t first_block, void* out) const {
+#if HWY_HAVE_SCALABLE || HWY_TARGET == HWY_SCALAR
+    VU w0, w1, w2, w3;
+    PhiloxBlocks(du, key.seed, key.stream, first_block, w0, w1, w2, w3);
+    Transform(w0, w1, w2, w3, out);
+#else
+    VU w0[kPhiloxVectors], w1[kPhiloxVectors], w2[kPhiloxVectors], w3[kPhiloxVectors];
+    PhiloxBlocksInterleaved(du, key.seed, key.stream, first_block, w0, w1, w2, w3);
+    const size_t stride = 4 * hn::Lanes(du) * internal::SizeOf(kDType);
+    auto* dst = static_cast<uint8_t*>(out);
+    if constexpr (!kBits && kKind == Distribution::Kind::kNormal) {
+      // In phases across all vectors, so that the long log -> sqrt chains of
+      // independent vectors overlap instead of stalling one after another.
+      VF radius[2 * kPhiloxVectors];
+      HWY_UNROLL(4)
+      for (size_t k = 0; k < kPhiloxVectors; ++k) {
+        radius[2 * k] = MinusTwoLogRadius(df, du, w0[k]);
+        radius[2 * k + 1] = MinusTwoLogRadius(df, du, w2[k]);
+      }
+      HWY_UNROLL(8)
+      for (VF& r : radius) r = hn::Sqrt(r);
+      HWY_UNROLL(4)
+      for (size_t k = 0; k < kPhiloxVectors; ++k) {
+        StoreNormal(radius[2 * k], radius[2 * k + 1], w1[k], w3[k], dst + k * stride);
+      }
+    } else {
+      HWY_UNROLL(4)
+      for (size_t k = 0; k < kPhiloxVectors; ++k) {
+        Transform(w0[k], w1[k], w2[k], w3[k], dst + k * stride);
+      }
+    }
+#endif
+  }
+
+  // Box-Muller outputs of one vector of blocks from its radii and angle words.
+  HWY_INLINE void StoreNormal(VF r01, VF r23, VU angle01, VU angle23, void* out) const {
+    const VF scale = hn::Set(df, p.f_scale);
+    const VF offset = hn::Set(df, p.f_offset);
+    VF c01, s01, c23, s23;
+    SinCosAngleF32(df, du, angle01, c01, s01);
+    SinCosAngleF32(df, du, angle23, c23, s23);
+    auto v = [&](VF r, VF trig) { return Fma(df, hn::Mul(r, trig), scale, offset); };
+    StoreQuad<kDType>(df, v(r01, c01), v(r01, s01), v(r23, c23), v(r23, s23), out);
+  }
+
+  // One vector of blocks, any kind.
+  HWY_INLINE void Transform(VU w0, VU w1, VU w2, VU w3, void* out) const {
+    const VF scale = hn::Set(df, p.f_scale);
+    const VF offset = hn::Set(df, p.f_offset);
+    const VF lo = hn::Set(df, p.f_lo);
+    const VF hi = hn::Set(df, p.f_hi);
+    if constexpr (kBits) {
+      hn::StoreInterleaved4(w0, w1, w2, w3, du, static_cast<uint32_t*>(out));
+    } else if constexpr (kKind == Distribution::Kind::kUniform) {
+      auto v = [&](VU w) { return ScaleClamp(df, UniformF32(df, du, w), scale, offset, lo, hi); };
+      StoreQuad<kDType>(df, v(w0), v(w1), v(w2), v(w3), out);
+    } else if constexpr (kKind == Distribution::Kind::kNormal) {
+      StoreNormal(hn::Sqrt(MinusTwoLogRadius(df, du, w0)), hn::Sqrt(MinusTwoLogRadius(df, du, w2)),
+                  w1, w3, out);
+    } else {
+      const VF pa = hn::Set(df, p.f_pa);
+      const VF pspan = hn::Set(df, p.f_pspan);
+      const VF qa = hn::Set(df, p.f_qa);
+      auto v = [&](VU w) {
+        const VF z = TruncatedStandard(df, OpenUniformF32(df, du, w), pa, pspan, qa);
+        return ScaleClamp(df, z, scale, offset, lo, hi);
+      };
+      StoreQuad<kDType>(df, v(w0), v(w1), v(w2), v(w3), out);
+    }
+  }
+};
+
+template <Distribution::Kind kKind>
+struct BatchF64 {
+  static constexpr uint64_t kElementsPerBlock = 2;
+  using DD = hn::ScalableTag<double>;
+  using DU = hn::RebindToUnsigned<DD>;
+  using DI = hn::RebindToSigned<DD>;
+  using DU32 = hn::Rebind<uint32_t, DD>;  // Philox runs on as many lanes as there are doubles
+  using VD = VecOf<DD>;
+  using VU = VecOf<DU>;
+
+  DD dd;
+  DU du;
+  DI di;
+  DU32 du32;
+  const internal::FillParams& p;
+  const StreamKey key;
+
+  size_t Blocks() const { return kPhiloxVectors * hn::Lanes(dd); }
+
+  HWY_INLINE VD Bits53(VU x) const {  // x >> 11 as a double, exact
+    return hn::ConvertTo(dd, hn::BitCast(di, hn::ShiftRight<11>(x)));
+  }
+
+  HWY_INLINE void Make(uint64_t first_block, void* out) const {
+    using VU32 = VecOf<DU32>;
+#if HWY_HAVE_SCALABLE || HWY_TARGET == HWY_SCALAR
+    VU32 w0, w1, w2, w3;
+    PhiloxBlocks(du32, key.seed, key.stream, first_block, w0, w1, w2, w3);
+    Transform(w0, w1, w2, w3, out);
+#else
+    VU32 w0[kPhiloxVectors], w1[kPhiloxVectors], w2[kPhiloxVectors], w3[kPhiloxVectors];
+    PhiloxBlocksInterleaved(du32, key.seed, key.stream, first_block, w0, w1, w2, w3);
+    HWY_UNROLL(4)
+    for (size_t k = 0; k < kPhiloxVectors; ++k) {
+      Transform(w0[k], w1[k], w2[k], w3[k], static_cast<double*>(out) + k * 2 * hn::Lanes(dd));
+    }
+#endif
+  }
+
+  template <class VU32>
+  HWY_INLINE void Transform(VU32 w0, VU32 w1, VU32 w2, VU32 w3, void* out) const {
+    const VU x01 = hn::Or(hn::ShiftLeft<32>(hn::PromoteTo(du, w1)), hn::PromoteTo(du, w0));
+    const VU x23 = hn::Or(hn::ShiftLeft<32>(hn::PromoteTo(du, w3)), hn::PromoteTo(du, w2));
+    const VD scale = hn::Set(dd, p.d_scale);
+    const VD offset = hn::Set(dd, p.d_offset);
+    const VD lo = hn::Set(dd, p.d_lo);
+    const VD hi = hn::Set(dd, p.d_hi);
+    double* dst = static_cast<double*>(out);
+    if constexpr (kKind == Distribution::Kind::kUniform) {
+      auto v = [&](VU x) {
+        return ScaleClamp(dd, hn::Mul(Bits53(x), hn::Set(dd, 0x1.0p-53)), scale, offset, lo, hi);
+      };
+      hn::StoreInterleaved2(v(x01), v(x23), dd, dst);
+    } else if constexpr (kKind == Distribution::Kind::kNormal) {
+      // Radius u = ((x >> 11) + 1) 2^-53 in (0, 1], exact.
+      const VD u = hn::Mul(hn::Add(Bits53(x01), hn::Set(dd, 1.0)), hn::Set(dd, 0x1.0p-53));
+      const VD r = hn::Sqrt(hn::Mul(LogPositive(dd, u), hn::Set(dd, -2.0)));
+      VD c, s;
+      SinCosAngleF64(dd, du, x23, c, s);
+      hn::StoreInterleaved2(Fma(dd, hn::Mul(r, c), scale, offset),
+                            Fma(dd, hn::Mul(r, s), scale, offset), dd, dst);
+    } else {
+      static_assert(kKind == Distribution::Kind::kTruncatedNormal, "f64: uniform, normal or truncated normal");
+      const VD pa = hn::Set(dd, p.d_pa);
+      const VD pspan = hn::Set(dd, p.d_pspan);
+      const VD qa = hn::Set(dd, p.d_qa);
+      auto v = [&](VU x) {
+        // ((x >> 12) + 1/2) 2^-52 = (2 (x >> 12) + 1) 2^-53, exact.
+        const VU odd = hn::Or(hn::ShiftLeft<1>(hn::ShiftRight<12>(x)), hn::Set(du, uint64_t{1}));
+        const VD u = hn::Mul(hn::ConvertTo(dd, hn::BitCast(di, odd)), hn::Set(dd, 0x1.0p-53));
+        return ScaleClamp(dd, TruncatedStandard(dd, u, pa, pspan, qa), scale, offset, lo, hi);
+      };
+      hn::StoreInterleaved2(v(x01), v(x23), dd, dst);
+    }
+  }
+};
+
+// Elements [first, first + count) of the stream into out[0, count). Whole
+// batches are stored in place; a batch cut by either end of the range is made
+// in a small aligned buffer and the wanted part copied.
+template <class Batch>
+HWY_INLINE void FillWithBatches(const Batch& batch, size_t elem_size, void* out, uint64_t first,
+                                uint64_t count) {
+  constexpr uint64_t kPerBlock = Batch::kElementsPerBlock;
+  const uint64_t batch_elems = kPerBlock * batch.Blocks();
+  // One batch: 4 elements per 32-bit lane of each Philox vector.
+  HWY_ALIGN uint8_t buffer[kPhiloxVectors * 4 * HWY_MAX_BYTES];
+  auto* dst = static_cast<uint8_t*>(out);
+  uint64_t done = 0;
+  while (done < count) {
+    const uint64_t index = first + done;
+    const uint64_t block = index / kPerBlock;
+    const uint64_t skip = index % kPerBlock;
+    if (skip == 0 && count - done >= batch_elems) {
+      batch.Make(block, dst + done * elem_size);
+      done += batch_elems;
+    } else {
+      batch.Make(block, buffer);
+      const uint64_t n = std::min(batch_elems - skip, count - done);
+      std::memcpy(dst + done * elem_size, buffer + skip * elem_size, n * elem_size);
+      done += n;
+    }
+  }
+}
+
+template <Distribution::Kind kKind>
+HWY_INLINE void FillKind(const internal::FillParams& p, StreamKey key, void* out, uint64_t first,
+                         uint64_t count) {
+  const size_t size = internal::SizeOf(p.dtype);
+  switch (p.dtype) {
+    case DType::kF32:
+      return FillWithBatches(BatchF32<false, kKind, DType::kF32>{{}, {}, p, key}, size, out, first,
+                             count);
+    case DType::kBF16:
+      return FillWithBatches(BatchF32<false, kKind, DType::kBF16>{{}, {}, p, key}, size, out,
+                             first, count);
+    case DType::kF16:
+      return FillWithBatches(BatchF32<false, kKind, DType::kF16>{{}, {}, p, key}, size, out,
+                             first, count);
+    case DType::kF64:
+      return FillWithBatches(BatchF64<kKind>{{}, {}, {}, {}, p, key}, size, out, first, count);
+  }
+}
+
+// The per-target entry point: elements [first, first + count) of stream `key`
+// into out[0, count). inline: the target tests compile this file again beside
+// the library.
+inline void FillRange(const internal::FillParams& p, StreamKey key, void* out, uint64_t first,
+                      uint64_t count) {
+  if (p.bits) {
+    using Bits = BatchF32<true, Distribution::Kind::kUniform, DType::kF32>;
+    return FillWithBatches(Bits{{}, {}, p, key}, 4, out, first, count);
+  }
+  switch (p.kind) {
+    case Distribution::Kind::kUniform:
+      return FillKind<Distribution::Kind::kUniform>(p, key, out, first, count);
+    case Distribution::Kind::kNormal:
+      return FillKind<Distribution::Kind::kNormal>(p, key, out, first, count);
+    case Distribution::Kind::kTruncatedNormal:
+      return FillKind<Distribution::Kind::kTruncatedNormal>(p, key, out, first, count);
+  }
+}
+
+// NOLINTNEXTLINE(google-readability-namespace-comments)
+}  // namespace HWY_NAMESPACE
+}  // namespace fanfill
+HWY_AFTER_NAMESPACE();
+
+#endif  // FANFILL_SRC_CORE_FILL_INL_H_

@@ -1,0 +1,73 @@
+// The validated, precomputed form of one fill's distribution, shared by the
+// kernels (fill-inl.h), the scalar reference (reference.cc), the parallel
+// driver (dispatch.cc) and every caller that fills ranges (blocks, prepared
+// inits, the CLI through PreparedInit). It holds no stream key: one set of
+// parameters serves any (seed, stream). Internal: not installed.
+//
+// Validation happens once, in MakeFillParams (fill.cc), at the public edge;
+// Run and the kernels assume valid arguments.
+#ifndef FANFILL_SRC_CORE_FILL_PARAMS_H_
+#define FANFILL_SRC_CORE_FILL_PARAMS_H_
+
+#include <cstddef>
+#include <cstdint>
+
+#include "fanfill/fanfill.hpp"
+
+namespace fanfill::internal {
+
+struct FillParams {
+  // Raw Philox words (FillBits): 32-bit lanes, no transform; kind and dtype unused.
+  bool bits = false;
+  Distribution::Kind kind = Distribution::Kind::kNormal;
+  DType dtype = DType::kF32;
+  // f32/bf16/f16 path: value = clamp(fma(x, scale, offset), lo, hi) in float,
+  // x the standard variate (uniform in [0,1), N(0,1), or truncated N(0,1)).
+  float f_scale = 1, f_offset = 0, f_lo = 0, f_hi = 0;
+  // Truncated normal: p = pa + u pspan and q = qa - u pspan, qa = 1 - pa.
+  float f_pa = 0, f_pspan = 0, f_qa = 0;
+  // f64 path, same meaning.
+  double d_scale = 1, d_offset = 0, d_lo = 0, d_hi = 0;
+  double d_pa = 0, d_pspan = 0, d_qa = 0;
+};
+
+// Bytes per output element: 4 for raw bits, else the dtype's size.
+inline constexpr size_t ElementBytes(const FillParams& p) {
+  return p.bits ? 4 : (p.dtype == DType::kF64 ? 8 : p.dtype == DType::kF32 ? 4 : 2);
+}
+
+// The f32/bf16/f16 kernels compute in float: their parameters are the double
+// ones rounded once.
+inline void DeriveFloatParams(FillParams& p) {
+  p.f_scale = static_cast<float>(p.d_scale);
+  p.f_offset = static_cast<float>(p.d_offset);
+  p.f_lo = static_cast<float>(p.d_lo);
+  p.f_hi = static_cast<float>(p.d_hi);
+  p.f_pa = static_cast<float>(p.d_pa);
+  p.f_pspan = static_cast<float>(p.d_pspan);
+  p.f_qa = static_cast<float>(p.d_qa);
+}
+
+// Validates a distribution for a dtype and precomputes its parameters; throws
+// std::invalid_argument naming the problem ("normal: stddev must be ...").
+FillParams MakeFillParams(DType dtype, const Distribution& dist);
+inline FillParams BitsParams() {
+  FillParams p;
+  p.bits = true;
+  return p;
+}
+
+// Checks out/count/first_index; throws std::invalid_argument.
+void CheckRange(const void* out, uint64_t count, uint64_t first_index);
+// Checks a max_threads option (>= 0); `fn` prefixes the message when not null.
+void CheckMaxThreads(int max_threads, const char* fn = nullptr);
+
+// dispatch.cc: fills out[0, count) with elements [first, first + count) of
+// stream `key` on up to max_threads threads (0: the current oneTBB arena, 1:
+// serial). Arguments are valid (see above): nothing is checked here.
+void Run(const FillParams& p, StreamKey key, void* out, uint64_t first, uint64_t count,
+         int max_threads);
+
+}  // namespace fanfill::internal
+
+#endif  // FANFILL_SRC_CORE_FILL_PARAMS_H_

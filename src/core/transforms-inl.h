@@ -1,0 +1,235 @@
+// Layer 2, transforms: words -> values. Exact FMA, polynomials, log, sincos,
+// the inverse normal CDF and the uniform / truncated-normal transforms on
+// vectors. Every routine has a scalar twin in src/core/reference.cc that
+// performs the same IEEE operations in the same order (std::fma where this
+// code calls Fma), so outputs are bit-identical on every target
+// (tests/targets_test.cc). Per-target code, included through fill-inl.h.
+
+// Per-target include guard (toggled by foreach_target.h).
+#if defined(FANFILL_SRC_CORE_TRANSFORMS_INL_H_) == defined(HWY_TARGET_TOGGLE)
+#ifdef FANFILL_SRC_CORE_TRANSFORMS_INL_H_
+#undef FANFILL_SRC_CORE_TRANSFORMS_INL_H_
+#else
+#define FANFILL_SRC_CORE_TRANSFORMS_INL_H_
+#endif
+
+#include <array>
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+
+#include "hwy/highway.h"
+#include "src/core/philox-inl.h"
+#include "src/core/transform_constants.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace fanfill {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// ---------------------------------------------------------------- arithmetic
+
+// a * b + c with a single rounding on every target. Targets without hardware
+// FMA (SSE4, SCALAR) call std::fma per lane: exact, hence bit-identical to the
+// FMA targets, at a cost in speed on those (rare) machines.
+template <class D, class V = VecOf<D>>
+HWY_INLINE V Fma(D d, V a, V b, V c) {
+#if HWY_NATIVE_FMA
+  (void)d;
+  return hn::MulAdd(a, b, c);
+#else
+  using T = hn::TFromD<D>;
+  constexpr size_t kMax = HWY_MAX_BYTES / sizeof(T);
+  HWY_ALIGN T la[kMax], lb[kMax], lc[kMax];
+  hn::Store(a, d, la);
+  hn::Store(b, d, lb);
+  hn::Store(c, d, lc);
+  for (size_t i = 0; i < hn::Lanes(d); ++i) la[i] = std::fma(la[i], lb[i], lc[i]);
+  return hn::Load(d, la);
+#endif
+}
+
+// c[0] + z (c[1] + z (c[2] + ...)): coefficients in ascending powers.
+template <class D, class T, size_t N, class V = VecOf<D>>
+HWY_INLINE V PolyAscending(D d, V z, const std::array<T, N>& c) {
+  V acc = hn::Set(d, static_cast<hn::TFromD<D>>(c[N - 1]));
+  for (size_t i = N - 1; i-- > 0;) {
+    acc = Fma(d, acc, z, hn::Set(d, static_cast<hn::TFromD<D>>(c[i])));
+  }
+  return acc;
+}
+
+// Same, coefficients from the highest power down.
+template <class D, class T, size_t N, class V = VecOf<D>>
+HWY_INLINE V PolyDescending(D d, V z, const std::array<T, N>& c) {
+  V acc = hn::Set(d, static_cast<hn::TFromD<D>>(c[0]));
+  for (size_t i = 1; i < N; ++i) {
+    acc = Fma(d, acc, z, hn::Set(d, static_cast<hn::TFromD<D>>(c[i])));
+  }
+  return acc;
+}
+
+// ---------------------------------------------------------------- log
+
+// ln(2^e (1 + f)) for f in [sqrt(1/2) - 1, sqrt(2) - 1] (an ulp beyond is fine)
+// and f exact: fdlibm's log decomposition with the Taylor series of atanh.
+// Error: float <= 1 ulp, double <= 1 ulp of the result over that range
+// (measured in tests/accuracy_test.cc).
+template <class D, class V = VecOf<D>>
+HWY_INLINE V LogReduced(D d, V e, V f) {
+  using T = hn::TFromD<D>;
+  using C = internal::TransformConstants<T>;
+  const V s = hn::Div(f, hn::Add(hn::Set(d, T(2)), f));
+  const V z = hn::Mul(s, s);
+  const V r = hn::Mul(z, PolyAscending(d, z, C::kLogR));
+  const V hfsq = hn::Mul(hn::Set(d, T(0.5)), hn::Mul(f, f));
+  const V t = Fma(d, s, hn::Add(hfsq, r), hn::Mul(e, hn::Set(d, C::kLn2Lo)));
+  return Fma(d, e, hn::Set(d, C::kLn2Hi), hn::Sub(f, hn::Sub(hfsq, t)));
+}
+
+// ln x for normal positive x (exact exponent/mantissa split, then LogReduced).
+// float: valid for x in [2^-126, 2^128); double: [2^-1022, 2^1024). Max error 1 ulp.
+template <class D, class V = VecOf<D>>
+HWY_INLINE V LogPositive(D d, V x) {
+  using T = hn::TFromD<D>;
+  using C = internal::TransformConstants<T>;
+  const hn::RebindToSigned<D> di;
+  constexpr int kMantBits = sizeof(T) == 4 ? 23 : 52;
+  using TI = hn::TFromD<decltype(di)>;
+  const auto bits = hn::BitCast(di, x);
+  const auto e = hn::ShiftRight<kMantBits>(
+      hn::Sub(bits, hn::Set(di, static_cast<TI>(C::kSqrtHalfBits))));
+  const V m = hn::BitCast(d, hn::Sub(bits, hn::ShiftLeft<kMantBits>(e)));
+  return LogReduced(d, hn::ConvertTo(d, e), hn::Sub(m, hn::Set(d, T(1))));
+}
+
+// -2 ln u for the f32 Box-Muller radius u = (w + 1/2) 2^-32, w a 32-bit word,
+// without rounding u: u = hi + lo with hi = (w >> 8) 2^-24 and
+// lo = (2 (w & 255) + 1) 2^-33 both exact, so 1 + f = u 2^-e is formed exactly
+// up to one rounding of f.
+template <class DF, class DU>
+HWY_INLINE VecOf<DF> MinusTwoLogRadius(DF df, DU du, VecOf<DU> w) {
+  using C = internal::TransformConstants<float>;
+  const hn::RebindToSigned<DF> di;
+  const auto hi = hn::Mul(hn::ConvertTo(df, hn::BitCast(di, hn::ShiftRight<8>(w))),
+                          hn::Set(df, 0x1.0p-24f));
+  const auto lo_odd = hn::Add(hn::ShiftLeft<1>(hn::And(w, hn::Set(du, 0xFFu))), hn::Set(du, 1u));
+  const auto lo = hn::Mul(hn::ConvertTo(df, hn::BitCast(di, lo_odd)), hn::Set(df, 0x1.0p-33f));
+  const auto u = hn::Add(hi, lo);  // rounded, but only used to pick the exponent
+  const auto e = hn::ShiftRight<23>(
+      hn::Sub(hn::BitCast(di, u), hn::Set(di, static_cast<int32_t>(C::kSqrtHalfBits))));
+  const auto scale = hn::BitCast(df, hn::ShiftLeft<23>(hn::Sub(hn::Set(di, 127), e)));  // 2^-e
+  const auto f = hn::Add(hn::Sub(hn::Mul(hi, scale), hn::Set(df, 1.0f)), hn::Mul(lo, scale));
+  return hn::Mul(LogReduced(df, hn::ConvertTo(df, e), f), hn::Set(df, -2.0f));
+}
+
+// ---------------------------------------------------------------- sincos
+
+// cos and sin of k pi/2 + x for |x| <= pi/4 (Taylor polynomials; exact range
+// reduction happened in integers). k is the quadrant in an unsigned vector of
+// the same lane size. Max error 1.5 ulp for float (all 2^24 angles, tests/accuracy_test.cc).
+template <class D, class DU, class V = VecOf<D>>
+HWY_INLINE void SinCosQuadrant(D d, DU du, V x, VecOf<DU> k, V& cos_out, V& sin_out) {
+  using T = hn::TFromD<D>;
+  using C = internal::TransformConstants<T>;
+  using TU = hn::TFromD<DU>;
+  const V z = hn::Mul(x, x);
+  const V sin_x = Fma(d, hn::Mul(x, z), PolyAscending(d, z, C::kSin), x);
+  const V cos_x = Fma(d, z, PolyAscending(d, z, C::kCos), hn::Set(d, T(1)));
+  const auto one = hn::Set(du, TU{1});
+  const auto two = hn::Set(du, TU{2});
+  const auto swap = hn::RebindMask(d, hn::Eq(hn::And(k, one), one));
+  constexpr int kSignShift = sizeof(T) * 8 - 2;  // moves bit 1 to the sign bit
+  const V cos_sign = hn::BitCast(d, hn::ShiftLeft<kSignShift>(hn::And(hn::Add(k, one), two)));
+  const V sin_sign = hn::BitCast(d, hn::ShiftLeft<kSignShift>(hn::And(k, two)));
+  cos_out = hn::Xor(hn::IfThenElse(swap, sin_x, cos_x), cos_sign);
+  sin_out = hn::Xor(hn::IfThenElse(swap, cos_x, sin_x), sin_sign);
+}
+
+// cos/sin of the f32 angle 2 pi ((w >> 8) + 1/2) 2^-24. The quadrant and the
+// remainder come from the integer bits: with t = (w >> 8) + 2^21 mod 2^24,
+// k = t >> 22 and the remainder is n = 2 (t mod 2^22 - 2^21) + 1 (odd,
+// |n| < 2^22, exact in float) times 2 pi 2^-25.
+template <class DF, class DU>
+HWY_INLINE void SinCosAngleF32(DF df, DU du, VecOf<DU> w, VecOf<DF>& c, VecOf<DF>& s) {
+  using C = internal::TransformConstants<float>;
+  const hn::RebindToSigned<DF> di;
+  const auto t = hn::And(hn::Add(hn::ShiftRight<8>(w), hn::Set(du, 1u << 21)),
+                         hn::Set(du, 0xFFFFFFu));
+  const auto k = hn::ShiftRight<22>(t);
+  const auto rem = hn::Sub(hn::BitCast(di, hn::And(t, hn::Set(du, 0x3FFFFFu))),
+                           hn::Set(di, 1 << 21));
+  const auto n = hn::ConvertTo(df, hn::Add(hn::ShiftLeft<1>(rem), hn::Set(di, 1)));
+  const auto x = Fma(df, n, hn::Set(df, C::kAngleHi), hn::Mul(n, hn::Set(df, C::kAngleLo)));
+  SinCosQuadrant(df, du, x, k, c, s);
+}
+
+// Same for the f64 angle 2 pi ((x >> 11) + 1/2) 2^-53, x a 64-bit value.
+template <class DD, class DU64>
+HWY_INLINE void SinCosAngleF64(DD dd, DU64 du, VecOf<DU64> x64, VecOf<DD>& c, VecOf<DD>& s) {
+  using C = internal::TransformConstants<double>;
+  const hn::RebindToSigned<DD> di;
+  const auto t = hn::And(hn::Add(hn::ShiftRight<11>(x64), hn::Set(du, uint64_t{1} << 50)),
+                         hn::Set(du, (uint64_t{1} << 53) - 1));
+  const auto k = hn::ShiftRight<51>(t);
+  const auto rem = hn::Sub(hn::BitCast(di, hn::And(t, hn::Set(du, (uint64_t{1} << 51) - 1))),
+                           hn::Set(di, int64_t{1} << 50));
+  const auto n = hn::ConvertTo(dd, hn::Add(hn::ShiftLeft<1>(rem), hn::Set(di, int64_t{1})));
+  const auto x = Fma(dd, n, hn::Set(dd, C::kAngleHi), hn::Mul(n, hn::Set(dd, C::kAngleLo)));
+  SinCosQuadrant(dd, du, x, k, c, s);
+}
+
+// ---------------------------------------------------------------- inverse CDF
+
+// Phi^-1 of p, given p and q = 1 - p (both accurate: the caller forms them
+// without cancellation): sqrt(2) erfinv(p - q) with w = -ln(4 p q).
+// Valid for p, q >= 2.8e-8 (|z| <= 5.4); error figure in README.md.
+template <class D, class V = VecOf<D>>
+HWY_INLINE V InverseNormalCdf(D d, V p, V q) {
+  using T = hn::TFromD<D>;
+  const V w = hn::Neg(LogPositive(d, hn::Mul(hn::Mul(p, q), hn::Set(d, T(4)))));
+  const V central = PolyDescending(d, hn::Sub(w, hn::Set(d, T(2.5))), internal::kErfinvCentral);
+  const V tail =
+      PolyDescending(d, hn::Sub(hn::Sqrt(w), hn::Set(d, T(3))), internal::kErfinvTail);
+  const V poly = hn::IfThenElse(hn::Lt(w, hn::Set(d, T(5))), central, tail);
+  return hn::Mul(hn::Mul(hn::Sub(p, q), poly), hn::Set(d, static_cast<T>(1.41421356237309504880)));
+}
+
+// ---------------------------------------------------------------- transforms
+
+// Scale and clamp: value = clamp(fma(x, scale, offset), lo, hi).
+template <class D, class V = VecOf<D>>
+HWY_INLINE V ScaleClamp(D d, V x, V scale, V offset, V lo, V hi) {
+  return hn::Min(hn::Max(Fma(d, x, scale, offset), lo), hi);
+}
+
+// f32 uniform from a word: (w >> 8) 2^-24.
+template <class DF, class DU>
+HWY_INLINE VecOf<DF> UniformF32(DF df, DU /*du*/, VecOf<DU> w) {
+  const hn::RebindToSigned<DF> di;
+  return hn::Mul(hn::ConvertTo(df, hn::BitCast(di, hn::ShiftRight<8>(w))),
+                 hn::Set(df, 0x1.0p-24f));
+}
+
+// f32 truncated-normal uniform: ((w >> 9) + 1/2) 2^-23 = (2 (w >> 9) + 1) 2^-24.
+template <class DF, class DU>
+HWY_INLINE VecOf<DF> OpenUniformF32(DF df, DU du, VecOf<DU> w) {
+  const hn::RebindToSigned<DF> di;
+  const auto odd = hn::Or(hn::ShiftLeft<1>(hn::ShiftRight<9>(w)), hn::Set(du, 1u));
+  return hn::Mul(hn::ConvertTo(df, hn::BitCast(di, odd)), hn::Set(df, 0x1.0p-24f));
+}
+
+// Truncated normal: p = pa + u pspan, q = qa - u pspan, value = Phi^-1(p).
+template <class D, class V = VecOf<D>>
+HWY_INLINE V TruncatedStandard(D d, V u, V pa, V pspan, V qa) {
+  const V p = Fma(d, u, pspan, pa);
+  const V q = Fma(d, hn::Neg(u), pspan, qa);
+  return InverseNormalCdf(d, p, q);
+}
+
+// NOLINTNEXTLINE(google-readability-namespace-comments)
+}  // namespace HWY_NAMESPACE
+}  // namespace fanfill
+HWY_AFTER_NAMESPACE();
+
+#endif  // FANFILL_SRC_CORE_TRANSFORMS_INL_H_

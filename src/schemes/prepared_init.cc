@@ -1,0 +1,287 @@
+// PreparedInit: one tensor's initialization validated and planned once, then
+// run whole, by element range or by block; Init and InitBlock are one plan
+// and one run. The structural writers (sparse zeroing, eye, dirac) live here;
+// orthogonal is orthogonal.cc. Validation happens in the constructor, the one
+// place a scheme request is checked; the runs check only their own range,
+// block and output.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <numeric>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "fanfill/blocks.hpp"
+#include "fanfill/fanfill.hpp"
+#include "fanfill/schemes.hpp"
+#include "src/core/common.h"
+#include "src/core/dtype.h"
+#include "src/core/fill_params.h"
+#include "src/schemes/scheme_internal.h"
+#include "src/tensor/block_runs.h"
+
+namespace fanfill {
+namespace internal {
+namespace {
+
+// The sparse scheme's selection words start here in the tensor's stream, far
+// beyond any element index a fill of the tensor uses.
+constexpr uint64_t kSparseBitsOffset = uint64_t{1} << 63;
+
+[[noreturn]] void Fail(const std::string& message) { throw std::invalid_argument(message); }
+
+bool IsPointwise(Description::Kind kind) {
+  switch (kind) {
+    case Description::Kind::kUniform:
+    case Description::Kind::kNormal:
+    case Description::Kind::kTruncatedNormal:
+    case Description::Kind::kConstant:
+      return true;
+    case Description::Kind::kOrthogonal:
+    case Description::Kind::kSparse:
+    case Description::Kind::kEye:
+    case Description::Kind::kDirac:
+      return false;
+  }
+  return false;
+}
+
+bool IsDistribution(Description::Kind kind) {
+  return kind == Description::Kind::kUniform || kind == Description::Kind::kNormal ||
+         kind == Description::Kind::kTruncatedNormal;
+}
+
+// Validates (shape, layout, scheme, dtype) and builds the plan.
+std::shared_ptr<const InitPlan> MakePlan(std::span<const int64_t> shape, Layout layout,
+                                         const Scheme& scheme, DType dtype, StreamKey key) {
+  CheckDType(dtype);
+  if (layout != Layout::kOI && layout != Layout::kIO) {
+    Fail("unknown layout " + std::to_string(static_cast<int>(layout)) +
+         " (expected Layout::kOI or Layout::kIO)");
+  }
+  auto plan = std::make_shared<InitPlan>();
+  // As PyTorch, initializing a zero-element tensor is a no-op (it may have no fans).
+  if (ElementCount(shape) == 0) {
+    plan->d.scheme = scheme.ToString();
+    plan->d.count = 0;
+  } else {
+    *plan = Plan(shape, layout, scheme);
+  }
+  plan->dtype = dtype;
+  plan->layout = layout;
+  plan->key = key;
+  plan->shape.assign(shape.begin(), shape.end());
+  plan->pointwise = plan->d.count == 0 || IsPointwise(plan->d.kind);
+  plan->context =
+      plan->d.scheme + " on shape " + FormatShape(shape) + " (" + DTypeName(dtype) + "): ";
+  const Description& d = plan->d;
+  if (d.count > std::numeric_limits<size_t>::max() / SizeOf(dtype)) {
+    Fail(plan->context + "the tensor does not fit in memory");
+  }
+  plan->bytes = d.count * SizeOf(dtype);
+  if (d.count == 0) return plan;
+  auto check_value = [&](double v) {
+    if (!std::isfinite(RoundTo(v, dtype))) {
+      Fail(plan->context + "the value " + FormatNumber(v) + " overflows " + DTypeName(dtype));
+    }
+  };
+  switch (d.kind) {
+    case Description::Kind::kUniform:
+    case Description::Kind::kNormal:
+    case Description::Kind::kTruncatedNormal:
+    case Description::Kind::kSparse:
+      try {  // the dtype can hold the values
+        plan->params = MakeFillParams(dtype, d.distribution);
+      } catch (const std::invalid_argument& e) {
+        Fail(plan->context + e.what());
+      }
+      break;
+    case Description::Kind::kOrthogonal:
+      check_value(d.gain);
+      break;
+    case Description::Kind::kConstant:
+    case Description::Kind::kEye:
+    case Description::Kind::kDirac:
+      check_value(plan->value);
+      break;
+  }
+  return plan;
+}
+
+// Zeroes plan.num_zeros of the plan.rows out units of each of the plan.cols
+// in units, chosen by a partial Fisher-Yates shuffle (see schemes.hpp).
+void ZeroSparse(void* out, const InitPlan& plan) {
+  const uint64_t rows = plan.rows, cols = plan.cols, k = plan.num_zeros;
+  if (k == 0) return;
+  std::vector<uint64_t> order(rows);
+  std::vector<uint32_t> words(2 * k);
+  for (uint64_t c = 0; c < cols; ++c) {
+    Run(BitsParams(), plan.key, words.data(), kSparseBitsOffset + 2 * rows * c, words.size(), 1);
+    std::iota(order.begin(), order.end(), uint64_t{0});
+    for (uint64_t t = 0; t < k; ++t) {
+      const uint64_t x = (uint64_t{words[2 * t + 1]} << 32) | words[2 * t];
+      const uint64_t j =
+          t + static_cast<uint64_t>((static_cast<unsigned __int128>(x) * (rows - t)) >> 64);
+      std::swap(order[t], order[j]);
+      const uint64_t r = order[t];
+      StoreAt(out, plan.dtype, plan.layout == Layout::kOI ? r * cols + c : c * rows + r, 0.0);
+    }
+  }
+}
+
+// Index of element (o, i, centre...) of a dirac kernel.
+uint64_t DiracIndex(std::span<const int64_t> shape, Layout layout, uint64_t o, uint64_t i) {
+  const size_t rank = shape.size();
+  uint64_t index = 0;
+  for (size_t a = 0; a < rank; ++a) {
+    uint64_t coordinate = static_cast<uint64_t>(shape[a]) / 2;  // spatial centre
+    if (layout == Layout::kOI) {
+      if (a == 0) coordinate = o;
+      if (a == 1) coordinate = i;
+    } else {
+      if (a == rank - 1) coordinate = o;
+      if (a == rank - 2) coordinate = i;
+    }
+    index = index * static_cast<uint64_t>(shape[a]) + coordinate;
+  }
+  return index;
+}
+
+void RunWhole(const InitPlan& plan, void* out, int max_threads) {
+  const Description& d = plan.d;
+  const uint64_t count = d.count;
+  switch (d.kind) {
+    case Description::Kind::kUniform:
+    case Description::Kind::kNormal:
+    case Description::Kind::kTruncatedNormal:
+      return Run(plan.params, plan.key, out, 0, count, max_threads);
+    case Description::Kind::kSparse:
+      Run(plan.params, plan.key, out, 0, count, max_threads);
+      return ZeroSparse(out, plan);
+    case Description::Kind::kOrthogonal:
+      return FillOrthogonal(out, plan.dtype, plan.rows, plan.cols, d.gain, plan.key, max_threads);
+    case Description::Kind::kConstant:
+      return StoreConstant(out, plan.dtype, count, plan.value);
+    case Description::Kind::kEye: {
+      StoreConstant(out, plan.dtype, count, 0.0);
+      const uint64_t n = std::min(plan.rows, plan.cols);
+      for (uint64_t i = 0; i < n; ++i) StoreAt(out, plan.dtype, i * plan.cols + i, plan.value);
+      return;
+    }
+    case Description::Kind::kDirac: {
+      StoreConstant(out, plan.dtype, count, 0.0);
+      const std::span<const int64_t> shape = plan.shape;
+      const size_t rank = shape.size();
+      const bool oi = plan.layout == Layout::kOI;
+      const auto out_channels = static_cast<uint64_t>(shape[oi ? 0 : rank - 1]);
+      const auto in_channels = static_cast<uint64_t>(shape[oi ? 1 : rank - 2]);
+      const uint64_t per_group = out_channels / plan.groups;
+      const uint64_t n = std::min(per_group, in_channels);
+      for (uint64_t g = 0; g < plan.groups; ++g) {
+        for (uint64_t k = 0; k < n; ++k) {
+          StoreAt(out, plan.dtype, DiracIndex(shape, plan.layout, g * per_group + k, k),
+                  plan.value);
+        }
+      }
+      return;
+    }
+  }
+}
+
+// The reason a non-pointwise scheme has no ranges or blocks.
+std::string NotPointwise(const InitPlan& plan, const char* what) {
+  std::string why;
+  switch (plan.d.kind) {
+    case Description::Kind::kOrthogonal:
+      why = "orthogonal (every value depends on the QR of the whole matrix); initialize the "
+            "whole tensor and slice it";
+      break;
+    case Description::Kind::kSparse:
+      why = "sparse (its zeros are chosen per column over the whole tensor)";
+      break;
+    default:
+      why = std::string(plan.d.kind == Description::Kind::kEye ? "eye" : "dirac") +
+            " (not a pointwise distribution); initialize the whole tensor and slice it";
+      break;
+  }
+  return std::string(what) + " is not supported for " + why;
+}
+
+}  // namespace
+}  // namespace internal
+
+PreparedInit::PreparedInit(std::span<const int64_t> shape, Layout layout, const Scheme& scheme,
+                           DType dtype, StreamKey key)
+    : plan_(internal::MakePlan(shape, layout, scheme, dtype, key)) {}
+
+const Description& PreparedInit::description() const { return plan_->d; }
+std::span<const int64_t> PreparedInit::shape() const { return plan_->shape; }
+Layout PreparedInit::layout() const { return plan_->layout; }
+DType PreparedInit::dtype() const { return plan_->dtype; }
+StreamKey PreparedInit::key() const { return plan_->key; }
+uint64_t PreparedInit::count() const { return plan_->d.count; }
+uint64_t PreparedInit::bytes() const { return plan_->bytes; }
+bool PreparedInit::is_pointwise() const { return plan_->pointwise; }
+
+void PreparedInit::Run(void* out, const InitOptions& options) const {
+  const internal::InitPlan& plan = *plan_;
+  internal::CheckMaxThreads(options.max_threads);
+  if (plan.d.count == 0) return;
+  if (out == nullptr) internal::Fail(plan.context + "out is null");
+  internal::RunWhole(plan, out, options.max_threads);
+}
+
+void PreparedInit::RunRange(void* out, uint64_t first, uint64_t count,
+                            const InitOptions& options) const {
+  const internal::InitPlan& plan = *plan_;
+  internal::CheckMaxThreads(options.max_threads);
+  if (!plan.pointwise) internal::Fail(plan.context + internal::NotPointwise(plan, "a range fill"));
+  if (first > plan.d.count || count > plan.d.count - first) {
+    internal::Fail(plan.context + "elements [" + std::to_string(first) + ", " +
+                   std::to_string(first) + " + " + std::to_string(count) +
+                   ") lie outside the tensor's " + std::to_string(plan.d.count));
+  }
+  if (count == 0) return;
+  if (out == nullptr) internal::Fail(plan.context + "out is null");
+  if (plan.d.kind == Description::Kind::kConstant) {
+    return internal::StoreConstant(out, plan.dtype, count, plan.value);
+  }
+  internal::Run(plan.params, plan.key, out, first, count, options.max_threads);
+}
+
+void PreparedInit::RunBlock(void* out, const Block& block, const InitOptions& options) const {
+  const internal::InitPlan& plan = *plan_;
+  const internal::RunPlan runs = internal::PlanRuns(plan.context, plan.shape, block, plan.dtype);
+  internal::CheckMaxThreads(options.max_threads);
+  if (out == nullptr && runs.count > 0) internal::Fail(plan.context + "out is null");
+  // As Init, a zero-element global tensor is a no-op (it may have no fans).
+  if (plan.d.count == 0) return;
+  if (!plan.pointwise) internal::Fail(plan.context + internal::NotPointwise(plan, "blockwise fill"));
+  if (runs.count == 0) return;
+  if (plan.d.kind == Description::Kind::kConstant) {
+    return internal::StoreConstant(out, plan.dtype, runs.count, plan.value);
+  }
+  internal::RunFills(out, runs, plan.params, plan.key, options.max_threads);
+}
+
+void Init(void* out, DType dtype, std::span<const int64_t> shape, Layout layout,
+          const Scheme& scheme, StreamKey key, const InitOptions& options) {
+  PreparedInit(shape, layout, scheme, dtype, key).Run(out, options);
+}
+
+void InitBlock(void* out, DType dtype, std::span<const int64_t> global_shape, Layout layout,
+               const Block& block, const Scheme& scheme, StreamKey key,
+               const BlockOptions& options) {
+  try {
+    internal::CheckMaxThreads(options.max_threads);
+    PreparedInit(global_shape, layout, scheme, dtype, key)
+        .RunBlock(out, block, {.max_threads = options.max_threads});
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("InitBlock: ") + e.what());
+  }
+}
+
+}  // namespace fanfill
