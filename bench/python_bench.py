@@ -4,7 +4,8 @@ model's own init, and the Python call overhead of a small fill.
 Usage: python bench/python_bench.py [--size 8192] [--reps 5] [--threads 2]
                                     [--model-layers 16] [--skip-model]
 
-Each row is the median of --reps runs; torch's function runs first. ns/element is
+Each row is the median of --reps runs; torch's function and fanfill's run in
+alternation, torch first in each pair (both see the same load). ns/element is
 wall time / elements; cycles/element uses the clock of /proc/cpuinfo ("cpu MHz",
 the TSC rate on this machine) or --ghz. Ratios are from the one run printed.
 """
@@ -47,6 +48,24 @@ def _median_time(fn: Callable[[], object], reps: int, warmup: int = 1) -> float:
     return statistics.median(times)
 
 
+def _paired_medians(first: Callable[[], object], second: Callable[[], object],
+                    reps: int) -> tuple[float, float]:
+    """Median times of `first` (torch) and `second` (fanfill), run in alternation, first
+    first in each pair, so that both see the same load on a shared machine."""
+    first()
+    second()
+    a, b = [], []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        first()
+        t1 = time.perf_counter()
+        second()
+        t2 = time.perf_counter()
+        a.append(t1 - t0)
+        b.append(t2 - t1)
+    return statistics.median(a), statistics.median(b)
+
+
 def _row(name: str, n: int, t_torch: float, t_ff: float, ghz: float) -> str:
     ns_t, ns_f = t_torch / n * 1e9, t_ff / n * 1e9
     return (f"| {name} | {ns_t:.3f} | {ns_t * ghz:.2f} | {ns_f:.3f} | {ns_f * ghz:.2f} | "
@@ -63,8 +82,8 @@ def bench_nn_init(size: int, reps: int, ghz: float) -> list[str]:
     for dtype, dname in ((torch.float32, "f32"), (torch.bfloat16, "bf16")):
         t = torch.empty(size, size, dtype=dtype)
         for fname, call in fns:
-            t_torch = _median_time(lambda call=call, t=t: call(torch.nn.init, t), reps)
-            t_ff = _median_time(lambda call=call, t=t: call(nn_init, t), reps)
+            t_torch, t_ff = _paired_medians(lambda call=call, t=t: call(torch.nn.init, t),
+                                            lambda call=call, t=t: call(nn_init, t), reps)
             rows.append(_row(f"{fname} {size}x{size} {dname}", t.numel(), t_torch, t_ff, ghz))
             print(rows[-1], flush=True)
         del t
@@ -97,8 +116,7 @@ def bench_model(layers: int, reps: int, ghz: float) -> list[str]:
             with torch.no_grad():
                 model.init_weights()
 
-        t_own = _median_time(own, reps)
-        t_ff = _median_time(lambda model=model: init_model(model, 0), reps)
+        t_own, t_ff = _paired_medians(own, lambda model=model: init_model(model, 0), reps)
         rows.append(_row(f"init_model Llama {n / 1e9:.2f}B params ({layers} layers) {dname}", n,
                          t_own, t_ff, ghz))
         print(rows[-1], flush=True)

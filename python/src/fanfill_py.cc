@@ -1,9 +1,9 @@
 // fanfill._core: the nanobind extension behind `import fanfill`.
 //
 // Every call into the C++ library lives in this file, behind the small helper
-// functions below (RunFill, RunFillBlock, RunInit, RunInitRange, RunInitBlock),
-// so that moving to fanfill::PreparedInit is a local change. The Python layer
-// (python/fanfill/_core_api.py) checks the buffer (CPU, C-contiguous, writable,
+// functions below (RunFill, RunFillBlock, RunInit, RunInitRange, RunInitBlock; the
+// inits run a fanfill::PreparedInit). The Python layer (python/fanfill/_api.py,
+// _buffers.py) checks the buffer (CPU, C-contiguous, writable,
 // dtype, element count) and passes its address; these functions take that
 // address as an integer. The GIL is released while filling. std::invalid_argument
 // from the library becomes ValueError (nanobind's translation), with the message.
@@ -79,14 +79,21 @@ void RunFillBlock(uintptr_t out, const std::string& dtype, const std::vector<int
                      {.max_threads = threads});
 }
 
+// One validated plan per call (fanfill::PreparedInit): the whole tensor, an element
+// range or a block of it, each bit for bit the matching part of Init.
+fanfill::PreparedInit Plan(const std::string& dtype, const std::vector<int64_t>& shape,
+                           const std::string& layout, const std::string& scheme, uint64_t seed,
+                           uint64_t stream) {
+  return fanfill::PreparedInit(shape, fanfill::ParseLayout(layout), fanfill::Scheme::Parse(scheme),
+                               fanfill::ParseDType(dtype), {seed, stream});
+}
+
 void RunInit(uintptr_t out, const std::string& dtype, const std::vector<int64_t>& shape,
              const std::string& layout, const std::string& scheme, uint64_t seed, uint64_t stream,
              int threads) {
-  const fanfill::DType dt = fanfill::ParseDType(dtype);
-  const fanfill::Layout lay = fanfill::ParseLayout(layout);
-  const fanfill::Scheme sch = fanfill::Scheme::Parse(scheme);
+  const fanfill::PreparedInit plan = Plan(dtype, shape, layout, scheme, seed, stream);
   nb::gil_scoped_release release;
-  fanfill::Init(Ptr(out), dt, shape, lay, sch, {seed, stream}, {.max_threads = threads});
+  plan.Run(Ptr(out), {.max_threads = threads});
 }
 
 bool IsPointwise(fanfill::Description::Kind kind) {
@@ -94,40 +101,24 @@ bool IsPointwise(fanfill::Description::Kind kind) {
   return kind == K::kUniform || kind == K::kNormal || kind == K::kTruncatedNormal;
 }
 
-// Elements [first_index, first_index + count) of Init(shape, ...) for a pointwise
-// scheme (one Fill with the described distribution, as schemes.hpp specifies).
+// Elements [first_index, first_index + count) of the tensor (pointwise schemes).
 void RunInitRange(uintptr_t out, const std::string& dtype, const std::vector<int64_t>& shape,
                   const std::string& layout, const std::string& scheme, uint64_t seed,
                   uint64_t stream, uint64_t first_index, uint64_t count, int threads) {
-  const fanfill::DType dt = fanfill::ParseDType(dtype);
-  const fanfill::Layout lay = fanfill::ParseLayout(layout);
-  const fanfill::Scheme sch = fanfill::Scheme::Parse(scheme);
-  const fanfill::Description d = fanfill::Describe(shape, lay, sch);
-  if (!IsPointwise(d.kind)) {
-    throw std::invalid_argument("init_: first_index needs a pointwise scheme (one distribution); " +
-                                d.scheme + " is not");
-  }
-  if (first_index > d.count || count > d.count - first_index) {
-    throw std::invalid_argument("init_: elements [" + std::to_string(first_index) + ", " +
-                                std::to_string(first_index) + " + " + std::to_string(count) +
-                                ") are outside the tensor's " + std::to_string(d.count));
-  }
+  const fanfill::PreparedInit plan = Plan(dtype, shape, layout, scheme, seed, stream);
   nb::gil_scoped_release release;
-  fanfill::Fill(Ptr(out), dt, count, d.distribution, {seed, stream},
-                {.first_index = first_index, .max_threads = threads});
+  plan.RunRange(Ptr(out), first_index, count, {.max_threads = threads});
 }
 
+// A block of the global tensor (pointwise schemes), fans from the global shape.
 void RunInitBlock(uintptr_t out, const std::string& dtype, const std::vector<int64_t>& global_shape,
                   const std::string& layout, const std::vector<int64_t>& offset,
                   const std::vector<int64_t>& extent, const std::string& scheme, uint64_t seed,
                   uint64_t stream, int threads) {
-  const fanfill::DType dt = fanfill::ParseDType(dtype);
-  const fanfill::Layout lay = fanfill::ParseLayout(layout);
-  const fanfill::Scheme sch = fanfill::Scheme::Parse(scheme);
+  const fanfill::PreparedInit plan = Plan(dtype, global_shape, layout, scheme, seed, stream);
   const fanfill::Block block = MakeBlock(offset, extent);
   nb::gil_scoped_release release;
-  fanfill::InitBlock(Ptr(out), dt, global_shape, lay, block, sch, {seed, stream},
-                     {.max_threads = threads});
+  plan.RunBlock(Ptr(out), block, {.max_threads = threads});
 }
 
 const char* KindName(fanfill::Description::Kind kind) {

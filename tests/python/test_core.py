@@ -192,7 +192,7 @@ def _bad_cases():
          ValueError, "orthogonal"),
         ("first_index on orthogonal", f32,
          lambda o: fanfill.init_(o, "orthogonal", seed=1, shape=[8, 5], first_index=4),
-         ValueError, "pointwise"),
+         ValueError, "range fill is not supported for orthogonal"),
     ]
 
 

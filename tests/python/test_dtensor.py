@@ -92,6 +92,7 @@ def _worker(rank: int, world: int, port: int, dims: int, path: str) -> None:
         out["orthogonal"] = fanfill.init_(q, "orthogonal", seed=3, name="q").full_tensor()
         if rank == 0:
             torch.save(out, path)
+        dist.barrier()  # no rank tears gloo down while another still talks to it
     finally:
         dist.destroy_process_group()
 
