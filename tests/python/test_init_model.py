@@ -181,8 +181,11 @@ def test_unnamed_draws_are_reported_or_raise_with_strict():
     m = _Custom("temporary")
     rep = init_model(m, 1)
     assert rep.unnamed and "shape (6, 8)" in rep.unnamed[0]
+    assert rep.not_drawn == ["w"]  # the draw landed on a temporary
     with pytest.raises(RuntimeError, match="strict=True"):
         init_model(_Custom("temporary"), 1, strict=True)
+    ln = init_model(nn.Sequential(nn.Linear(3, 4), nn.LayerNorm(4)), 1)
+    assert ln.not_drawn == ["1.weight", "1.bias"]  # ones and zeros
     init_model(nn.Linear(3, 4), 1, strict=True)  # nothing unnamed: no error
 
 

@@ -49,12 +49,18 @@ class InitReport:
     unnamed: descriptions of random draws that landed on no named parameter
         (torch's own generator supplied those values).
     not_ruled: with ``rules=``, parameters no rule covered (left as they were).
+    not_drawn: parameters (kept names) that received no fanfill draw: the
+        deterministic ones (norm weights set to ones, zero biases) and any the
+        init code never touched -- e.g. a parameter made with ``torch.randn`` in
+        a constructor and no ``reset_parameters``, which keeps torch's values
+        (after ``to_empty``: uninitialized memory).
     names: storage owner name of every parameter (tied ones map to the kept name).
     """
 
     filled: dict[str, int] = field(default_factory=dict)
     unnamed: list[str] = field(default_factory=list)
     not_ruled: list[str] = field(default_factory=list)
+    not_drawn: list[str] = field(default_factory=list)
     names: dict[str, str] = field(default_factory=dict)
 
 
@@ -614,4 +620,6 @@ def init_model(model: nn.Module, seed: int, *, strict: bool = False, rules: Any 
                     _zero_dtensor_padding_rows(model)
         finally:
             _fill.set_active(prev)
+    kept = dict.fromkeys(registry.aliases.get(n, n) for n, _ in model.named_parameters())
+    report.not_drawn = [n for n in kept if n not in report.filled]
     return report
