@@ -202,7 +202,106 @@ def test_custom_rules_and_init_fn():
         init_model(m, 8, rules="keras")
 
 
+class _TiedLM(nn.Module):
+    """A torch model that initializes as a Hugging Face one does: every module's
+    _init_weights children first (the head after the embedding), then the tying."""
+
+    def __init__(self, tie_in_init=True):
+        super().__init__()
+        self.tie_in_init = tie_in_init
+        self.emb = nn.Embedding(50, 8, padding_idx=4)
+        self.head = nn.Linear(8, 50, bias=False)
+        self.head.weight = self.emb.weight
+
+    def _init_weights(self, m):
+        if isinstance(m, nn.Linear):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+        elif isinstance(m, nn.Embedding):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+            m.weight[m.padding_idx].zero_()
+
+    def init_weights(self):
+        self.apply(self._init_weights)
+        if self.tie_in_init:
+            self.head.weight = self.emb.weight
+
+
+def _padded_normal(shape, std, seed, name, pad):
+    ref = fanfill.fill_normal(torch.empty(*shape), 0.0, std, seed=seed, name=name)
+    ref[pad] = 0
+    return ref
+
+
+@pytest.mark.parametrize("tie_in_init", [True, False])
+def test_tied_embedding_with_padding_is_initialized_once_by_its_kept_owner(tie_in_init):
+    """The head's init of the shared weight is discarded, as when the model ties after its
+    init: the padding row stays zero, the rest is drawn once from the kept name's stream."""
+    m = _TiedLM(tie_in_init)
+    rep = init_model(m, 31, strict=True)
+    assert m.head.weight is m.emb.weight  # still tied, the same Parameter
+    assert rep.names["head.weight"] == "emb.weight"
+    assert rep.filled == {"emb.weight": 1} and not rep.unnamed and not rep.not_drawn
+    assert torch.equal(m.emb.weight.detach(), _padded_normal((50, 8), 0.02, 31, "emb.weight", 4))
+
+
+def test_tied_embedding_with_padding_torch_modules():
+    """reset_parameters per module: the tied Linear's kaiming_uniform_ does not land on the
+    embedding; its own bias is drawn from its own name."""
+    m = nn.ModuleDict({"emb": nn.Embedding(40, 6, padding_idx=0), "head": nn.Linear(6, 40)})
+    m["head"].weight = m["emb"].weight
+    rep = init_model(m, 8)
+    assert rep.filled == {"emb.weight": 1, "head.bias": 1} and not rep.unnamed
+    assert m["head"].weight is m["emb"].weight
+    assert torch.equal(m["emb"].weight.detach(), _padded_normal((40, 6), 1.0, 8, "emb.weight", 0))
+    bb = 1 / math.sqrt(6)
+    assert torch.equal(m["head"].bias.detach(),
+                       fanfill.fill_uniform(torch.empty(40), -bb, bb, seed=8, name="head.bias"))
+
+
 transformers = pytest.importorskip("transformers")
+
+
+def _bert(pad=3):
+    cfg = transformers.BertConfig(
+        vocab_size=96, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=32, pad_token_id=pad)
+    return transformers.BertForMaskedLM(cfg)
+
+
+def _gemma(pad=5):
+    cfg = transformers.GemmaConfig(
+        vocab_size=96, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+        num_key_value_heads=1, head_dim=16, intermediate_size=64, pad_token_id=pad,
+        tie_word_embeddings=True)
+    return transformers.GemmaForCausalLM(cfg)
+
+
+@pytest.mark.parametrize("family", ["bert", "gemma"])
+def test_hugging_face_tied_embedding_keeps_its_zero_padding_row(family):
+    """BERT's cls.predictions.decoder / Gemma's lm_head, tied to the word embeddings, do not
+    redraw them (transformers' own init ties after initializing): the padding row is zero,
+    as in the model's own init and `fanfill hf`."""
+    if family == "bert":
+        m, pad, kept, alias = (_bert(), 3, "bert.embeddings.word_embeddings.weight",
+                               "cls.predictions.decoder.weight")
+        emb, out = m.bert.embeddings.word_embeddings, m.cls.predictions.decoder
+    else:
+        m, pad, kept, alias = _gemma(), 5, "model.embed_tokens.weight", "lm_head.weight"
+        emb, out = m.model.embed_tokens, m.lm_head
+    torch.manual_seed(0)
+    own = _bert() if family == "bert" else _gemma()
+    own_emb = (own.bert.embeddings.word_embeddings if family == "bert"
+               else own.model.embed_tokens)
+    assert not own_emb.weight[pad].any()  # the model's own init: a zero padding row
+    rep = init_model(m, 13)
+    assert rep.names[alias] == kept and out.weight is emb.weight
+    assert rep.filled[kept] == 1 and not rep.unnamed
+    assert not emb.weight[pad].any()
+    assert torch.equal(emb.weight.detach(), _padded_normal((96, 32), 0.02, 13, kept, pad))
+    if family == "bert":
+        assert m.cls.predictions.decoder.bias is m.cls.predictions.bias
+    _compare(_state(own), _state(m))
+
 
 
 def _llama(device=None):

@@ -325,6 +325,8 @@ class _Mode(TorchFunctionMode):
             return func(*args, **kwargs)
         if func in _OTHER_RANDOM:
             target = args[0] if args and isinstance(args[0], torch.Tensor) else None
+            if target is not None and target.is_meta:  # no values (e.g. a tied alias's stand-in)
+                return func(*args, **kwargs)
             name = getattr(func, "__name__", str(func))
             found = self.i.registry.find(target) if target is not None and func.__name__.endswith(
                 "_") else None
@@ -438,6 +440,51 @@ def _takes_no_arguments(fn: Callable[..., Any]) -> bool:
         return True
     return all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
                for p in sig.parameters.values())
+
+
+@contextlib.contextmanager
+def _tied_aliases_detached(model: nn.Module, registry: _Registry) -> Iterator[None]:
+    """Replaces, while the model's own init runs, every tied parameter (or buffer) slot whose
+    name is not the kept one by a meta stand-in, and puts the shared tensor back afterwards.
+
+    A model's own init runs on untied modules: a Hugging Face model ties after
+    ``initialize_weights`` (``init_weights`` = init, then ``tie_weights``), a torch model
+    after its modules' constructors ran ``reset_parameters``; what the second owner's init
+    wrote (a draw, a zeroed bias) lands in its own tensor and is discarded by the tying. On
+    the already tied model it would land on the shared storage again, after the kept
+    owner's init: e.g. a tied ``Linear``'s ``normal_`` redrawing an ``Embedding``'s zeroed
+    padding row. The stand-ins receive those writes (meta: no memory, no values, no draw).
+    """
+    named = list(model.named_parameters(remove_duplicate=False))
+    named += [(n, b) for n, b in model.named_buffers(remove_duplicate=False) if b is not None]
+    slots: dict[str, tuple[nn.Module, str]] = {}
+    for name, _ in named:
+        prefix, _, leaf = name.rpartition(".")
+        slots[name] = (model.get_submodule(prefix) if prefix else model, leaf)
+    saved: list[tuple[dict[str, Any], str, Any]] = []
+    seen: set[tuple[int, str]] = set()
+    for name, t in named:
+        kept = registry.aliases.get(name, name)
+        if kept == name or kept not in slots:
+            continue
+        module, leaf = slots[name]
+        kmod, kleaf = slots[kept]
+        if (module is kmod and leaf == kleaf) or (id(module), leaf) in seen:
+            continue  # a shared module (one slot under two names) or a slot already replaced
+        seen.add((id(module), leaf))
+        table = module._parameters if leaf in module._parameters else module._buffers
+        if table.get(leaf) is not t:
+            continue
+        stand_in: torch.Tensor = torch.empty(tuple(t.shape), dtype=t.dtype, device="meta")
+        if isinstance(t, nn.Parameter):
+            stand_in = nn.Parameter(stand_in, requires_grad=t.requires_grad)
+        saved.append((table, leaf, t))
+        table[leaf] = stand_in
+    try:
+        yield
+    finally:
+        for table, leaf, t in reversed(saved):
+            table[leaf] = t
 
 
 def _run_own_init(model: nn.Module) -> None:
@@ -586,8 +633,12 @@ def init_model(model: nn.Module, seed: int, *, strict: bool = False, rules: Any 
     ``reset_parameters``/``_reset_parameters``, children first) and fills each
     random draw that lands on a parameter or buffer from
     (seed, stream_id(qualified name)) at the elements it covers. Tied
-    parameters use the name ``save_pretrained`` keeps. DTensor parameters are
-    filled shard by shard at their global offsets.
+    parameters use the name ``save_pretrained`` keeps and are initialized once,
+    by the init of the module holding that name: the other owners' init runs
+    on a meta stand-in and is discarded, as in a model that ties after its init
+    (e.g. BERT's decoder / Gemma's lm_head do not redraw the embedding, whose
+    padding row stays zero). ``init_fn`` runs on the model as it is, tied.
+    DTensor parameters are filled shard by shard at their global offsets.
 
     strict: raise RuntimeError on a random draw that lands on no named
         parameter (default: such draws keep torch's values and are listed in
@@ -616,7 +667,8 @@ def init_model(model: nn.Module, seed: int, *, strict: bool = False, rules: Any 
                 if init_fn is not None:
                     init_fn(model)
                 else:
-                    _run_own_init(model)
+                    with _tied_aliases_detached(model, registry):
+                        _run_own_init(model)
                     _zero_dtensor_padding_rows(model)
         finally:
             _fill.set_active(prev)
