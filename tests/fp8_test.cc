@@ -22,6 +22,7 @@
 
 #include "fanfill/fanfill.h"
 #include "fanfill/fanfill.hpp"
+#include "fanfill/schemes.hpp"
 #include "src/core/dtype.h"
 #include "src/core/fill_params.h"
 
@@ -366,6 +367,100 @@ TEST(Fp8, CApi) {
                                        6),
             FANFILL_ERR_INVALID_ARGUMENT);
   for (uint8_t x : untouched) ASSERT_EQ(x, 0xAB);
+}
+
+// ------------------------------------------------ schemes and model specs
+
+TEST(Fp8, PreparedInitScale) {
+  const fanfill::StreamKey key{42, fanfill::StreamId("w")};
+  const double s = 0x1.0p-6;
+  for (DType dtype : {DType::kF8E4M3, DType::kF8E5M2}) {
+    const fanfill::PreparedInit plan({64, 48}, fanfill::Layout::kOI,
+                                     fanfill::Scheme::Parse("normal(std=0.02)"), dtype, key, s);
+    EXPECT_EQ(plan.scale(), s);
+    EXPECT_EQ(plan.description().std, 0.02);  // the description is the unscaled one
+    std::vector<uint8_t> a(plan.bytes()), b(plan.bytes());
+    plan.Run(a.data());
+    fanfill::Fill(b.data(), dtype, b.size(), Distribution::Normal(0, 0.02).WithScale(s), key);
+    EXPECT_EQ(a, b);
+    // Ranges and blocks of a scaled plan are the same values.
+    std::vector<uint8_t> c(100);
+    plan.RunRange(c.data(), 1000, 100);
+    EXPECT_TRUE(std::equal(c.begin(), c.end(), a.begin() + 1000));
+  }
+  // Without the scale the spread underflows E4M3; the message says which scale fits.
+  try {
+    fanfill::PreparedInit({64, 48}, fanfill::Layout::kOI,
+                          fanfill::Scheme::Parse("normal(std=0.001)"), DType::kF8E4M3, key);
+    ADD_FAILURE() << "underflow not refused";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("use scale <= 2^-4"), std::string::npos) << e.what();
+  }
+  // Constants are divided by the scale; zeros stay zero; orthogonal's gain too.
+  {
+    const fanfill::PreparedInit plan({3, 5}, fanfill::Layout::kOI,
+                                     fanfill::Scheme::Parse("constant(value=0.5)"),
+                                     DType::kF8E4M3, key, 0.25);
+    std::vector<uint8_t> v(15);
+    plan.Run(v.data());
+    for (uint8_t x : v) EXPECT_EQ(fi::F8E4M3BitsToFloat(x), 2.0f);
+  }
+  {
+    const fanfill::PreparedInit plain({8, 8}, fanfill::Layout::kOI,
+                                      fanfill::Scheme::Parse("orthogonal(gain=1)"), DType::kF32,
+                                      key);
+    const fanfill::PreparedInit scaled({8, 8}, fanfill::Layout::kOI,
+                                       fanfill::Scheme::Parse("orthogonal(gain=1)"), DType::kF32,
+                                       key, 0.5);
+    std::vector<float> a(64), b(64);
+    plain.Run(a.data());
+    scaled.Run(b.data());
+    for (int i = 0; i < 64; ++i) EXPECT_EQ(b[i], 2 * a[i]) << i;  // gain 1 / 0.5, exact
+  }
+  // A constant beyond E4M3's range (which would saturate) is refused.
+  EXPECT_THROW(fanfill::PreparedInit({4}, fanfill::Layout::kOI,
+                                     fanfill::Scheme::Parse("constant(value=500)"),
+                                     DType::kF8E4M3, key),
+               std::invalid_argument);
+  EXPECT_NO_THROW(fanfill::PreparedInit({4}, fanfill::Layout::kOI,
+                                        fanfill::Scheme::Parse("constant(value=500)"),
+                                        DType::kF8E4M3, key, 2.0));
+  EXPECT_THROW(fanfill::PreparedInit({4}, fanfill::Layout::kOI, fanfill::Scheme::Parse("ones"),
+                                     DType::kF8E4M3, key, 0.0),
+               std::invalid_argument);
+}
+
+TEST(Fp8, ModelSpecScale) {
+  const fanfill::ModelSpec m = fanfill::ParseModelSpec(R"J({"tensors": [
+      {"name": "w", "shape": [32, 32], "scheme": "normal(std=0.001)", "dtype": "f8e4m3",
+       "scale": 0.0009765625},
+      {"name": "b", "shape": [32], "scheme": "zeros", "dtype": "float8_e5m2"}]})J");
+  ASSERT_EQ(m.tensors.size(), 2u);
+  EXPECT_EQ(m.tensors[0].dtype, DType::kF8E4M3);
+  EXPECT_EQ(m.tensors[0].scale, 0.0009765625);
+  EXPECT_EQ(m.tensors[1].dtype, DType::kF8E5M2);
+  EXPECT_EQ(m.tensors[1].scale, 1.0);
+  const fanfill::ModelSpec back = fanfill::ParseModelSpec(fanfill::ModelSpecToJson(m));
+  EXPECT_EQ(back.tensors[0].scale, 0.0009765625);
+  EXPECT_EQ(back.tensors[1].scale, 1.0);
+  const std::vector<fanfill::PreparedInit> plans = fanfill::PrepareModel(m, 7);
+  EXPECT_EQ(plans[0].scale(), 0.0009765625);
+  std::vector<uint8_t> w(1024), ref(1024);
+  plans[0].Run(w.data());
+  fanfill::Fill(ref.data(), DType::kF8E4M3, 1024,
+                Distribution::Normal(0, 0.001).WithScale(0.0009765625),
+                {7, fanfill::StreamId("w")});
+  EXPECT_EQ(w, ref);
+  for (const char* bad : {"0", "-1", "\"x\"", "true"}) {
+    const std::string spec = std::string(R"({"tensors": [{"name": "w", "shape": [4], )") +
+                             R"("scheme": "ones", "scale": )" + bad + "}]}";
+    try {
+      fanfill::ParseModelSpec(spec);
+      ADD_FAILURE() << "scale " << bad << " accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("\"scale\""), std::string::npos) << e.what();
+    }
+  }
 }
 
 }  // namespace

@@ -56,7 +56,8 @@ bool IsDistribution(Description::Kind kind) {
 
 // Validates (shape, layout, scheme, dtype) and builds the plan.
 std::shared_ptr<const InitPlan> MakePlan(std::span<const int64_t> shape, Layout layout,
-                                         const Scheme& scheme, DType dtype, StreamKey key) {
+                                         const Scheme& scheme, DType dtype, StreamKey key,
+                                         double scale) {
   CheckDType(dtype);
   if (layout != Layout::kOI && layout != Layout::kIO) {
     Fail("unknown layout " + std::to_string(static_cast<int>(layout)) +
@@ -77,15 +78,22 @@ std::shared_ptr<const InitPlan> MakePlan(std::span<const int64_t> shape, Layout 
   plan->pointwise = plan->d.count == 0 || IsPointwise(plan->d.kind);
   plan->context =
       plan->d.scheme + " on shape " + FormatShape(shape) + " (" + DTypeName(dtype) + "): ";
+  if (!std::isfinite(scale) || !(scale > 0)) {
+    Fail(plan->context + "scale must be finite and > 0, got " + FormatNumber(scale));
+  }
+  plan->scale = scale;
   const Description& d = plan->d;
   if (d.count > std::numeric_limits<size_t>::max() / SizeOf(dtype)) {
     Fail(plan->context + "the tensor does not fit in memory");
   }
   plan->bytes = d.count * SizeOf(dtype);
   if (d.count == 0) return plan;
+  // The value stored is v / scale (one division in double, then one rounding).
   auto check_value = [&](double v) {
-    if (!std::isfinite(RoundTo(v, dtype))) {
-      Fail(plan->context + "the value " + FormatNumber(v) + " overflows " + DTypeName(dtype));
+    if (Overflows(v / scale, dtype)) {
+      Fail(plan->context + "the value " + FormatNumber(v) +
+           (scale != 1 ? " / scale " + FormatNumber(scale) : std::string()) + " overflows " +
+           DTypeName(dtype));
     }
   };
   switch (d.kind) {
@@ -94,7 +102,7 @@ std::shared_ptr<const InitPlan> MakePlan(std::span<const int64_t> shape, Layout 
     case Description::Kind::kTruncatedNormal:
     case Description::Kind::kSparse:
       try {  // the dtype can hold the values
-        plan->params = MakeFillParams(dtype, d.distribution);
+        plan->params = MakeFillParams(dtype, d.distribution.WithScale(scale));
       } catch (const std::invalid_argument& e) {
         Fail(plan->context + e.what());
       }
@@ -106,6 +114,7 @@ std::shared_ptr<const InitPlan> MakePlan(std::span<const int64_t> shape, Layout 
     case Description::Kind::kEye:
     case Description::Kind::kDirac:
       check_value(plan->value);
+      plan->value /= scale;
       break;
   }
   return plan;
@@ -162,7 +171,8 @@ void RunWhole(const InitPlan& plan, void* out, int max_threads) {
       Run(plan.params, plan.key, out, 0, count, max_threads);
       return ZeroSparse(out, plan);
     case Description::Kind::kOrthogonal:
-      return FillOrthogonal(out, plan.dtype, plan.rows, plan.cols, d.gain, plan.key, max_threads);
+      return FillOrthogonal(out, plan.dtype, plan.rows, plan.cols, d.gain / plan.scale, plan.key,
+                            max_threads);
     case Description::Kind::kConstant:
       return StoreConstant(out, plan.dtype, count, plan.value);
     case Description::Kind::kEye: {
@@ -214,13 +224,14 @@ std::string NotPointwise(const InitPlan& plan, const char* what) {
 }  // namespace internal
 
 PreparedInit::PreparedInit(std::span<const int64_t> shape, Layout layout, const Scheme& scheme,
-                           DType dtype, StreamKey key)
-    : plan_(internal::MakePlan(shape, layout, scheme, dtype, key)) {}
+                           DType dtype, StreamKey key, double scale)
+    : plan_(internal::MakePlan(shape, layout, scheme, dtype, key, scale)) {}
 
 const Description& PreparedInit::description() const { return plan_->d; }
 std::span<const int64_t> PreparedInit::shape() const { return plan_->shape; }
 Layout PreparedInit::layout() const { return plan_->layout; }
 DType PreparedInit::dtype() const { return plan_->dtype; }
+double PreparedInit::scale() const { return plan_->scale; }
 StreamKey PreparedInit::key() const { return plan_->key; }
 uint64_t PreparedInit::count() const { return plan_->d.count; }
 uint64_t PreparedInit::bytes() const { return plan_->bytes; }

@@ -99,7 +99,8 @@ struct InitPlan {
   uint64_t rows = 0, cols = 0;  // orthogonal: the matrix; sparse: out units, in units
   uint64_t num_zeros = 0;       // sparse: zeros per in unit
   uint64_t groups = 1;          // dirac
-  double value = 0;             // constant, eye, dirac: the value written
+  double value = 0;             // constant, eye, dirac: the value written (after the scale)
+  double scale = 1;             // per-tensor scale: stored = value / scale
   std::string context;          // "<scheme> on shape [..] (f32): ", for messages
 };
 
