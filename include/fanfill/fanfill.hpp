@@ -20,9 +20,9 @@
 //   stream high); it yields words w0..w3.
 //
 //   Word -> element map.
-//   * bits, and f32/bf16/f16 uniform and truncated normal: element i is word
-//     i mod 4 of block i / 4.
-//   * f32/bf16/f16 normal: block n gives elements 4n..4n+3; words (w0, w1) are
+//   * bits, and f32/bf16/f16/FP8 uniform and truncated normal: element i is
+//     word i mod 4 of block i / 4.
+//   * f32/bf16/f16/FP8 normal: block n gives elements 4n..4n+3; words (w0, w1) are
 //     the Box-Muller pair for elements (4n, 4n+1), words (w2, w3) for
 //     (4n+2, 4n+3). The first word of a pair is the radius, the second the
 //     angle; the first element of a pair is r*cos(theta), the second r*sin(theta).
@@ -57,6 +57,18 @@
 //   bounded distributions the float value is first clamped to the bounds as
 //   represented in the output type, so a value that would round up to `high`
 //   is stored as the largest bf16/f16 value below it.
+//
+//   FP8 (kF8E4M3 = torch.float8_e4m3fn, kF8E5M2 = torch.float8_e5m2): computed
+//   in float exactly as f32 and rounded once to nearest even exactly as
+//   torch 2.13's Tensor.to(float8_*) (for E4M3 torch saturates at +-448; the
+//   fills refuse any distribution that could get there, or reach an
+//   infinity, and any whose stddev -- uniform: (high - low) / sqrt(12) --
+//   divided by the scale is below the smallest normal, 2^-6 E4M3 / 2^-14
+//   E5M2; the messages name a power-of-two scale that fits).
+//   Per-tensor scale (Distribution::scale, default 1): the stored value is
+//   (mean + stddev z) / scale in one pass: mean, stddev, low and high are
+//   each divided by the scale in double, and the fill is the unscaled fill
+//   of those parameters (so scale 1 changes no bit).
 //
 //   Bit-identical on every SIMD target and equal to the scalar reference that
 //   uses std::fma (targets without hardware FMA call std::fma per lane, which is

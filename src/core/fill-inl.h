@@ -302,9 +302,11 @@ struct BatchF64 {
 // Elements [first, first + count) of the stream into out[0, count). Whole
 // batches are stored in place; a batch cut by either end of the range is made
 // in a small aligned buffer and the wanted part copied.
+// Not inlined: each (kind, dtype) loop is its own function, so that its code
+// does not depend on how many other dtypes FillRange dispatches to.
 template <class Batch>
-HWY_INLINE void FillWithBatches(const Batch& batch, size_t elem_size, void* out, uint64_t first,
-                                uint64_t count) {
+HWY_NOINLINE void FillWithBatches(const Batch& batch, size_t elem_size, void* out,
+                                  uint64_t first, uint64_t count) {
   constexpr uint64_t kPerBlock = Batch::kElementsPerBlock;
   const uint64_t batch_elems = kPerBlock * batch.Blocks();
   // One batch: 4 elements per 32-bit lane of each Philox vector.
