@@ -18,6 +18,14 @@ target_compile_options(fanfill_formats PRIVATE -Wall -Wextra)
 target_link_libraries(fanfill_formats PUBLIC fanfill::fanfill
                                       PRIVATE nlohmann_json::nlohmann_json)
 
+# Hugging Face config.json -> tensor list (`fanfill hf`), unit-tested by fanfill_test.
+add_library(fanfill_hf_model STATIC tools/fanfill_cli/hf_model.cc)
+target_include_directories(fanfill_hf_model PUBLIC ${CMAKE_CURRENT_SOURCE_DIR})
+target_compile_features(fanfill_hf_model PUBLIC cxx_std_20)
+target_compile_options(fanfill_hf_model PRIVATE -Wall -Wextra)
+target_link_libraries(fanfill_hf_model PUBLIC fanfill::fanfill
+                                       PRIVATE fanfill_formats nlohmann_json::nlohmann_json)
+
 add_executable(fanfill_cli
   tools/fanfill_cli/main.cc
   tools/fanfill_cli/bench.cc
@@ -29,5 +37,5 @@ target_include_directories(fanfill_cli PRIVATE ${CMAKE_CURRENT_SOURCE_DIR})
 target_compile_features(fanfill_cli PRIVATE cxx_std_20)
 target_compile_options(fanfill_cli PRIVATE -Wall -Wextra)
 # nlohmann/json is header-only: used here at build time only, as in the library.
-target_link_libraries(fanfill_cli PRIVATE fanfill::fanfill fanfill_formats fanfill_validate CLI11::CLI11 TBB::tbb
+target_link_libraries(fanfill_cli PRIVATE fanfill::fanfill fanfill_formats fanfill_hf_model fanfill_validate CLI11::CLI11 TBB::tbb
                                           nlohmann_json::nlohmann_json)

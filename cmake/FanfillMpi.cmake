@@ -11,6 +11,7 @@
 #   mpi.init.chunked.np3  the same with 16 KiB chunks (many collective writes)
 #   mpi.init.bad_args     bad arguments: non-zero exit, message, no file
 #   mpi.init.bad_spec     an invalid spec: non-zero exit, message, no file
+#   mpi.hf.np1 .. np3     --hf: every file cmp'ed with `fanfill hf`; bad config, non-empty dir
 # Open MPI as root in a container needs --allow-run-as-root; more ranks than
 # cores needs --oversubscribe. FANFILL_MPIEXEC_PREFLAGS holds them (and any
 # site flags, e.g. "--mca btl self,vader" where the TCP BTL has no network).
@@ -36,7 +37,7 @@ target_compile_options(fanfill_mpi_init PRIVATE -ffp-contract=off -Wall -Wextra)
 # The program uses MPI's C API; leave out the deprecated C++ bindings' header
 # (Open MPI's warns under -Wextra).
 target_compile_definitions(fanfill_mpi_init PRIVATE OMPI_SKIP_MPICXX=1 MPICH_SKIP_MPICXX=1)
-target_link_libraries(fanfill_mpi_init PRIVATE fanfill::fanfill fanfill_formats MPI::MPI_CXX TBB::tbb
+target_link_libraries(fanfill_mpi_init PRIVATE fanfill::fanfill fanfill_formats fanfill_hf_model MPI::MPI_CXX TBB::tbb
                                                nlohmann_json::nlohmann_json)
 
 if(NOT FANFILL_TESTS)
@@ -76,3 +77,9 @@ endforeach()
 _fanfill_mpi_test(mpi.init.chunked.np3 compare 3 -DEXTRA=--chunk-kib|16)
 _fanfill_mpi_test(mpi.init.bad_args bad_args 2)
 _fanfill_mpi_test(mpi.init.bad_spec bad_spec 2)
+# --hf: the `fanfill hf` directory, byte for byte, for 1, 2 and 3 ranks (sharded Mixtral).
+foreach(np 1 2 3)
+  _fanfill_mpi_test(mpi.hf.np${np} hf ${np}
+    -DEXTRA=--max-shard-size|40KB
+    -DSPEC=${CMAKE_CURRENT_SOURCE_DIR}/examples/mpi_init/test_hf_config.json)
+endforeach()

@@ -89,7 +89,7 @@ void TestMatchesReference() {
     const size_t size = internal::ElementBytes(config.params);
     for (const auto& [first, count] : test::Ranges()) {
       std::vector<uint8_t> simd(count * size, 0xA5), ref(count * size, 0x5A);
-      FillRange(config.params, config.key, simd.data(), first, count);
+      FillRange(internal::KernelArgs{config.params, config.key}, simd.data(), first, count);
       internal::ReferenceFill(config.params, config.key, ref.data(), first, count);
       if (simd != ref) {
         size_t k = 0;

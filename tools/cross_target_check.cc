@@ -59,7 +59,7 @@ int main() {
     const size_t size = fanfill::internal::ElementBytes(p);
     for (const auto& [first, count] : ranges) {
       std::vector<unsigned char> simd(count * size, 0xA5), ref(count * size, 0x5A);
-      target::FillRange(p, kKey, simd.data(), first, count);
+      target::FillRange(fanfill::internal::KernelArgs{p, kKey}, simd.data(), first, count);
       fanfill::internal::ReferenceFill(p, kKey, ref.data(), first, count);
       if (simd != ref) {
         ++failures;

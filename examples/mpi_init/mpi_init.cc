@@ -47,6 +47,17 @@
 // MPI-IO needs the output directory on a file system every rank sees
 // (docs/cluster.md); rank 0 alone reads the spec and broadcasts it.
 //
+// HUGGING FACE MODE (--hf CONFIG.json --out DIR [--dtype D] [--max-shard-size
+// SIZE]): the checkpoint directory of `fanfill hf` (tools/fanfill_cli/hf_model.h:
+// the same tensor list, shard split, headers, index and config.json), byte
+// for byte, for any number of ranks. Each shard file is cut into 16 MiB chunks
+// of its tensors (PreparedInit::RunRange, as the fanfill command's chunk
+// writer); rank r fills and writes (MPI_File_write_at) the r-th contiguous
+// share of them; rank 0 writes the header. Each file is written as
+// DIR/.<file>.tmp-mpi, synced, closed and renamed by rank 0 after every rank
+// closed it; rank 0 writes the index and config.json last. A non-empty DIR is
+// refused without --force. (--plan, --row-parallel and --chunk-kib do not apply.)
+//
 // Errors: a bad argument, spec or output path is found identically on every
 // rank; rank 0 prints "fanfill_mpi_init: error: <message>" and calls
 // MPI_Abort(MPI_COMM_WORLD, 2). A failure on one rank (I/O, memory) is
@@ -66,6 +77,7 @@
 #include <cstdio>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <fstream>
 #include <memory>
 #include <optional>
@@ -78,6 +90,7 @@
 #include "fanfill/blocks.hpp"
 #include "fanfill/fanfill.hpp"
 #include "fanfill/schemes.hpp"
+#include "tools/fanfill_cli/hf_model.h"
 #include "tools/fanfill_cli/formats.h"
 
 namespace {
@@ -89,7 +102,9 @@ constexpr const char* kDefaultRowParallel =
 
 constexpr const char* kUsage =
     "usage: fanfill_mpi_init SPEC.json --seed S --out FILE.safetensors [--threads N] [--force]\n"
-    "                        [--plan] [--row-parallel PATTERNS] [--chunk-kib N]\n";
+    "                        [--plan] [--row-parallel PATTERNS] [--chunk-kib N]\n"
+    "       fanfill_mpi_init --hf CONFIG.json --seed S --out DIR [--dtype bf16|f16|f32]\n"
+    "                        [--max-shard-size SIZE] [--threads N] [--force]\n";
 
 // An error every rank finds identically (arguments, spec, plan).
 struct UsageError : std::runtime_error {
@@ -98,6 +113,8 @@ struct UsageError : std::runtime_error {
 
 struct Args {
   std::string spec_path, out_path;
+  bool hf = false;  // spec_path is a Hugging Face config.json, out_path a directory
+  std::string dtype, max_shard_size = fanfill::hf::kDefaultMaxShardSize;
   std::optional<uint64_t> seed;
   int threads = 0;
   bool force = false, plan = false;
@@ -146,6 +163,13 @@ Args ParseArgs(int argc, char** argv) {
       a.chunk_bytes = ParseNumber<uint64_t>(value(), "--chunk-kib", 1, uint64_t{1} << 30) << 10;
     } else if (arg == "--row-parallel") {
       a.row_parallel = SplitCommas(value());
+    } else if (arg == "--hf") {
+      a.hf = true;
+      a.spec_path = value();
+    } else if (arg == "--dtype") {
+      a.dtype = value();
+    } else if (arg == "--max-shard-size") {
+      a.max_shard_size = value();
     } else if (arg == "--force") {
       a.force = true;
     } else if (arg == "--plan") {
@@ -161,6 +185,8 @@ Args ParseArgs(int argc, char** argv) {
   if (a.spec_path.empty()) throw UsageError("the model spec (JSON) is required");
   if (!a.seed) throw UsageError("--seed is required");
   if (a.out_path.empty()) throw UsageError("--out is required");
+  if (a.hf) return a;
+  if (!a.dtype.empty()) throw UsageError("--dtype needs --hf");
   if (fanfill::cli::FormatOfPath(a.out_path) != fanfill::cli::Format::kSafetensors) {
     throw UsageError("--out: '" + a.out_path + "' does not end in .safetensors");
   }
@@ -492,6 +518,93 @@ void Run(const Args& args, const std::string& spec_text, int rank, int ranks) {
   }
 }
 
+// --hf: the `fanfill hf` directory (see HUGGING FACE MODE above).
+void RunHf(const Args& args, const std::string& config_text, int rank, int ranks) {
+  namespace hf = fanfill::hf;
+  hf::HfModel model;
+  std::vector<fanfill::PreparedInit> plans;
+  std::vector<hf::HfShard> shards;
+  try {  // identical on every rank
+    model = hf::BuildHfModel(config_text, args.dtype);
+    const uint64_t max_shard = hf::ParseShardSize(args.max_shard_size);
+    plans = fanfill::PrepareModel(model.sources, *args.seed);
+    shards = hf::SplitShards(model, max_shard);
+  } catch (const std::invalid_argument& e) {
+    throw UsageError(e.what());
+  }
+  const std::string config_out = hf::OutputConfigJson(config_text, model);
+  const size_t esize = fanfill::DTypeSize(model.dtype);
+  const uint64_t per_chunk = (uint64_t{16} << 20) / esize;
+  const auto start = std::chrono::steady_clock::now();
+  uint64_t total = 0;
+  std::vector<std::byte> buffer(per_chunk * esize);
+  for (const hf::HfShard& shard : shards) {
+    const hf::HfShardLayout layout = hf::ShardLayout(model, shard);
+    struct Chunk {
+      size_t k;  // shard.tensors[k]
+      uint64_t first, count;
+    };
+    std::vector<Chunk> chunks;
+    for (size_t k = 0; k < shard.tensors.size(); ++k) {
+      const uint64_t n = fanfill::ElementCount(model.tensors[shard.tensors[k]].shape);
+      for (uint64_t first = 0; first < n; first += per_chunk) {
+        chunks.push_back({k, first, std::min(per_chunk, n - first)});
+      }
+    }
+    const std::string final_path = args.out_path + "/" + shard.file;
+    const std::string temp_path = args.out_path + "/." + shard.file + ".tmp-mpi";
+    if (rank == 0) MPI_File_delete(temp_path.c_str(), MPI_INFO_NULL);
+    MPI_Barrier(MPI_COMM_WORLD);
+    MPI_File fh;
+    CheckMpi(MPI_File_open(MPI_COMM_WORLD, temp_path.c_str(), MPI_MODE_CREATE | MPI_MODE_WRONLY,
+                           MPI_INFO_NULL, &fh),
+             "MPI_File_open", rank);
+    CheckMpi(MPI_File_set_size(fh, static_cast<MPI_Offset>(layout.size)), "MPI_File_set_size", rank);
+    if (rank == 0) {
+      CheckMpi(MPI_File_write_at(fh, 0, layout.header.data(), static_cast<int>(layout.header.size()),
+                                 MPI_BYTE, MPI_STATUS_IGNORE),
+               "MPI_File_write_at (header)", rank);
+    }
+    const size_t begin = chunks.size() * static_cast<size_t>(rank) / static_cast<size_t>(ranks);
+    const size_t end = chunks.size() * static_cast<size_t>(rank + 1) / static_cast<size_t>(ranks);
+    for (size_t c = begin; c < end; ++c) {
+      const Chunk& ch = chunks[c];
+      const hf::HfTensor& t = model.tensors[shard.tensors[ch.k]];
+      plans[t.source].RunRange(buffer.data(), t.source_first + ch.first, ch.count);
+      const uint64_t z0 = std::max(ch.first, t.zero_first);
+      const uint64_t z1 = std::min(ch.first + ch.count, t.zero_first + t.zero_count);
+      if (z0 < z1) std::memset(buffer.data() + (z0 - ch.first) * esize, 0, (z1 - z0) * esize);
+      CheckMpi(MPI_File_write_at(fh, static_cast<MPI_Offset>(layout.offsets[ch.k] + ch.first * esize),
+                                 buffer.data(), static_cast<int>(ch.count * esize), MPI_BYTE,
+                                 MPI_STATUS_IGNORE),
+               ("writing " + t.name).c_str(), rank);
+    }
+    CheckMpi(MPI_File_sync(fh), "MPI_File_sync", rank);
+    CheckMpi(MPI_File_close(&fh), "MPI_File_close", rank);
+    MPI_Barrier(MPI_COMM_WORLD);
+    if (rank == 0 && std::rename(temp_path.c_str(), final_path.c_str()) != 0) {
+      RankFailure(rank, "cannot rename '" + temp_path + "': " + std::strerror(errno));
+    }
+    total += layout.size;
+  }
+  if (rank != 0) return;
+  auto write_text = [&](const std::string& name, const std::string& text) {
+    const std::string path = args.out_path + "/" + name, temp = args.out_path + "/." + name + ".tmp-mpi";
+    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
+    out << text;
+    out.close();
+    if (!out || std::rename(temp.c_str(), path.c_str()) != 0) {
+      RankFailure(rank, "cannot write '" + path + "': " + std::strerror(errno));
+    }
+  };
+  if (shards.size() > 1) write_text("model.safetensors.index.json", hf::IndexJson(model, shards));
+  write_text("config.json", config_out);
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("%s: wrote %s/ (%zu files, %llu bytes, %zu tensors) with %d ranks in %.3f s\n", kProg,
+              args.out_path.c_str(), shards.size(), static_cast<unsigned long long>(total),
+              model.tensors.size(), ranks, seconds);
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw UsageError("cannot read '" + path + "': " + std::strerror(errno));
@@ -505,6 +618,18 @@ std::string ReadFile(const std::string& path) {
 // writes to): the file must not exist unless --force; its directory must.
 void CheckOutput(const Args& args) {
   struct stat st {};
+  if (args.hf) {  // a directory: created; refused if not empty unless --force
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    const fs::path dir(args.out_path);
+    if (fs::exists(dir, ec)) {
+      if (!fs::is_directory(dir, ec)) throw UsageError("'" + args.out_path + "' is not a directory");
+      if (!fs::is_empty(dir, ec) && !args.force) {
+        throw UsageError("'" + args.out_path + "' is not empty (use --force to write into it)");
+      }
+    }
+    return;
+  }
   if (!args.force && stat(args.out_path.c_str(), &st) == 0) {
     throw UsageError("'" + args.out_path + "' exists (use --force to replace it)");
   }
@@ -576,7 +701,26 @@ int main(int argc, char** argv) {
                     static_cast<size_t>(args.threads));
   }
   try {
-    Run(args, spec_text, rank, ranks);
+    if (args.hf) {
+      // Validate the config on rank 0 before anything is created, then make the directory.
+      std::string err;
+      if (rank == 0) {
+        try {
+          fanfill::hf::BuildHfModel(spec_text, args.dtype);
+          fanfill::hf::ParseShardSize(args.max_shard_size);
+          std::error_code ec;
+          std::filesystem::create_directory(args.out_path, ec);
+          if (ec) err = "cannot create '" + args.out_path + "': " + ec.message();
+        } catch (const std::exception& e) {
+          err = e.what();
+        }
+      }
+      err = Broadcast(err, rank);
+      if (!err.empty()) CommonFailure(rank, err);
+      RunHf(args, spec_text, rank, ranks);
+    } else {
+      Run(args, spec_text, rank, ranks);
+    }
   } catch (const UsageError& e) {
     CommonFailure(rank, e.what());
   } catch (const std::exception& e) {

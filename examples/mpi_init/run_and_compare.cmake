@@ -3,6 +3,9 @@
 #                  the file with `CLI model SPEC` of the same seed, byte for byte
 #   MODE=bad_args  bad command lines: non-zero exit, the expected message, no file
 #   MODE=bad_spec  a bad spec, a missing spec, an existing output: the same checks
+#   MODE=hf        --hf SPEC (a config.json) into a directory, every file cmp'ed
+#                  with `CLI hf` of the same seed (EXTRA: e.g. --max-shard-size|40KB);
+#                  then a bad config and a non-empty directory are refused
 # Other variables: MPIEXEC, NUMPROC_FLAG, PREFLAGS ('|'-separated), CLI, WORK.
 foreach(var MODE MPIEXEC NUMPROC_FLAG NP PROG CLI SPEC WORK)
   if(NOT DEFINED ${var})
@@ -123,6 +126,42 @@ elseif(MODE STREQUAL "bad_spec")
   if(NOT kept STREQUAL "keep me")
     message(FATAL_ERROR "an existing output was changed without --force")
   endif()
+elseif(MODE STREQUAL "hf")
+  math(EXPR seed "20261201 + 1000003 * ${NP}")
+  set(ref "${WORK}/reference")
+  set(got "${WORK}/mpi")
+  execute_process(COMMAND "${CLI}" hf "${SPEC}" --seed ${seed} --out "${ref}" --threads 1 ${extra}
+                  RESULT_VARIABLE cli_rc ERROR_VARIABLE cli_err)
+  if(NOT cli_rc EQUAL 0)
+    message(FATAL_ERROR "fanfill hf failed (${cli_rc}): ${cli_err}")
+  endif()
+  run_mpi(--hf "${SPEC}" --seed ${seed} --out "${got}" --threads 1 ${extra})
+  if(NOT rc EQUAL 0)
+    message(FATAL_ERROR "fanfill_mpi_init --hf failed (${rc}):\n${out}\n${err}")
+  endif()
+  file(GLOB ref_files RELATIVE "${ref}" "${ref}/*")
+  file(GLOB got_files RELATIVE "${got}" "${got}/*")
+  list(SORT ref_files)
+  list(SORT got_files)
+  if(NOT ref_files STREQUAL got_files)
+    message(FATAL_ERROR "files differ: fanfill hf: ${ref_files}; MPI: ${got_files}")
+  endif()
+  list(LENGTH ref_files n)
+  if(n LESS 4)
+    message(FATAL_ERROR "expected several shards, got ${ref_files}")
+  endif()
+  foreach(f IN LISTS ref_files)
+    execute_process(COMMAND ${CMAKE_COMMAND} -E compare_files "${ref}/${f}" "${got}/${f}"
+                    RESULT_VARIABLE same)
+    if(NOT same EQUAL 0)
+      message(FATAL_ERROR "${f} differs between fanfill hf and ${NP} MPI ranks")
+    endif()
+  endforeach()
+  message(STATUS "${n} files identical with ${NP} ranks: ${ref_files}")
+  file(WRITE "${WORK}/bad.json" "{\"model_type\": \"llama\", \"num_attention_heads\": 5}")
+  expect_failure("does not divide 'hidden_size'" "${WORK}/bad_out"
+                 --hf "${WORK}/bad.json" --seed 1 --out "${WORK}/bad_out")
+  expect_failure("is not empty" "" --hf "${SPEC}" --seed 1 --out "${got}")
 else()
   message(FATAL_ERROR "run_and_compare.cmake: unknown MODE '${MODE}'")
 endif()

@@ -42,8 +42,9 @@ void Run(const FillParams& p, StreamKey key, void* out, uint64_t first, uint64_t
          int max_threads) {
   const size_t size = ElementBytes(p);
   const uint64_t chunk = kChunkBytes / size;
+  const KernelArgs args{p, key};
   if (count <= chunk || max_threads == 1) {
-    HWY_DYNAMIC_DISPATCH(FillRange)(p, key, out, first, count);
+    HWY_DYNAMIC_DISPATCH(FillRange)(args, out, first, count);
     return;
   }
   const uint64_t chunks = (count + chunk - 1) / chunk;
@@ -54,8 +55,8 @@ void Run(const FillParams& p, StreamKey key, void* out, uint64_t first, uint64_t
                         for (uint64_t c = r.begin(); c != r.end(); ++c) {
                           const uint64_t begin = c * chunk;
                           const uint64_t n = std::min(chunk, count - begin);
-                          HWY_DYNAMIC_DISPATCH(FillRange)(p, key, bytes + begin * size, first + begin,
-                                                          n);
+                          HWY_DYNAMIC_DISPATCH(FillRange)(args, bytes + begin * size,
+                                                          first + begin, n);
                         }
                       });
   };

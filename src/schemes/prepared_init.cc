@@ -54,44 +54,40 @@ bool IsDistribution(Description::Kind kind) {
          kind == Description::Kind::kTruncatedNormal;
 }
 
-// Validates (shape, layout, scheme, dtype) and builds the plan.
-std::shared_ptr<const InitPlan> MakePlan(std::span<const int64_t> shape, Layout layout,
-                                         const Scheme& scheme, DType dtype, StreamKey key,
-                                         double scale) {
+// Validates (shape, layout, scheme, dtype, scale) and builds the plan into `plan`.
+void BuildPlan(InitPlan& plan, std::span<const int64_t> shape, Layout layout,
+               const Scheme& scheme, DType dtype, StreamKey key, double scale) {
   CheckDType(dtype);
   if (layout != Layout::kOI && layout != Layout::kIO) {
     Fail("unknown layout " + std::to_string(static_cast<int>(layout)) +
          " (expected Layout::kOI or Layout::kIO)");
   }
-  auto plan = std::make_shared<InitPlan>();
   // As PyTorch, initializing a zero-element tensor is a no-op (it may have no fans).
   if (ElementCount(shape) == 0) {
-    plan->d.scheme = scheme.ToString();
-    plan->d.count = 0;
+    plan.d.scheme = scheme.ToString();
+    plan.d.count = 0;
   } else {
-    *plan = Plan(shape, layout, scheme);
+    plan = Plan(shape, layout, scheme);
   }
-  plan->dtype = dtype;
-  plan->layout = layout;
-  plan->key = key;
-  plan->shape.assign(shape.begin(), shape.end());
-  plan->pointwise = plan->d.count == 0 || IsPointwise(plan->d.kind);
-  plan->context =
-      plan->d.scheme + " on shape " + FormatShape(shape) + " (" + DTypeName(dtype) + "): ";
+  plan.dtype = dtype;
+  plan.layout = layout;
+  plan.key = key;
+  plan.shape.assign(shape.begin(), shape.end());
+  plan.pointwise = plan.d.count == 0 || IsPointwise(plan.d.kind);
   if (!std::isfinite(scale) || !(scale > 0)) {
-    Fail(plan->context + "scale must be finite and > 0, got " + FormatNumber(scale));
+    Fail(Context(plan) + "scale must be finite and > 0, got " + FormatNumber(scale));
   }
-  plan->scale = scale;
-  const Description& d = plan->d;
+  plan.scale = scale;
+  const Description& d = plan.d;
   if (d.count > std::numeric_limits<size_t>::max() / SizeOf(dtype)) {
-    Fail(plan->context + "the tensor does not fit in memory");
+    Fail(Context(plan) + "the tensor does not fit in memory");
   }
-  plan->bytes = d.count * SizeOf(dtype);
-  if (d.count == 0) return plan;
+  plan.bytes = d.count * SizeOf(dtype);
+  if (d.count == 0) return;
   // The value stored is v / scale (one division in double, then one rounding).
   auto check_value = [&](double v) {
     if (Overflows(v / scale, dtype)) {
-      Fail(plan->context + "the value " + FormatNumber(v) +
+      Fail(Context(plan) + "the value " + FormatNumber(v) +
            (scale != 1 ? " / scale " + FormatNumber(scale) : std::string()) + " overflows " +
            DTypeName(dtype));
     }
@@ -102,9 +98,9 @@ std::shared_ptr<const InitPlan> MakePlan(std::span<const int64_t> shape, Layout 
     case Description::Kind::kTruncatedNormal:
     case Description::Kind::kSparse:
       try {  // the dtype can hold the values
-        plan->params = MakeFillParams(dtype, d.distribution.WithScale(scale));
+        plan.params = MakeFillParams(dtype, d.distribution.WithScale(scale));
       } catch (const std::invalid_argument& e) {
-        Fail(plan->context + e.what());
+        Fail(Context(plan) + e.what());
       }
       break;
     case Description::Kind::kOrthogonal:
@@ -113,11 +109,10 @@ std::shared_ptr<const InitPlan> MakePlan(std::span<const int64_t> shape, Layout 
     case Description::Kind::kConstant:
     case Description::Kind::kEye:
     case Description::Kind::kDirac:
-      check_value(plan->value);
-      plan->value /= scale;
+      check_value(plan.value);
+      plan.value /= scale;
       break;
   }
-  return plan;
 }
 
 // Zeroes plan.num_zeros of the plan.rows out units of each of the plan.cols
@@ -220,7 +215,29 @@ std::string NotPointwise(const InitPlan& plan, const char* what) {
   return std::string(what) + " is not supported for " + why;
 }
 
+// The whole tensor into out, after the run's own checks.
+void RunChecked(const InitPlan& plan, void* out, const InitOptions& options) {
+  CheckMaxThreads(options.max_threads);
+  if (plan.d.count == 0) return;
+  if (out == nullptr) Fail(Context(plan) + "out is null");
+  RunWhole(plan, out, options.max_threads);
+}
+
+std::shared_ptr<const InitPlan> MakePlan(std::span<const int64_t> shape, Layout layout,
+                                         const Scheme& scheme, DType dtype, StreamKey key,
+                                         double scale) {
+  auto plan = std::make_shared<InitPlan>();
+  BuildPlan(*plan, shape, layout, scheme, dtype, key, scale);
+  return plan;
+}
+
 }  // namespace
+
+std::string Context(const InitPlan& plan) {
+  return plan.d.scheme + " on shape " + FormatShape(plan.shape) + " (" + DTypeName(plan.dtype) +
+         "): ";
+}
+
 }  // namespace internal
 
 PreparedInit::PreparedInit(std::span<const int64_t> shape, Layout layout, const Scheme& scheme,
@@ -238,25 +255,21 @@ uint64_t PreparedInit::bytes() const { return plan_->bytes; }
 bool PreparedInit::is_pointwise() const { return plan_->pointwise; }
 
 void PreparedInit::Run(void* out, const InitOptions& options) const {
-  const internal::InitPlan& plan = *plan_;
-  internal::CheckMaxThreads(options.max_threads);
-  if (plan.d.count == 0) return;
-  if (out == nullptr) internal::Fail(plan.context + "out is null");
-  internal::RunWhole(plan, out, options.max_threads);
+  internal::RunChecked(*plan_, out, options);
 }
 
 void PreparedInit::RunRange(void* out, uint64_t first, uint64_t count,
                             const InitOptions& options) const {
   const internal::InitPlan& plan = *plan_;
   internal::CheckMaxThreads(options.max_threads);
-  if (!plan.pointwise) internal::Fail(plan.context + internal::NotPointwise(plan, "a range fill"));
+  if (!plan.pointwise) internal::Fail(internal::Context(plan) + internal::NotPointwise(plan, "a range fill"));
   if (first > plan.d.count || count > plan.d.count - first) {
-    internal::Fail(plan.context + "elements [" + std::to_string(first) + ", " +
+    internal::Fail(internal::Context(plan) + "elements [" + std::to_string(first) + ", " +
                    std::to_string(first) + " + " + std::to_string(count) +
                    ") lie outside the tensor's " + std::to_string(plan.d.count));
   }
   if (count == 0) return;
-  if (out == nullptr) internal::Fail(plan.context + "out is null");
+  if (out == nullptr) internal::Fail(internal::Context(plan) + "out is null");
   if (plan.d.kind == Description::Kind::kConstant) {
     return internal::StoreConstant(out, plan.dtype, count, plan.value);
   }
@@ -265,12 +278,13 @@ void PreparedInit::RunRange(void* out, uint64_t first, uint64_t count,
 
 void PreparedInit::RunBlock(void* out, const Block& block, const InitOptions& options) const {
   const internal::InitPlan& plan = *plan_;
-  const internal::RunPlan runs = internal::PlanRuns(plan.context, plan.shape, block, plan.dtype);
+  const internal::RunPlan runs = internal::PlanRuns(internal::Context(plan), plan.shape, block,
+                                                    plan.dtype);
   internal::CheckMaxThreads(options.max_threads);
-  if (out == nullptr && runs.count > 0) internal::Fail(plan.context + "out is null");
+  if (out == nullptr && runs.count > 0) internal::Fail(internal::Context(plan) + "out is null");
   // As Init, a zero-element global tensor is a no-op (it may have no fans).
   if (plan.d.count == 0) return;
-  if (!plan.pointwise) internal::Fail(plan.context + internal::NotPointwise(plan, "blockwise fill"));
+  if (!plan.pointwise) internal::Fail(internal::Context(plan) + internal::NotPointwise(plan, "blockwise fill"));
   if (runs.count == 0) return;
   if (plan.d.kind == Description::Kind::kConstant) {
     return internal::StoreConstant(out, plan.dtype, runs.count, plan.value);
@@ -280,7 +294,10 @@ void PreparedInit::RunBlock(void* out, const Block& block, const InitOptions& op
 
 void Init(void* out, DType dtype, std::span<const int64_t> shape, Layout layout,
           const Scheme& scheme, StreamKey key, const InitOptions& options) {
-  PreparedInit(shape, layout, scheme, dtype, key).Run(out, options);
+  // One plan on the stack: Init's per-call cost is the planning, not a heap plan.
+  internal::InitPlan plan;
+  internal::BuildPlan(plan, shape, layout, scheme, dtype, key, 1.0);
+  internal::RunChecked(plan, out, options);
 }
 
 void InitBlock(void* out, DType dtype, std::span<const int64_t> global_shape, Layout layout,

@@ -79,6 +79,9 @@ struct ArgValue {
 
 const std::vector<SchemeDef>& SchemeTable();
 
+// Scheme::ToString()'s text, computed from the representation (cached there).
+std::string Canonical(const Scheme& scheme);
+
 // Arguments of a parsed scheme by canonical key (the key must exist).
 double Number(const Scheme& scheme, std::string_view key);
 const std::string& Word(const Scheme& scheme, std::string_view key);
@@ -101,8 +104,11 @@ struct InitPlan {
   uint64_t groups = 1;          // dirac
   double value = 0;             // constant, eye, dirac: the value written (after the scale)
   double scale = 1;             // per-tensor scale: stored = value / scale
-  std::string context;          // "<scheme> on shape [..] (f32): ", for messages
 };
+
+// "<scheme> on shape [..] (f32): ", the prefix of a plan's messages (made
+// only when one is needed).
+std::string Context(const InitPlan& plan);
 
 // Fans, gain, Description and structure of a scheme on a shape (the layout
 // is valid); throws std::invalid_argument "<scheme> on shape [..] (layout
@@ -123,6 +129,7 @@ struct SchemeRep {
   const SchemeDef* def = nullptr;
   std::vector<ArgValue> args;             // one per def->params, defaults applied
   std::optional<double> fan_in, fan_out;  // fan_in= / fan_out=
+  std::string canonical;                  // Scheme::ToString(), made once
 };
 
 // The scheme layer's access to Scheme's representation.

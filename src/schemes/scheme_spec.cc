@@ -197,7 +197,9 @@ class SpecParser {
     }
     if (i_ != s_.size()) FailAt(i_, "unexpected '" + std::string(s_.substr(i_)) + "'");
     Finish(*rep);
-    return SchemeAccess::Make(std::move(rep));
+    Scheme scheme = SchemeAccess::Make(rep);
+    rep->canonical = Canonical(scheme);
+    return scheme;
   }
 
  private:
@@ -489,28 +491,35 @@ std::string_view Scheme::name() const { return rep_->def->name; }
 
 bool Scheme::UsesFans() const { return rep_->def->uses_fans; }
 
-std::string Scheme::ToString() const {
-  const internal::SchemeDef& def = *rep_->def;
+std::string Scheme::ToString() const { return rep_->canonical; }
+
+namespace internal {
+
+std::string Canonical(const Scheme& scheme) {
+  const SchemeRep& rep = SchemeAccess::Rep(scheme);
+  const internal::SchemeDef& def = *rep.def;
   std::string args;
   const bool kaiming =
       def.id == internal::SchemeId::kKaimingNormal || def.id == internal::SchemeId::kKaimingUniform;
   for (size_t p = 0; p < def.params.size(); ++p) {
-    const internal::ArgValue& a = rep_->args[p];
+    const internal::ArgValue& a = rep.args[p];
     // The slope only means something for leaky_relu (and is refused otherwise).
     if (kaiming && def.params[p].key == std::string_view("a") &&
-        internal::Word(*this, "nonlinearity") != "leaky_relu") {
+        internal::Word(scheme, "nonlinearity") != "leaky_relu") {
       continue;
     }
     args += (args.empty() ? "" : ", ") + std::string(def.params[p].key) + "=" +
             (def.params[p].type == internal::ParamType::kWord ? a.word
                                                               : internal::FormatNumber(a.number));
   }
-  if (rep_->fan_in)
-    args += (args.empty() ? "" : ", ") + ("fan_in=" + internal::FormatNumber(*rep_->fan_in));
-  if (rep_->fan_out)
-    args += (args.empty() ? "" : ", ") + ("fan_out=" + internal::FormatNumber(*rep_->fan_out));
+  if (rep.fan_in)
+    args += (args.empty() ? "" : ", ") + ("fan_in=" + internal::FormatNumber(*rep.fan_in));
+  if (rep.fan_out)
+    args += (args.empty() ? "" : ", ") + ("fan_out=" + internal::FormatNumber(*rep.fan_out));
   return args.empty() ? std::string(def.name) : std::string(def.name) + "(" + args + ")";
 }
+
+}  // namespace internal
 
 Scheme Scheme::WithDefaultFans(const Fans& fans) const {
   if (!UsesFans()) {
@@ -526,7 +535,9 @@ Scheme Scheme::WithDefaultFans(const Fans& fans) const {
   auto rep = std::make_shared<internal::SchemeRep>(*rep_);
   if (!rep->fan_in) rep->fan_in = fans.fan_in;
   if (!rep->fan_out) rep->fan_out = fans.fan_out;
-  return Scheme(std::move(rep));
+  Scheme scheme(rep);
+  rep->canonical = internal::Canonical(scheme);
+  return scheme;
 }
 
 }  // namespace fanfill

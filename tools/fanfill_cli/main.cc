@@ -3,6 +3,7 @@
 //   model     every tensor of a model spec (JSON) to one .safetensors file
 //   describe  fans, gain, distribution and moments of a tensor or a model, as JSON
 //   bench     fill throughput beside memset, per distribution, dtype and thread count
+//   hf        a Hugging Face checkpoint directory from a config.json (as save_pretrained)
 // Run `fanfill <subcommand> --help` for the options. Errors are printed as
 // "fanfill: error: <message>" and exit non-zero; no partial output file is
 // ever left under the requested name (see output_file.h).
@@ -16,6 +17,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <nlohmann/json.hpp>
@@ -30,6 +32,7 @@
 #include "src/mlp/validate.h"
 #include "tools/fanfill_cli/bench.h"
 #include "tools/fanfill_cli/formats.h"
+#include "tools/fanfill_cli/hf_model.h"
 #include "tools/fanfill_cli/output_file.h"
 #include "tools/fanfill_cli/tensor_writer.h"
 
@@ -229,6 +232,142 @@ std::string DescribeJson(const ModelSpec& model) {
   return out.dump(2);
 }
 
+
+std::string ShapeText(const std::vector<int64_t>& shape) {
+  std::string text = "[";
+  for (size_t i = 0; i < shape.size(); ++i) text += (i ? ", " : "") + std::to_string(shape[i]);
+  return text + "]";
+}
+
+struct HfOptions {
+  std::string config, out, dtype, max_shard_size = hf::kDefaultMaxShardSize;
+  bool dry_run = false, json = false;
+};
+
+void PrintHfDryRun(const hf::HfModel& model, const std::vector<hf::HfShard>& shards,
+                   const std::vector<PreparedInit>& plans, bool json) {
+  std::vector<std::string> file_of(model.tensors.size());
+  for (const hf::HfShard& s : shards) {
+    for (size_t i : s.tensors) file_of[i] = s.file;
+  }
+  if (json) {
+    nlohmann::ordered_json out;
+    out["model_type"] = model.model_type;
+    out["architecture"] = model.architecture;
+    out["dtype"] = DTypeName(model.dtype);
+    out["total_parameters"] = model.total_parameters;
+    out["total_size"] = model.total_size;
+    out["files"] = nlohmann::ordered_json::array();
+    for (const hf::HfShard& s : shards) out["files"].push_back(s.file);
+    out["tensors"] = nlohmann::ordered_json::array();
+    for (size_t i = 0; i < model.tensors.size(); ++i) {
+      const hf::HfTensor& t = model.tensors[i];
+      const TensorSpec& src = model.sources.tensors[t.source];
+      nlohmann::ordered_json row = {{"name", t.name},
+                                    {"shape", t.shape},
+                                    {"dtype", DTypeName(model.dtype)},
+                                    {"scheme", plans[t.source].description().scheme},
+                                    {"stream_name", src.name},
+                                    {"stream", StreamId(src.name)},
+                                    {"source_first", t.source_first},
+                                    {"file", file_of[i]}};
+      if (t.zero_count) row["zero_elements"] = {t.zero_first, t.zero_first + t.zero_count};
+      out["tensors"].push_back(std::move(row));
+    }
+    std::cout << out.dump(2) << "\n";
+    return;
+  }
+  size_t name_w = 4, shape_w = 5;
+  for (const hf::HfTensor& t : model.tensors) {
+    name_w = std::max(name_w, t.name.size());
+    shape_w = std::max(shape_w, ShapeText(t.shape).size());
+  }
+  auto pad = [](std::string s, size_t w) { return s + std::string(w > s.size() ? w - s.size() : 0, ' '); };
+  std::cout << model.architecture << " (" << model.model_type << "), " << DTypeName(model.dtype) << ", "
+            << shards.size() << (shards.size() == 1 ? " file" : " files") << "\n";
+  std::cout << pad("name", name_w) << "  " << pad("shape", shape_w) << "  dtype  scheme\n";
+  for (const hf::HfTensor& t : model.tensors) {
+    std::cout << pad(t.name, name_w) << "  " << pad(ShapeText(t.shape), shape_w) << "  "
+              << pad(DTypeName(model.dtype), 5) << "  " << hf::TensorScheme(model, t) << "\n";
+  }
+  std::cout << "total parameters: " << model.total_parameters << "\n";
+  std::cout << "total size: " << model.total_size << " bytes\n";
+}
+
+// Writes the checkpoint directory. Each file is written under a temporary
+// name and renamed when complete (OutputFile); the shards first, then the
+// index and config.json, so a directory without config.json is an
+// interrupted run. On an error the files this run renamed are removed.
+void WriteHf(const HfOptions& opts, uint64_t seed, bool force, ProgressStyle progress, int threads) {
+  namespace fs = std::filesystem;
+  const std::string config_text = ReadFile(opts.config);
+  const hf::HfModel model = hf::BuildHfModel(config_text, opts.dtype);
+  const uint64_t max_shard = hf::ParseShardSize(opts.max_shard_size);
+  const std::vector<PreparedInit> plans = PrepareModel(model.sources, seed);  // validates all first
+  const std::vector<hf::HfShard> shards = hf::SplitShards(model, max_shard);
+  if (opts.dry_run) {
+    PrintHfDryRun(model, shards, plans, opts.json);
+    return;
+  }
+  if (opts.out.empty()) throw std::invalid_argument("--out DIR is required (or --dry-run)");
+  const std::string config_out = hf::OutputConfigJson(config_text, model);
+  const fs::path dir(opts.out);
+  std::error_code ec;
+  if (fs::exists(dir, ec)) {
+    if (!fs::is_directory(dir, ec)) {
+      throw std::runtime_error("'" + opts.out + "' exists and is not a directory");
+    }
+    if (!fs::is_empty(dir, ec) && !force) {
+      throw std::runtime_error("'" + opts.out + "' is not empty (use --force to write into it)");
+    }
+  } else if (!fs::create_directory(dir, ec)) {
+    throw std::runtime_error("cannot create directory '" + opts.out + "': " + ec.message());
+  }
+  std::vector<std::string> written;
+  try {
+    for (const hf::HfShard& shard : shards) {
+      const hf::HfShardLayout layout = hf::ShardLayout(model, shard);
+      std::vector<TensorJob> jobs;
+      for (size_t k = 0; k < shard.tensors.size(); ++k) {
+        const hf::HfTensor& t = model.tensors[shard.tensors[k]];
+        jobs.push_back({.plan = &plans[t.source], .offset = layout.offsets[k], .first = t.source_first,
+                        .count = ElementCount(t.shape), .zero_first = t.zero_first,
+                        .zero_count = t.zero_count});
+      }
+      const std::string& header = layout.header;
+      const std::string path = (dir / shard.file).string();
+      OutputFile file(path, force, layout.size);
+      file.WriteAt(header.data(), header.size(), 0);
+      WriteTensors(file, jobs, {.max_threads = threads, .progress = progress});
+      file.Commit();
+      written.push_back(path);
+    }
+    auto write_text = [&](const std::string& name, const std::string& text) {
+      const std::string path = (dir / name).string();
+      OutputFile file(path, force, text.size());
+      file.WriteAt(text.data(), text.size(), 0);
+      file.Commit();
+      written.push_back(path);
+    };
+    if (shards.size() > 1) write_text("model.safetensors.index.json", hf::IndexJson(model, shards));
+    write_text("config.json", config_out);
+  } catch (...) {
+    for (const std::string& path : written) fs::remove(path, ec);
+    throw;
+  }
+  // As save_pretrained: weight files of an earlier save that this one does
+  // not replace are removed (only with --force can there be any).
+  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    const bool weights = name.rfind("model", 0) == 0 &&
+                         (name.ends_with(".safetensors") || name == "model.safetensors.index.json");
+    if (weights && e.is_regular_file() &&
+        std::find(written.begin(), written.end(), e.path().string()) == written.end()) {
+      fs::remove(e.path(), ec);
+    }
+  }
+}
+
 ProgressStyle ChooseProgress(bool requested) {
   if (isatty(STDERR_FILENO)) return ProgressStyle::kTerminal;
   return requested ? ProgressStyle::kLines : ProgressStyle::kNone;
@@ -315,6 +454,30 @@ int Main(int argc, char** argv) {
   validate->add_option("--seed", validate_opts.seed, "Added to every experiment's seed")
       ->capture_default_str();
 
+  HfOptions hf_opts;
+  CLI::App* hf = app.add_subcommand(
+      "hf", "Write a Hugging Face checkpoint directory (config.json, safetensors shards, index) "
+            "from a config.json, as transformers' save_pretrained of from_config(config)");
+  hf->footer(
+      "Families (model_type): llama, mistral, qwen2, gemma, mixtral, gpt2, gpt_neox, bert; the "
+      "class follows architectures[0] (the causal LM, or BertForMaskedLM, by default; the bare "
+      "XModel too). Each tensor follows its family's _init_weights (docs/hf.md) and is drawn from "
+      "(seed, StreamId(parameter name)): the files do not depend on --threads or the shard size "
+      "split. FP8 is refused.");
+  hf->add_option("config", hf_opts.config, "config.json of the model")->required();
+  hf->add_option("--seed", seed, "Seed (64-bit)")->required();
+  hf->add_option("--out", hf_opts.out, "Output directory (created; must be empty unless --force)");
+  hf->add_option("--dtype", hf_opts.dtype,
+                 "bf16, f16 or f32 (default: the config's dtype / torch_dtype, else f32)");
+  hf->add_option("--max-shard-size", hf_opts.max_shard_size,
+                 "Largest shard, as save_pretrained: 5GB = 5*10^9 bytes (KB, MB, GB, TB) or bytes")
+      ->capture_default_str();
+  hf->add_flag("--dry-run", hf_opts.dry_run,
+               "Write nothing; print the tensors (name, shape, dtype, scheme) and the total");
+  hf->add_flag("--json", hf_opts.json, "With --dry-run: print it as JSON");
+  hf->add_flag("--force", force, "Write into a non-empty directory, replacing its files");
+  hf->add_flag("--progress", progress, "Show progress on stderr even when it is not a terminal");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -339,6 +502,9 @@ int Main(int argc, char** argv) {
     const ModelSpec spec = describe_spec.empty() ? describe_opts.ToModel(false)
                                                  : ParseModelSpec(ReadFile(describe_spec));
     std::cout << DescribeJson(spec) << "\n";
+  } else if (*hf) {
+    if (hf_opts.json && !hf_opts.dry_run) throw std::invalid_argument("--json needs --dry-run");
+    WriteHf(hf_opts, seed, force, ChooseProgress(progress), threads);
   } else if (*bench) {
     RunBench(bench_size, bench_reps, std::cout);
   } else if (*validate) {

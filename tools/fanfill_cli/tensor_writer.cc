@@ -9,6 +9,8 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
+#include <stdexcept>
 #include <memory>
 #include <string>
 #include <vector>
@@ -101,7 +103,18 @@ struct Chunk {
 void WriteTensors(const OutputFile& file, std::span<const TensorJob> jobs,
                   const WriteOptions& options) {
   uint64_t total = 0;
-  for (const TensorJob& job : jobs) total += job.plan->bytes();
+  for (const TensorJob& job : jobs) {
+    if (job.first > job.plan->count() || job.Count() > job.plan->count() - job.first) {
+      throw std::invalid_argument("WriteTensors: slice beyond the tensor");
+    }
+    if (!job.plan->is_pointwise() && job.Count() != job.plan->count()) {
+      throw std::invalid_argument("WriteTensors: only pointwise plans can be written in slices");
+    }
+    if (job.zero_count > job.Count() || job.zero_first > job.Count() - job.zero_count) {
+      throw std::invalid_argument("WriteTensors: zero range beyond the tensor");
+    }
+    total += job.Bytes();
+  }
   Progress progress(total, options.progress);
 
   // Whole tensors first, before the chunk buffers exist.
@@ -110,6 +123,8 @@ void WriteTensors(const OutputFile& file, std::span<const TensorJob> jobs,
     if (plan.is_pointwise() || plan.bytes() == 0) continue;
     std::unique_ptr<std::byte[]> values(new std::byte[plan.bytes()]);
     plan.Run(values.get(), {.max_threads = options.max_threads});
+    const size_t size = DTypeSize(plan.dtype());
+    std::memset(values.get() + job.zero_first * size, 0, job.zero_count * size);
     for (uint64_t done = 0; done < plan.bytes(); done += kChunkBytes) {
       const uint64_t n = std::min<uint64_t>(kChunkBytes, plan.bytes() - done);
       file.WriteAt(values.get() + done, n, job.offset + done);
@@ -122,8 +137,9 @@ void WriteTensors(const OutputFile& file, std::span<const TensorJob> jobs,
     const PreparedInit& plan = *job.plan;
     if (!plan.is_pointwise()) continue;
     const uint64_t per_chunk = kChunkBytes / DTypeSize(plan.dtype());
-    for (uint64_t first = 0; first < plan.count(); first += per_chunk) {
-      chunks.push_back({&job, first, std::min(per_chunk, plan.count() - first)});
+    const uint64_t count = job.Count();
+    for (uint64_t first = 0; first < count; first += per_chunk) {
+      chunks.push_back({&job, first, std::min(per_chunk, count - first)});
     }
   }
   tbb::enumerable_thread_specific<std::vector<std::byte>> buffers(kChunkBytes);
@@ -133,7 +149,11 @@ void WriteTensors(const OutputFile& file, std::span<const TensorJob> jobs,
       const Chunk& chunk = chunks[i];
       const PreparedInit& plan = *chunk.job->plan;
       const size_t size = DTypeSize(plan.dtype());
-      plan.RunRange(buffer.data(), chunk.first, chunk.count, {.max_threads = 1});
+      plan.RunRange(buffer.data(), chunk.job->first + chunk.first, chunk.count, {.max_threads = 1});
+      // The part of the zero range inside this chunk.
+      const uint64_t z0 = std::max(chunk.first, chunk.job->zero_first);
+      const uint64_t z1 = std::min(chunk.first + chunk.count, chunk.job->zero_first + chunk.job->zero_count);
+      if (z0 < z1) std::memset(buffer.data() + (z0 - chunk.first) * size, 0, (z1 - z0) * size);
       file.WriteAt(buffer.data(), chunk.count * size, chunk.job->offset + chunk.first * size);
       progress.Add(chunk.count * size);
     }

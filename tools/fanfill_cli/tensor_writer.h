@@ -22,9 +22,22 @@ namespace fanfill::cli {
 
 inline constexpr size_t kChunkBytes = size_t{16} << 20;
 
+inline constexpr uint64_t kWholeTensor = ~uint64_t{0};
+
 struct TensorJob {
   const PreparedInit* plan = nullptr;  // from PrepareModel: shape, dtype, key, scheme
   uint64_t offset = 0;                 // of the tensor's first byte in the file
+  // Elements [first, first + count) of the plan's tensor (pointwise plans
+  // only, unless the whole tensor): a slice written as a tensor of its own
+  // (`fanfill hf`: Mixtral's experts are slices of one fused parameter).
+  uint64_t first = 0;
+  uint64_t count = kWholeTensor;  // kWholeTensor: plan->count() - first
+  // Elements [zero_first, zero_first + zero_count) of the written slice are
+  // stored as zero bytes (+0.0) after the fill (an embedding's padding row).
+  uint64_t zero_first = 0, zero_count = 0;
+
+  uint64_t Count() const { return count == kWholeTensor ? plan->count() - first : count; }
+  uint64_t Bytes() const { return Count() * DTypeSize(plan->dtype()); }
 };
 
 enum class ProgressStyle { kNone, kTerminal, kLines };

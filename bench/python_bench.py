@@ -1,0 +1,184 @@
+"""Benchmark of the Python package: fanfill.torch.nn_init vs torch.nn.init, init_model vs a
+model's own init, and the Python call overhead of a small fill.
+
+Usage: python bench/python_bench.py [--size 8192] [--reps 5] [--threads 2]
+                                    [--model-layers 16] [--skip-model]
+
+Each row is the median of --reps runs; torch's function and fanfill's run in
+alternation, torch first in each pair (both see the same load). ns/element is
+wall time / elements; cycles/element uses the clock of /proc/cpuinfo ("cpu MHz",
+the TSC rate on this machine) or --ghz. Ratios are from the one run printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import statistics
+import time
+from collections.abc import Callable
+
+import fanfill
+import numpy as np
+import torch
+from fanfill.torch import init_model, nn_init
+
+
+def _clock_ghz(override: float | None) -> float:
+    if override:
+        return override
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("cpu MHz"):
+                    return float(line.split(":")[1]) / 1000.0
+    except OSError:
+        pass
+    return float("nan")
+
+
+def _median_time(fn: Callable[[], object], reps: int, warmup: int = 1) -> float:
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def _paired_medians(first: Callable[[], object], second: Callable[[], object],
+                    reps: int) -> tuple[float, float]:
+    """Median times of `first` (torch) and `second` (fanfill), run in alternation, first
+    first in each pair, so that both see the same load on a shared machine."""
+    first()
+    second()
+    a, b = [], []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        first()
+        t1 = time.perf_counter()
+        second()
+        t2 = time.perf_counter()
+        a.append(t1 - t0)
+        b.append(t2 - t1)
+    return statistics.median(a), statistics.median(b)
+
+
+def _row(name: str, n: int, t_torch: float, t_ff: float, ghz: float) -> str:
+    ns_t, ns_f = t_torch / n * 1e9, t_ff / n * 1e9
+    return (f"| {name} | {ns_t:.3f} | {ns_t * ghz:.2f} | {ns_f:.3f} | {ns_f * ghz:.2f} | "
+            f"{t_torch / t_ff:.1f}x |")
+
+
+def bench_nn_init(size: int, reps: int, ghz: float) -> list[str]:
+    rows = []
+    fns = [
+        ("kaiming_normal_", lambda m, t: m.kaiming_normal_(t)),
+        ("trunc_normal_", lambda m, t: m.trunc_normal_(t, std=0.02)),
+        ("uniform_", lambda m, t: m.uniform_(t, -0.1, 0.1)),
+    ]
+    for dtype, dname in ((torch.float32, "f32"), (torch.bfloat16, "bf16")):
+        t = torch.empty(size, size, dtype=dtype)
+        for fname, call in fns:
+            t_torch, t_ff = _paired_medians(lambda call=call, t=t: call(torch.nn.init, t),
+                                            lambda call=call, t=t: call(nn_init, t), reps)
+            rows.append(_row(f"{fname} {size}x{size} {dname}", t.numel(), t_torch, t_ff, ghz))
+            print(rows[-1], flush=True)
+        del t
+        gc.collect()
+    return rows
+
+
+def _decoder(layers: int, dtype: torch.dtype) -> tuple[torch.nn.Module, int]:
+    import transformers
+
+    cfg = transformers.LlamaConfig(
+        vocab_size=32000, hidden_size=2048, intermediate_size=5632, num_hidden_layers=layers,
+        num_attention_heads=16, num_key_value_heads=16, tie_word_embeddings=False,
+        torch_dtype=dtype)
+    with torch.device("meta"):
+        model = transformers.LlamaForCausalLM(cfg).to(dtype)
+    model.to_empty(device="cpu")
+    n = sum(p.numel() for p in model.parameters())
+    return model, n
+
+
+def bench_model(layers: int, reps: int, ghz: float) -> list[str]:
+    rows = []
+    for dtype, dname in ((torch.float32, "f32"), (torch.bfloat16, "bf16")):
+        model, n = _decoder(layers, dtype)
+
+        def own(model: torch.nn.Module = model) -> None:
+            for m in model.modules():
+                m._is_hf_initialized = False
+            with torch.no_grad():
+                model.init_weights()
+
+        t_own, t_ff = _paired_medians(own, lambda model=model: init_model(model, 0), reps)
+        rows.append(_row(f"init_model Llama {n / 1e9:.2f}B params ({layers} layers) {dname}", n,
+                         t_own, t_ff, ghz))
+        print(rows[-1], flush=True)
+        del model
+        gc.collect()
+    return rows
+
+
+def bench_overhead(reps: int) -> list[str]:
+    a = np.empty(1000, np.float32)
+    t = torch.empty(1000)
+    w = torch.empty(40, 25)
+    out = []
+    cases = [
+        ("fanfill.fill_normal(numpy f32[1000])", lambda: fanfill.fill_normal(a, seed=1)),
+        ("fanfill.fill_normal(torch f32[1000])", lambda: fanfill.fill_normal(t, seed=1)),
+        ("fanfill.init_(torch f32[40,25], 'kaiming_normal')",
+         lambda: fanfill.init_(w, "kaiming_normal", seed=1)),
+        ("torch.nn.init.normal_(f32[1000])", lambda: torch.nn.init.normal_(t)),
+        ("fanfill.torch.nn_init.normal_(f32[1000])", lambda: nn_init.normal_(t)),
+        ("torch.nn.init.kaiming_normal_(f32[40,25])", lambda: torch.nn.init.kaiming_normal_(w)),
+        ("fanfill.torch.nn_init.kaiming_normal_(f32[40,25])", lambda: nn_init.kaiming_normal_(w)),
+    ]
+    for name, fn in cases:
+        per = []
+        for _ in range(max(reps, 5)):
+            k = 2000
+            t0 = time.perf_counter()
+            for _ in range(k):
+                fn()
+            per.append((time.perf_counter() - t0) / k)
+        out.append(f"| {name} | {statistics.median(per) * 1e6:.2f} |")
+        print(out[-1], flush=True)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--size", type=int, default=8192)
+    ap.add_argument("--reps", type=int, default=5)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--model-layers", type=int, default=16)
+    ap.add_argument("--skip-model", action="store_true")
+    ap.add_argument("--ghz", type=float, default=None)
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    # fanfill's nn_init uses the default oneTBB arena: all cores of the machine (run this on
+    # a machine with --threads cores, or under taskset, to compare like with like).
+    ghz = _clock_ghz(args.ghz)
+    print(f"torch {torch.__version__}, fanfill {fanfill.version()} ({fanfill.active_target()}), "
+          f"{args.threads} threads, clock {ghz:.3f} GHz, median of {args.reps}")
+    print("| operation | torch ns/elem | torch cycles/elem | fanfill ns/elem | "
+          "fanfill cycles/elem | speed-up |")
+    print("|---|---|---|---|---|---|")
+    bench_nn_init(args.size, args.reps, ghz)
+    if not args.skip_model:
+        bench_model(args.model_layers, args.reps, ghz)
+    print()
+    print("| call (Python overhead) | us per call |")
+    print("|---|---|")
+    bench_overhead(args.reps)
+
+
+if __name__ == "__main__":
+    main()

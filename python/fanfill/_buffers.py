@@ -1,0 +1,136 @@
+"""Checks an output buffer and returns its address, dtype name and shape.
+
+Accepted: numpy arrays (float32, float64, float16, ml_dtypes.bfloat16; uint32
+for fill_bits), torch CPU tensors (float32, float64, float16, bfloat16; uint32
+or int32 for fill_bits) and other objects with the writable buffer protocol.
+Every check happens before anything is written.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class Target:
+    """A checked output buffer."""
+
+    address: int
+    dtype: str  # "f32", "f64", "f16", "bf16" or "u32"
+    shape: tuple[int, ...]
+    count: int
+    obj: Any  # the object written to (for torch: to bump its version counter)
+
+
+_NUMPY_FLOAT = {"float32": "f32", "float64": "f64", "float16": "f16", "bfloat16": "bf16"}
+_NUMPY_BITS = {"uint32": "u32", "int32": "u32"}
+
+
+def _torch_dtypes(torch: Any, bits: bool) -> dict[Any, str]:
+    if bits:
+        out = {torch.int32: "u32"}
+        if hasattr(torch, "uint32"):
+            out[torch.uint32] = "u32"
+        return out
+    return {
+        torch.float32: "f32",
+        torch.float64: "f64",
+        torch.float16: "f16",
+        torch.bfloat16: "bf16",
+    }
+
+
+def _is_torch_tensor(out: Any) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(out, torch.Tensor)
+
+
+def _want(bits: bool) -> str:
+    return "uint32 or int32" if bits else "float32, float64, float16 or bfloat16"
+
+
+def _check_torch(out: Any, bits: bool) -> Target:
+    torch = sys.modules["torch"]
+    if out.layout != torch.strided:
+        raise TypeError(f"fanfill fills dense (strided) tensors; got layout {out.layout}")
+    if out.device.type != "cpu":
+        raise ValueError(
+            f"fanfill fills CPU tensors; got a tensor on device '{out.device}'"
+            + (" (a meta tensor has no data)" if out.device.type == "meta" else "")
+        )
+    dtypes = _torch_dtypes(torch, bits)
+    if out.dtype not in dtypes:
+        raise TypeError(f"fanfill fills {_want(bits)} tensors; got {out.dtype}")
+    if not out.is_contiguous():
+        raise ValueError(
+            "fanfill fills C-contiguous buffers; the tensor is not contiguous "
+            f"(shape {tuple(out.shape)}, stride {tuple(out.stride())})"
+        )
+    if out.is_neg() or out.is_conj():
+        raise ValueError("fanfill cannot fill a tensor with a lazy negation/conjugation bit")
+    if out.is_inference() and not torch.is_inference_mode_enabled():
+        raise ValueError("fanfill cannot fill an inference tensor outside torch.inference_mode()")
+    if out.requires_grad and torch.is_grad_enabled():
+        # A leaf: torch refuses in-place ops too. A non-leaf: autograd could not see the write.
+        raise ValueError(
+            "fanfill cannot fill a tensor that requires grad outside torch.no_grad() "
+            "(wrap the call in torch.no_grad(), as torch.nn.init does)"
+        )
+    shape = tuple(int(s) for s in out.shape)
+    count = int(out.numel())
+    return Target(int(out.data_ptr()), dtypes[out.dtype], shape, count, out)
+
+
+def _check_numpy(out: np.ndarray, bits: bool) -> Target:
+    table = _NUMPY_BITS if bits else _NUMPY_FLOAT
+    name = out.dtype.name
+    if name not in table or (name == "bfloat16" and out.dtype.itemsize != 2):
+        raise TypeError(f"fanfill fills {_want(bits)} arrays; got dtype {out.dtype}")
+    if not out.flags.c_contiguous:
+        raise ValueError(
+            "fanfill fills C-contiguous buffers; the array is not C-contiguous "
+            f"(shape {out.shape}, strides {out.strides})"
+        )
+    if not out.flags.writeable:
+        raise ValueError("fanfill cannot fill a read-only array")
+    shape = tuple(int(s) for s in out.shape)
+    return Target(int(out.__array_interface__["data"][0]), table[name], shape, int(out.size), out)
+
+
+def check_output(out: Any, *, bits: bool = False) -> Target:
+    """Returns the checked Target for `out`; raises TypeError/ValueError otherwise."""
+    if _is_torch_tensor(out):
+        return _check_torch(out, bits)
+    if isinstance(out, np.ndarray):
+        return _check_numpy(out, bits)
+    try:
+        view = memoryview(out)
+    except TypeError:
+        raise TypeError(
+            "fanfill fills numpy arrays, torch CPU tensors or writable buffers; got "
+            f"{type(out).__name__}"
+        ) from None
+    if view.readonly:
+        raise ValueError(f"fanfill cannot fill a read-only buffer ({type(out).__name__})")
+    if not view.c_contiguous:
+        raise ValueError("fanfill fills C-contiguous buffers; the buffer is not C-contiguous")
+    try:
+        arr = np.asarray(view)
+    except (TypeError, ValueError) as e:  # formats numpy cannot read
+        raise TypeError(f"fanfill cannot read the buffer's format {view.format!r}: {e}") from None
+    target = _check_numpy(arr, bits)
+    return Target(target.address, target.dtype, target.shape, target.count, out)
+
+
+def wrote(target: Target) -> None:
+    """Marks a torch tensor as modified (autograd's version counter), as an in-place op would."""
+    if _is_torch_tensor(target.obj):
+        torch = sys.modules["torch"]
+        try:
+            torch.autograd.graph.increment_version(target.obj)
+        except (AttributeError, RuntimeError, TypeError):  # older torch / inference tensors
+            pass

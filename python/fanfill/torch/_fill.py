@@ -1,0 +1,176 @@
+"""Writes fanfill values into any torch tensor torch.nn.init accepts.
+
+CPU, C-contiguous tensors of float32/float64/float16/bfloat16 are filled in
+place; strided views, other devices and other floating dtypes through a
+contiguous CPU temporary (then ``copy_``); complex tensors through their real
+view (as torch's uniform_/normal_); DTensors shard by shard at their global
+offsets; meta tensors are left alone (no data). Element i in the tensor's
+logical row-major order (of the global tensor, for a DTensor) is element i of
+the fanfill stream.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+from typing import Any
+
+import torch
+
+from .. import _api
+
+NATIVE = {torch.float32: "f32", torch.float64: "f64", torch.float16: "f16", torch.bfloat16: "bf16"}
+UNIFORM, NORMAL, TRUNC = 0, 1, 2
+
+_state = threading.local()
+
+
+def active() -> Any:
+    """The running init_model interceptor of this thread (fanfill.torch._model), or None."""
+    return getattr(_state, "interceptor", None)
+
+
+def set_active(interceptor: Any) -> Any:
+    """Sets this thread's init_model interceptor; returns the previous one."""
+    prev = active()
+    _state.interceptor = interceptor
+    return prev
+
+
+def seed_from(generator: torch.Generator | None) -> int:
+    """A 64-bit fanfill seed drawn from `generator` (default: torch's default generator)."""
+    device = generator.device if generator is not None else "cpu"
+    with torch._C.DisableTorchFunction():  # an implementation detail, not a user draw
+        words = torch.randint(0, 1 << 32, (2,), dtype=torch.int64, device=device,
+                              generator=generator)
+    lo, hi = (int(w) for w in words.tolist())
+    return (hi << 32) | lo
+
+
+def is_dtensor(t: Any) -> bool:
+    try:
+        from torch.distributed.tensor import DTensor
+    except ImportError:  # torch built without distributed
+        return False
+    return isinstance(t, DTensor)
+
+
+def dtensor_local_block(t: Any) -> tuple[torch.Tensor, list[int], list[int]]:
+    """(local tensor, global shape, global offset of the local shard) of a DTensor."""
+    from torch.distributed.tensor._utils import compute_local_shape_and_global_offset
+
+    for p in t.placements:
+        if p.is_partial():
+            raise ValueError(f"fanfill cannot fill a DTensor with a Partial placement ({p})")
+    local = t._local_tensor
+    gshape = [int(s) for s in t.shape]
+    lshape, offset = compute_local_shape_and_global_offset(t.shape, t.device_mesh, t.placements)
+    if [int(s) for s in lshape] != [int(s) for s in local.shape]:
+        raise ValueError(
+            f"DTensor local shard shape {tuple(local.shape)} does not match the placement's "
+            f"{tuple(lshape)}"
+        )
+    return local, gshape, [int(o) for o in offset]
+
+
+def _direct(t: torch.Tensor) -> bool:
+    return (t.device.type == "cpu" and t.dtype in NATIVE and t.layout == torch.strided
+            and t.is_contiguous() and not t.is_neg() and not t.is_conj())
+
+
+def _fill_cpu(out: torch.Tensor, kind: int, mean: float, std: float, low: float, high: float,
+              seed: int, stream: int, gshape: list[int] | None, offset: list[int] | None,
+              threads: int) -> None:
+    kw: dict[str, Any] = {"seed": seed, "stream": stream, "threads": threads}
+    if gshape is not None and len(gshape) > 0:
+        kw["global_shape"], kw["offset"] = gshape, offset
+    if kind == UNIFORM:
+        _api.fill_uniform(out, low, high, **kw)
+    elif kind == NORMAL:
+        _api.fill_normal(out, mean, std, **kw)
+    else:
+        _api.fill_truncated_normal(out, mean, std, low, high, **kw)
+
+
+def _write_block(t: torch.Tensor, kind: int, mean: float, std: float, low: float, high: float,
+                 seed: int, stream: int, gshape: list[int] | None, offset: list[int] | None,
+                 threads: int) -> None:
+    if t.numel() == 0 or t.is_meta:
+        return
+    if t.is_complex():
+        # torch: uniform_ draws both parts from U(a, b); normal_ both from N(mean, std / sqrt 2).
+        real = torch.view_as_real(t.resolve_conj().resolve_neg()) if (
+            t.is_conj() or t.is_neg()) else torch.view_as_real(t)
+        g2 = None if gshape is None else [*gshape, 2]
+        o2 = None if offset is None else [*offset, 0]
+        if gshape is None:
+            g2, o2 = list(real.shape), [0] * real.dim()
+        s = std / math.sqrt(2.0) if kind == NORMAL else std
+        tmp = torch.empty(real.shape, dtype=real.dtype if real.dtype in NATIVE else torch.float32)
+        _fill_cpu(tmp, kind, mean, s, low, high, seed, stream, g2, o2, threads)
+        with torch.no_grad():
+            if t.is_conj() or t.is_neg():
+                t.copy_(torch.view_as_complex(tmp.to(real.dtype)))
+            else:
+                real.copy_(tmp)
+        return
+    if _direct(t):
+        with torch.no_grad():
+            _fill_cpu(t, kind, mean, std, low, high, seed, stream, gshape, offset, threads)
+        return
+    tmp = torch.empty(tuple(t.shape), dtype=t.dtype if t.dtype in NATIVE else torch.float32)
+    _fill_cpu(tmp, kind, mean, std, low, high, seed, stream, gshape, offset, threads)
+    with torch.no_grad():
+        t.copy_(tmp)
+
+
+def write(t: torch.Tensor, kind: int, mean: float, std: float, low: float, high: float,
+          seed: int, stream: int = 0, threads: int = 0) -> torch.Tensor:
+    """Fills `t` (any tensor torch accepts) with one fanfill distribution; returns `t`."""
+    if is_dtensor(t):
+        local, gshape, offset = dtensor_local_block(t)
+        _write_block(local, kind, mean, std, low, high, seed, stream, gshape, offset, threads)
+        return t
+    _write_block(t, kind, mean, std, low, high, seed, stream, None, None, threads)
+    return t
+
+
+def write_scheme(t: torch.Tensor, scheme: str, seed: int, stream: int = 0,
+                 threads: int = 0) -> torch.Tensor:
+    """Initializes `t` with a fanfill scheme spec of the whole tensor (orthogonal, sparse,
+    eye, dirac...). DTensors: each rank computes the whole tensor and keeps its shard."""
+    if t.is_meta or t.numel() == 0:
+        return t
+    if is_dtensor(t):
+        local, gshape, offset = dtensor_local_block(t)
+        if local.numel() == 0:
+            return t
+        d = _api.describe(gshape, scheme)
+        dtype = local.dtype if local.dtype in NATIVE else torch.float32
+        if (d["pointwise"] or d["kind"] == "constant") and gshape:
+            # The shard alone, at its global offsets (fans from the global shape).
+            block = torch.empty(tuple(local.shape), dtype=dtype)
+            _api.init_(block, scheme, seed=seed, stream=stream, threads=threads,
+                       global_shape=gshape, offset=offset)
+        else:
+            # orthogonal, sparse, eye, dirac: every value depends on the whole tensor.
+            full = torch.empty(gshape, dtype=dtype)
+            _api.init_(full, scheme, seed=seed, stream=stream, threads=threads)
+            block = full[tuple(slice(o, o + n) for o, n in zip(offset, local.shape, strict=True))]
+        with torch.no_grad():
+            local.copy_(block)
+        return t
+    if _direct(t):
+        with torch.no_grad():
+            _api.init_(t, scheme, seed=seed, stream=stream, threads=threads)
+        return t
+    tmp = torch.empty(tuple(t.shape), dtype=t.dtype if t.dtype in NATIVE else torch.float32)
+    _api.init_(tmp, scheme, seed=seed, stream=stream, threads=threads)
+    with torch.no_grad():
+        t.copy_(tmp)
+    return t
+
+
+def number(x: float) -> str:
+    """A float as scheme-spec text that parses back to the same double."""
+    return repr(float(x))

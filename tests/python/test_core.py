@@ -1,0 +1,240 @@
+"""Core functions of `import fanfill` on numpy arrays and torch tensors."""
+
+import threading
+
+import fanfill
+import numpy as np
+import pytest
+
+ml_dtypes = pytest.importorskip("ml_dtypes")
+torch = pytest.importorskip("torch")
+
+NP_DTYPES = [np.float32, np.float64, np.float16, ml_dtypes.bfloat16]
+TORCH_DTYPES = [torch.float32, torch.float64, torch.float16, torch.bfloat16]
+
+
+def test_stream_id_is_fnv1a():
+    assert fanfill.stream_id("") == 0xCBF29CE484222325
+    assert fanfill.stream_id("a") == 0xAF63DC4C8601EC8C
+
+
+@pytest.mark.parametrize("dtype", NP_DTYPES)
+def test_numpy_and_torch_agree_bit_for_bit(dtype):
+    tdt = TORCH_DTYPES[NP_DTYPES.index(dtype)]
+    a = np.zeros((33, 17), dtype)
+    t = torch.zeros(33, 17, dtype=tdt)
+    fanfill.fill_normal(a, 0.5, 2.0, seed=7, name="w")
+    fanfill.fill_normal(t, 0.5, 2.0, seed=7, name="w")
+    assert np.array_equal(a.view(np.uint8), t.view(torch.uint8).numpy())
+    assert np.isfinite(a.astype(np.float64)).all() and a.astype(np.float64).std() > 1.5
+
+
+@pytest.mark.parametrize(
+    "fill",
+    [
+        lambda o, **k: fanfill.fill_uniform(o, -1.0, 3.0, **k),
+        lambda o, **k: fanfill.fill_normal(o, 0.0, 1.0, **k),
+        lambda o, **k: fanfill.fill_truncated_normal(o, 0.0, 1.0, -0.5, 2.0, **k),
+        lambda o, **k: fanfill.init_(o, "kaiming_uniform", shape=[100, 10], **k),
+    ],
+)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, ml_dtypes.bfloat16])
+def test_sub_ranges_and_threads_change_nothing(fill, dtype):
+    whole = fill(np.empty(1000, dtype), seed=3, stream=11, threads=1)
+    for threads in (0, 2, 3):
+        assert np.array_equal(fill(np.empty(1000, dtype), seed=3, stream=11, threads=threads),
+                              whole)
+    # Pieces at first_index reproduce the slices (the init_ case keeps its shape= for the fans).
+    parts = [fill(np.empty(n, dtype), seed=3, stream=11, first_index=f)
+             for f, n in ((0, 250), (250, 1), (251, 749))]
+    assert np.array_equal(np.concatenate(parts), whole)
+
+
+def test_bounds_and_bits():
+    u = fanfill.fill_uniform(np.empty(10000, np.float32), 2.0, 3.0, seed=1)
+    assert u.min() >= 2.0 and u.max() < 3.0
+    tn = fanfill.fill_truncated_normal(np.empty(10000, np.float64), 0.0, 1.0, -0.5, 0.5, seed=1)
+    assert tn.min() >= -0.5 and tn.max() <= 0.5
+    bits = fanfill.fill_bits(np.empty(16, np.uint32), seed=0, stream=0)
+    part = fanfill.fill_bits(np.empty(6, np.uint32), seed=0, stream=0, first_index=10)
+    assert np.array_equal(bits[10:], part)
+    tb = fanfill.fill_bits(torch.empty(16, dtype=torch.int32), seed=0, stream=0)
+    assert np.array_equal(tb.numpy().view(np.uint32), bits)
+
+
+def test_init_matches_describe_and_fill():
+    shape = [64, 3, 7, 7]
+    d = fanfill.describe(shape, "kaiming_normal(mode=fan_out, nonlinearity=relu)")
+    assert d["fan_in"] == 147 and d["fan_out"] == 3136 and d["kind"] == "normal"
+    assert d["std"] == pytest.approx(np.sqrt(2) / np.sqrt(3136))
+    spec = "kaiming_normal(mode=fan_out, nonlinearity=relu)"
+    w = fanfill.init_(np.empty(shape, np.float32), spec, seed=42, name="conv1.weight")
+    ref = fanfill.fill_normal(np.empty(shape, np.float32), 0.0, d["distribution"]["std"], seed=42,
+                              name="conv1.weight")
+    assert np.array_equal(w, ref)
+    # shape= reinterprets a flat buffer; layout io swaps the fans.
+    flat = fanfill.init_(np.empty(64 * 147, np.float32), "kaiming_normal(mode=fan_out, "
+                         "nonlinearity=relu)", seed=42, name="conv1.weight", shape=shape)
+    assert np.array_equal(flat.reshape(shape), w)
+    assert fanfill.describe([7, 7, 3, 64], "glorot_uniform", layout="io")["fan_in"] == 147
+    assert fanfill.describe([3], "zeros")["kind"] == "constant"
+
+
+@pytest.mark.parametrize("scheme", ["kaiming_normal", "trunc_normal(std=0.02)", "zeros"])
+def test_blocks_equal_slices_of_the_whole(scheme):
+    g = [10, 6]
+    whole = fanfill.init_(np.empty(g, np.float32), scheme, seed=5, name="w")
+    for off, ext in (([0, 0], [4, 6]), ([4, 2], [6, 3]), ([9, 5], [1, 1]), ([3, 0], [0, 6])):
+        blk = fanfill.init_(np.empty(ext, np.float32), scheme, seed=5, name="w", global_shape=g,
+                            offset=off)
+        assert np.array_equal(blk, whole[off[0]:off[0] + ext[0], off[1]:off[1] + ext[1]])
+    wn = fanfill.fill_normal(np.empty(g, np.float64), seed=5, stream=1)
+    bn = fanfill.fill_normal(np.empty([3, 2]), seed=5, stream=1, global_shape=g, offset=[2, 4])
+    assert np.array_equal(bn, wn[2:5, 4:6])
+
+
+def test_gil_released_and_concurrent_calls_are_correct():
+    n = 1 << 20
+    refs = [fanfill.fill_normal(np.empty(n, np.float32), seed=9, stream=s, threads=1)
+            for s in range(6)]
+    outs = [np.empty(n, np.float32) for _ in range(6)]
+    errors = []
+
+    def work(s):
+        try:
+            for _ in range(3):
+                fanfill.fill_normal(outs[s], seed=9, stream=s, threads=2)
+                assert np.array_equal(outs[s], refs[s])
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+
+    ts = [threading.Thread(target=work, args=(s,)) for s in range(6)]
+    for t in ts:
+        t.start()
+    # While the fills run, this thread keeps running Python: the GIL is released.
+    ticks = 0
+    while any(t.is_alive() for t in ts):
+        ticks += 1
+    for t in ts:
+        t.join()
+    assert not errors
+    assert ticks > 0
+
+
+def _bad_cases():
+    """(description, buffer-maker, call, exception type, message part)."""
+    f32 = lambda: np.full((4, 5), 7.0, np.float32)  # noqa: E731
+
+    def ro():
+        a = f32()
+        a.flags.writeable = False
+        return a
+
+    return [
+        ("non-contiguous numpy", lambda: np.full((4, 10), 7.0, np.float32)[:, ::2],
+         lambda o: fanfill.fill_normal(o, seed=1), ValueError, "contiguous"),
+        ("fortran numpy", lambda: np.asfortranarray(f32()),
+         lambda o: fanfill.fill_normal(o, seed=1), ValueError, "contiguous"),
+        ("read-only numpy", ro, lambda o: fanfill.fill_normal(o, seed=1), ValueError, "read-only"),
+        ("read-only bytes", lambda: b"\x00" * 16, lambda o: fanfill.fill_normal(o, seed=1),
+         ValueError, "read-only"),
+        ("list", lambda: [7.0, 7.0], lambda o: fanfill.fill_normal(o, seed=1), TypeError,
+         "numpy arrays"),
+        ("int64 numpy", lambda: np.full(5, 7, np.int64), lambda o: fanfill.fill_normal(o, seed=1),
+         TypeError, "int64"),
+        ("float32 for bits", f32, lambda o: fanfill.fill_bits(o, seed=1), TypeError, "uint32"),
+        ("int tensor", lambda: torch.full((3,), 7, dtype=torch.int64),
+         lambda o: fanfill.fill_uniform(o, seed=1), TypeError, "int64"),
+        ("complex tensor", lambda: torch.full((3,), 7, dtype=torch.complex64),
+         lambda o: fanfill.fill_uniform(o, seed=1), TypeError, "complex"),
+        ("non-contiguous tensor", lambda: torch.full((4, 6), 7.0).t(),
+         lambda o: fanfill.fill_normal(o, seed=1), ValueError, "contiguous"),
+        ("meta tensor", lambda: torch.empty(4, 4, device="meta"),
+         lambda o: fanfill.init_(o, "kaiming_normal", seed=1), ValueError, "meta"),
+        ("leaf requiring grad", lambda: torch.full((3, 3), 7.0, requires_grad=True),
+         lambda o: fanfill.fill_normal(o, seed=1), ValueError, "requires grad"),
+        ("non-leaf requiring grad", lambda: torch.full((3, 3), 7.0, requires_grad=True) * 1.0,
+         lambda o: fanfill.fill_normal(o, seed=1), ValueError, "requires grad"),
+        ("shape mismatch", f32, lambda o: fanfill.init_(o, "kaiming_normal", seed=1, shape=[3, 7]),
+         ValueError, "elements"),
+        ("unknown scheme", f32, lambda o: fanfill.init_(o, "kaimin_normal", seed=1), ValueError,
+         "unknown scheme"),
+        ("bad scheme argument", f32,
+         lambda o: fanfill.init_(o, "kaiming_normal(mode=fan_x)", seed=1), ValueError, "fan_x"),
+        ("1-d kaiming", lambda: np.full(5, 7.0, np.float32),
+         lambda o: fanfill.init_(o, "kaiming_normal", seed=1), ValueError, "dimensions"),
+        ("NaN std", f32, lambda o: fanfill.fill_normal(o, 0.0, float("nan"), seed=1), ValueError,
+         "stddev"),
+        ("negative std", f32, lambda o: fanfill.fill_normal(o, 0.0, -1.0, seed=1), ValueError,
+         "stddev"),
+        ("empty uniform range", f32, lambda o: fanfill.fill_uniform(o, 1.0, 1.0, seed=1),
+         ValueError, "low must be < high"),
+        ("infinite bound", f32, lambda o: fanfill.fill_uniform(o, 0.0, float("inf"), seed=1),
+         ValueError, "finite"),
+        ("name and stream", f32, lambda o: fanfill.fill_normal(o, seed=1, name="w", stream=3),
+         ValueError, "not both"),
+        ("negative seed", f32, lambda o: fanfill.fill_normal(o, seed=-1), ValueError, "seed"),
+        ("float seed", f32, lambda o: fanfill.fill_normal(o, seed=1.5), TypeError, "seed"),
+        ("negative threads", f32, lambda o: fanfill.fill_normal(o, seed=1, threads=-2),
+         ValueError, "threads"),
+        ("bad layout", f32, lambda o: fanfill.init_(o, "kaiming_normal", seed=1, layout="xy"),
+         ValueError, "xy"),
+        ("index overflow", f32, lambda o: fanfill.fill_normal(o, seed=1, first_index=2**64 - 3),
+         ValueError, "overflows"),
+        ("block outside", f32,
+         lambda o: fanfill.init_(o, "kaiming_normal", seed=1, global_shape=[6, 5], offset=[3, 0]),
+         ValueError, "out of range"),
+        ("block rank", f32,
+         lambda o: fanfill.fill_normal(o, seed=1, global_shape=[20], offset=[0]), ValueError,
+         "rank"),
+        ("orthogonal block", f32,
+         lambda o: fanfill.init_(o, "orthogonal", seed=1, global_shape=[8, 5], offset=[0, 0]),
+         ValueError, "orthogonal"),
+        ("first_index on orthogonal", f32,
+         lambda o: fanfill.init_(o, "orthogonal", seed=1, shape=[8, 5], first_index=4),
+         ValueError, "range fill is not supported for orthogonal"),
+    ]
+
+
+@pytest.mark.parametrize("case", _bad_cases(), ids=lambda c: c[0])
+def test_bad_input_raises_and_writes_nothing(case):
+    _, make, call, exc, msg = case
+    out = make()
+    if isinstance(out, torch.Tensor) and out.device.type != "meta":
+        before = out.detach().clone()
+    else:
+        before = np.array(out, copy=True) if isinstance(out, np.ndarray) else None
+    with pytest.raises(exc, match=msg):
+        call(out)
+    if isinstance(out, torch.Tensor) and out.device.type != "meta":
+        assert torch.equal(out, before)
+    elif isinstance(out, np.ndarray):
+        assert np.array_equal(out, before)
+    elif isinstance(out, bytes):
+        assert out == b"\x00" * 16
+
+
+def test_writable_buffer_protocol_objects():
+    buf = bytearray(16)
+    fanfill.fill_bits(memoryview(buf).cast("I"), seed=1)
+    assert buf != bytearray(16)
+    import array
+
+    arr = array.array("f", [0.0] * 8)
+    fanfill.fill_normal(arr, seed=2, stream=4)
+    assert np.array_equal(np.asarray(arr, np.float32),
+                          fanfill.fill_normal(np.empty(8, np.float32), seed=2, stream=4))
+
+
+def test_torch_version_counter_bumped():
+    t = torch.zeros(10)
+    v = t._version
+    fanfill.fill_normal(t, seed=1)
+    assert t._version > v
+
+
+def test_no_grad_fills_parameters():
+    p = torch.nn.Parameter(torch.zeros(4, 4))
+    with torch.no_grad():
+        fanfill.init_(p, "kaiming_uniform", seed=1, name="p")
+    assert p.requires_grad and p.abs().sum() > 0

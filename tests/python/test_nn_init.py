@@ -1,0 +1,214 @@
+"""fanfill.torch.nn_init: a drop-in for torch.nn.init with fanfill's values."""
+
+import inspect
+import math
+import warnings
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+stats = pytest.importorskip("scipy.stats")
+
+import fanfill  # noqa: E402
+import fanfill.torch.nn_init as ff  # noqa: E402
+from fanfill.torch import _fill  # noqa: E402
+
+tinit = torch.nn.init
+P = 1e-4  # KS p-value floor (as PyTorch's test_init.py)
+
+
+def test_same_names_signatures_and_defaults():
+    assert ff.__all__ == tinit.__all__
+    for name in tinit.__all__:
+        ours, theirs = getattr(ff, name), getattr(tinit, name)
+        if name.endswith("_") or name == "calculate_gain":
+            assert inspect.signature(ours) == inspect.signature(theirs), name
+        assert ours.__name__ == theirs.__name__
+
+
+def test_values_are_fanfill_with_a_seed_drawn_from_the_generator():
+    g = torch.Generator().manual_seed(5)
+    w = ff.kaiming_normal_(torch.empty(64, 48), generator=g)
+    seed = _fill.seed_from(torch.Generator().manual_seed(5))
+    ref = fanfill.fill_normal(torch.empty(64, 48), 0.0, math.sqrt(2.0) / math.sqrt(48), seed=seed)
+    assert torch.equal(w, ref)
+    u = ff.uniform_(torch.empty(100), -2.0, 3.0, generator=torch.Generator().manual_seed(9))
+    ref = fanfill.fill_uniform(torch.empty(100), -2.0, 3.0,
+                               seed=_fill.seed_from(torch.Generator().manual_seed(9)))
+    assert torch.equal(u, ref)
+
+
+@pytest.mark.parametrize("fn", [
+    lambda t, **k: ff.uniform_(t, **k), lambda t, **k: ff.normal_(t, **k),
+    lambda t, **k: ff.trunc_normal_(t, **k), lambda t, **k: ff.xavier_uniform_(t, **k),
+    lambda t, **k: ff.xavier_normal_(t, **k), lambda t, **k: ff.kaiming_uniform_(t, **k),
+    lambda t, **k: ff.kaiming_normal_(t, **k), lambda t, **k: ff.orthogonal_(t, **k),
+    lambda t, **k: ff.sparse_(t, 0.5, **k),
+])
+def test_manual_seed_and_generator_reproduce_a_call(fn):
+    torch.manual_seed(3)
+    a = fn(torch.empty(20, 30))
+    b = fn(torch.empty(20, 30))  # the default generator advanced
+    torch.manual_seed(3)
+    assert torch.equal(fn(torch.empty(20, 30)), a)
+    assert not torch.equal(a, b)
+    g = torch.Generator().manual_seed(3)
+    assert torch.equal(fn(torch.empty(20, 30), generator=g), a)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.bfloat16, torch.float16])
+def test_distributions(dtype):
+    torch.manual_seed(0)
+    n = (200, 100)
+    t = ff.uniform_(torch.empty(n, dtype=dtype), -1.0, 2.0).double().flatten().numpy()
+    assert t.min() >= -1.0 and t.max() <= 2.0
+    assert stats.kstest(t, "uniform", args=(-1.0, 3.0)).pvalue > P or dtype in (
+        torch.bfloat16, torch.float16)  # 16-bit: the grid of values is visible to KS
+    t = ff.normal_(torch.empty(n, dtype=dtype), 1.0, 3.0).double().flatten().numpy()
+    assert abs(t.mean() - 1.0) < 0.1 and abs(t.std() - 3.0) < 0.1
+    t = ff.trunc_normal_(torch.empty(n, dtype=dtype), 0.0, 1.0, -1.0, 0.5).double().flatten()
+    assert t.min() >= -1.0 and t.max() <= 0.5
+    if dtype in (torch.float32, torch.float64):
+        assert stats.kstest(t.numpy(), "truncnorm", args=(-1.0, 0.5)).pvalue > P
+        w = ff.kaiming_normal_(torch.empty(400, 50, dtype=dtype), a=0.2, mode="fan_out",
+                               nonlinearity="leaky_relu")
+        std = math.sqrt(2.0 / (1 + 0.04)) / math.sqrt(400)
+        assert stats.kstest(w.flatten().numpy(), "norm", args=(0, std)).pvalue > P
+        w = ff.xavier_uniform_(torch.empty(300, 70, dtype=dtype), gain=2.0)
+        b = 2.0 * math.sqrt(6.0 / 370)
+        assert stats.kstest(w.flatten().numpy(), "uniform", args=(-b, 2 * b)).pvalue > P
+
+
+def test_exceptions_and_warnings_as_torch():
+    for fn in (ff.xavier_uniform_, ff.xavier_normal_, ff.kaiming_uniform_, ff.kaiming_normal_):
+        for shape in ((), (5,)):
+            with pytest.raises(ValueError, match="fewer than 2 dimensions"):
+                fn(torch.empty(shape))
+    with pytest.raises(ValueError, match="2 or more"):
+        ff.orthogonal_(torch.empty(4))
+    with pytest.raises(ValueError, match="Only tensors with 2 dimensions"):
+        ff.sparse_(torch.empty(4), 0.1)
+    with pytest.raises(ValueError, match="Only tensors with 2 dimensions"):
+        ff.eye_(torch.empty(2, 2, 2))
+    with pytest.raises(ValueError, match="divisible by groups"):
+        ff.dirac_(torch.empty(5, 2, 3), groups=2)
+    with pytest.raises(ValueError, match="Mode fan_x not supported"):
+        ff.kaiming_normal_(torch.empty(3, 3), mode="fan_x")
+    with pytest.raises(ValueError, match="Unsupported nonlinearity"):
+        ff.kaiming_normal_(torch.empty(3, 3), nonlinearity="gelu")
+    for fn in (ff.kaiming_uniform_, ff.kaiming_normal_):
+        with pytest.warns(UserWarning, match="zero-element tensors is a no-op"):
+            assert fn(torch.empty(0, 3)).shape == (0, 3)
+    with pytest.warns(UserWarning, match="mean is more than 2 std"):
+        ff.trunc_normal_(torch.empty(10), mean=5.0)
+    # Argument errors are torch's own (type and message), and nothing is written.
+    for call in (lambda t: t.normal_(0, -1), lambda t: t.uniform_(1, 0),
+                 lambda t: t.uniform_(0, float("inf"))):
+        with pytest.raises(Exception) as theirs:
+            call(torch.zeros(3))
+        t = torch.zeros(3)
+        op = {"normal_": ff.normal_, "uniform_": ff.uniform_}
+        name = "normal_" if "normal" in str(theirs.value) else "uniform_"
+        args = {"normal_": (0, -1), "uniform_": (1, 0)}[name]
+        if "inf" in str(theirs.value) or "bounds" in str(theirs.value):
+            args = (0, float("inf"))
+        with pytest.raises(type(theirs.value), match=str(theirs.value)[:20]):
+            op[name](t, *args)
+        assert torch.equal(t, torch.zeros(3))
+    with pytest.raises(NotImplementedError):
+        ff.uniform_(torch.zeros(3, dtype=torch.int64))
+
+
+def test_deprecated_names_warn_and_work():
+    for old in ("uniform", "normal", "constant", "eye", "dirac", "xavier_uniform",
+                "xavier_normal", "kaiming_uniform", "kaiming_normal", "orthogonal", "sparse"):
+        fn = getattr(ff, old)
+        args = {"constant": (0.5,), "sparse": (0.1,)}.get(old, ())
+        shape = (4, 4, 3) if old == "dirac" else (4, 4)
+        with pytest.warns(FutureWarning, match=f"nn.init.{old}` is now deprecated"):
+            fn(torch.empty(shape), *args)
+
+
+def test_strided_views_meta_params_and_return_values():
+    torch.manual_seed(1)
+    base = torch.zeros(6, 10)
+    view = base[:, ::2]
+    out = ff.normal_(view)
+    assert out is view
+    torch.manual_seed(1)
+    assert torch.equal(view, ff.normal_(torch.empty(6, 5)))
+    assert torch.equal(base[:, 1::2], torch.zeros(6, 5))
+    t = torch.empty(5, 5).t()
+    assert ff.xavier_normal_(t) is t
+    m = torch.empty(3, 4, device="meta")
+    for fn in (ff.uniform_, ff.normal_, ff.trunc_normal_, ff.xavier_uniform_, ff.kaiming_normal_,
+               ff.orthogonal_):
+        assert fn(m) is m
+    assert ff.sparse_(m, 0.3) is m
+    p = torch.nn.Parameter(torch.zeros(8, 8))
+    assert ff.kaiming_uniform_(p, a=math.sqrt(5)) is p and p.requires_grad and p.abs().sum() > 0
+    assert p.grad_fn is None
+    c = ff.normal_(torch.zeros(1000, dtype=torch.complex64))
+    assert abs(c.real.std().item() - math.sqrt(0.5)) < 0.05
+
+
+def test_deterministic_initializers_equal_torch():
+    for shape in ((3, 5), (5, 3)):
+        assert torch.equal(ff.eye_(torch.empty(shape)), tinit.eye_(torch.empty(shape)))
+    for shape, groups in (((4, 3, 5), 1), ((6, 2, 3, 3), 2), ((3, 3, 1, 3, 3), 3)):
+        assert torch.equal(ff.dirac_(torch.randn(shape), groups),
+                           tinit.dirac_(torch.randn(shape), groups))
+    assert torch.equal(ff.constant_(torch.empty(3), 0.25), torch.full((3,), 0.25))
+    assert torch.equal(ff.ones_(torch.empty(3)), torch.ones(3))
+    assert torch.equal(ff.zeros_(torch.empty(3)), torch.zeros(3))
+    assert ff.calculate_gain("leaky_relu", 10) == tinit.calculate_gain("leaky_relu", 10)
+    assert ff.calculate_gain("tanh") == fanfill.gain("tanh")
+
+
+def test_orthogonal_and_sparse():
+    for shape in ((30, 20), (20, 30), (10, 2, 3, 4)):
+        w = ff.orthogonal_(torch.empty(shape), gain=1.5).reshape(shape[0], -1).double()
+        g = w.T @ w if w.shape[0] >= w.shape[1] else w @ w.T
+        assert torch.allclose(g, 2.25 * torch.eye(g.shape[0], dtype=g.dtype), atol=1e-5)
+    w = ff.sparse_(torch.empty(40, 7), 0.25, std=0.5)
+    assert all(int((w[:, c] == 0).sum()) >= 10 for c in range(7))
+
+
+def test_swapped_into_sys_modules_for_torch_layers(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "torch.nn.init", ff)
+    monkeypatch.setattr(torch.nn, "init", ff)
+    import torch.nn.init as init  # noqa: PLC0415
+
+    assert init is ff
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        w = init.kaiming_uniform_(torch.empty(16, 9), a=math.sqrt(5))
+    assert w.abs().max() <= 1 / 3
+
+
+def test_numpy_free_of_torch_import_side_effects():
+    # `import fanfill` alone must not need torch (the torch parts are imported lazily).
+    import subprocess
+    import sys
+
+    code = "import sys, fanfill; assert 'torch' not in sys.modules; print('ok')"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "ok"
+    assert np is not None
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, t: m.uniform_(t.half(), -1e5, 1e5),
+    lambda m, t: m.normal_(t.long()),
+    lambda m, t: m.normal_(t, 0.0, float("nan")),
+    lambda m, t: m.uniform_(t, 2.0, 1.0),
+])
+def test_argument_errors_are_torchs_own(call):
+    with pytest.raises(Exception) as theirs:
+        call(tinit, torch.zeros(4))
+    with pytest.raises(type(theirs.value)) as ours:
+        call(ff, torch.zeros(4))
+    assert str(ours.value) == str(theirs.value)
