@@ -6,7 +6,7 @@
 //                                   limit (non-zero byte: zero stores are faster
 //                                   on some CPUs and no fill writes zeros)
 //   BM_Bits     (u32)               fanfill::FillBits
-//   BM_Uniform  (f32 f64 bf16 f16)  Uniform(-1, 1)
+//   BM_Uniform  (f32 f64 bf16 f16 f8e4m3 f8e5m2)  Uniform(-1, 1)
 //   BM_Normal                       Normal(0, 1)
 //   BM_TruncNormal                  TruncatedNormal(0, 1, -2, 2)
 //   sizes 1M = 2^20 elements (cache-resident), 64M = 2^26 elements (memory);
@@ -163,7 +163,9 @@ struct DTypeInfo {
 constexpr DTypeInfo kDTypes[] = {{fanfill::DType::kF32, "f32"},
                                  {fanfill::DType::kF64, "f64"},
                                  {fanfill::DType::kBF16, "bf16"},
-                                 {fanfill::DType::kF16, "f16"}};
+                                 {fanfill::DType::kF16, "f16"},
+                                 {fanfill::DType::kF8E4M3, "f8e4m3"},
+                                 {fanfill::DType::kF8E5M2, "f8e5m2"}};
 
 struct DistInfo {
   const char* group;
@@ -306,6 +308,8 @@ void RegisterPerTarget(const std::vector<std::string>& targets) {
       RegisterFill(Name(di.group, "f32", size, t) + suffix, size, t, 4, target,
                    DistFill(fanfill::DType::kF32, di.dist, t));
     }
+    RegisterFill(Name("BM_Normal", "f8e4m3", size, t) + suffix, size, t, 1, target,
+                 DistFill(fanfill::DType::kF8E4M3, kDists[1].dist, t));
   }
 }
 

@@ -64,6 +64,14 @@ def test_bad_inputs():
     expect_error([*FILL, *GOOD, "--layout", "xy", "--out", "a.npy"], "layout")
     expect_error([*FILL, *GOOD, "--dtype", "f8", "--out", "a.npy"], "f8")
     expect_error([*FILL, *GOOD, "--dtype", "bf16", "--out", "a.npy"], "bf16 has no numpy dtype")
+    expect_error([*FILL, *GOOD, "--dtype", "f8e4m3", "--out", "a.npy"],
+                 "f8e4m3 has no standard numpy dtype")
+    expect_error([*FILL, *GOOD, "--dtype", "f8e5m2", "--scale", "0.5", "--out", "a.bin"],
+                 "only .safetensors stores the scale")
+    expect_error([*FILL, *GOOD, "--dtype", "f8e4m3", "--scale", "0", "--out", "a.safetensors"],
+                 "--scale must be finite and > 0")
+    expect_error([*FILL, "--shape", "8,4", "--scheme", "normal(std=0.001)", "--dtype", "f8e4m3",
+                  "--out", "a.safetensors"], "use scale <=")
     expect_error([*FILL, *GOOD, "--out", "a.txt"], ".npy, .safetensors or .bin")
     expect_error(["fill", "--seed", "1", *GOOD, "--out", "a.npy"], "--name or --stream")
     expect_error([*FILL, "--stream", "3", *GOOD, "--out", "a.npy"], "excludes")

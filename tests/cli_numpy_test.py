@@ -64,7 +64,8 @@ def read_safetensors(file):
         check(begin == pos, f"{file}: hole or overlap at byte {pos}")
         pos = end
     check(pos == len(data), f"{file}: data section is {len(data)} bytes, header covers {pos}")
-    dtypes = {"F32": "<f4", "F64": "<f8", "F16": "<f2", "BF16": "<u2"}
+    dtypes = {"F32": "<f4", "F64": "<f8", "F16": "<f2", "BF16": "<u2", "F8_E4M3": "u1",
+              "F8_E5M2": "u1"}
     tensors = {}
     for name, v in header.items():
         begin, end = v["data_offsets"]
@@ -79,6 +80,24 @@ def bf16_round(f32):
     """float32 -> bfloat16 bits, round to nearest even (finite values)."""
     bits = f32.astype("<f4").view("<u4").astype(np.uint64)
     return ((bits + 0x7FFF + ((bits >> 16) & 1)) >> 16).astype(np.uint16)
+
+
+def fp8_round(f32, e4m3):
+    """float32 -> FP8 bits by nearest-value search, ties to the even pattern
+    (finite values inside the format's range; independent of fanfill's code)."""
+    mant, bias, top = (3, 7, 0x7E) if e4m3 else (2, 15, 0x7B)
+    patterns = np.arange(top + 1)
+    exp, m = patterns >> mant, patterns & ((1 << mant) - 1)
+    values = np.where(exp == 0, m * 2.0 ** (1 - bias - mant),
+                      (1 + m / 2.0 ** mant) * 2.0 ** (exp - bias))
+    a = np.abs(f32.astype(np.float64)).ravel()
+    lo = np.searchsorted(values, a, side="right") - 1
+    hi = np.minimum(lo + 1, top)
+    dlo, dhi = a - values[lo], values[hi] - a
+    pick = np.where(dlo < dhi, lo, np.where(dlo > dhi, hi, np.where(lo % 2 == 0, lo, hi)))
+    pick = np.where(lo == top, top, pick)
+    sign = np.where(np.signbit(f32.ravel()), 0x80, 0)
+    return (pick | sign).astype(np.uint8).reshape(f32.shape)
 
 
 CASES = [
@@ -182,6 +201,41 @@ def test_fill_safetensors():
     check(list(read_safetensors(path("anon.safetensors"))) == ["tensor"], "default name")
 
 
+def test_fp8_safetensors():
+    # stored = value / scale: with a power-of-two scale the divided parameters
+    # are exact, so the FP8 tensor is the f32 fill of std / scale rounded once.
+    for dtype, e4m3 in (("f8e4m3", True), ("f8e5m2", False)):
+        common = ["--shape", "64,48", "--seed", SEED, "--name", "w"]
+        out = path(f"fp8_{dtype}.safetensors")
+        run("fill", *common, "--scheme", "normal(std=0.02)", "--dtype", dtype,
+            "--scale", str(2.0 ** -6), "--out", out)
+        tensors = read_safetensors(out)
+        check(sorted(tensors) == ["w", "w_scale"], f"{dtype}: names {sorted(tensors)}")
+        st_dtype, arr = tensors["w"]
+        check(st_dtype == ("F8_E4M3" if e4m3 else "F8_E5M2"), f"{dtype}: dtype {st_dtype}")
+        sd, scale = tensors["w_scale"]
+        check(sd == "F32" and scale.shape == () and float(scale) == 2.0 ** -6,
+              f"{dtype}: w_scale {sd} {scale.shape} {scale}")
+        run("fill", *common, "--scheme", "normal(std=1.28)", "--dtype", "f32",
+            "--out", path(f"fp8_{dtype}_ref.npy"))
+        ref = fp8_round(np.load(path(f"fp8_{dtype}_ref.npy")), e4m3)
+        check(np.array_equal(arr, ref), f"{dtype}: values != f32 fill of std/scale rounded")
+    # A model spec with "scale", beside unscaled tensors of other widths.
+    model = {"tensors": [
+        {"name": "a", "shape": [33], "scheme": "normal(std=0.5)", "dtype": "f8e5m2"},
+        {"name": "b", "shape": [10, 10], "scheme": "uniform(a=-0.01, b=0.01)",
+         "dtype": "f8e4m3", "scale": 0.0009765625},
+        {"name": "c", "shape": [5], "scheme": "ones", "dtype": "f64"}]}
+    with open(path("fp8_model.json"), "w") as f:
+        json.dump(model, f)
+    run("model", path("fp8_model.json"), "--seed", SEED, "--out", path("fp8_model.safetensors"))
+    tensors = read_safetensors(path("fp8_model.safetensors"))
+    check(sorted(tensors) == ["a", "b", "b_scale", "c"], f"fp8 model names {sorted(tensors)}")
+    check(float(tensors["b_scale"][1]) == 0.0009765625, "fp8 model b_scale")
+    vals = tensors["b"][1]
+    check(vals.dtype == np.uint8 and vals.shape == (10, 10), "fp8 model b shape")
+
+
 MODEL = {
     "layout": "oi",
     "tensors": [
@@ -239,7 +293,8 @@ def check_no_temporary_files():
 
 def main():
     return run_tests(WORK, (test_npy_against_scalar_single_thread, test_kaiming_std,
-                            test_npy_v2_header, test_fill_safetensors, test_model_safetensors),
+                            test_npy_v2_header, test_fill_safetensors, test_model_safetensors,
+                            test_fp8_safetensors),
                      final_check=check_no_temporary_files)
 
 

@@ -11,6 +11,7 @@
 #define HWY_TARGET_INCLUDE "tests/targets_test.cc"
 #include "hwy/foreach_target.h"  // IWYU pragma: keep
 
+#include "hwy/aligned_allocator.h"
 #include "hwy/highway.h"
 #include "hwy/tests/hwy_gtest.h"
 #include "src/core/fill-inl.h"
@@ -40,11 +41,30 @@ inline std::vector<Config> AllConfigs() {
       {"trunc_tail", Distribution::TruncatedNormal(0.0, 1.0, -4.9, -3.0)},
   };
   std::vector<Config> configs = {{"bits", internal::BitsParams(), key}};
-  for (DType dtype : {DType::kF32, DType::kF64, DType::kBF16, DType::kF16}) {
+  for (DType dtype : {DType::kF32, DType::kF64, DType::kBF16, DType::kF16, DType::kF8E4M3,
+                      DType::kF8E5M2}) {
     for (const auto& [name, dist] : dists) {
       configs.push_back({name + "/" + DTypeName(dtype), internal::MakeFillParams(dtype, dist), key});
     }
   }
+  // FP8 with a per-tensor scale (folded into the parameters), and values
+  // that reach the top of the E4M3 range and E5M2's subnormals.
+  const std::vector<std::pair<std::string, Distribution>> scaled = {
+      {"normal_scale", Distribution::Normal(0.001, 0.02).WithScale(0x1.0p-8)},
+      {"normal_scale3", Distribution::Normal(-0.5, 2.0).WithScale(3.0)},
+      {"normal_wide", Distribution::Normal(0.0, 60.0)},
+      {"uniform_scale", Distribution::Uniform(-0.05, 0.05).WithScale(1.0 / 1024)},
+      {"uniform_edge", Distribution::Uniform(-448.0, 448.0)},
+      {"trunc_scale", Distribution::TruncatedNormal(0.0, 0.02, -0.04, 0.04).WithScale(1.0 / 512)},
+  };
+  for (DType dtype : {DType::kF8E4M3, DType::kF8E5M2}) {
+    for (const auto& [name, dist] : scaled) {
+      configs.push_back({name + "/" + DTypeName(dtype), internal::MakeFillParams(dtype, dist), key});
+    }
+  }
+  configs.push_back({"normal_sub/f8e5m2",
+                     internal::MakeFillParams(DType::kF8E5M2, Distribution::Normal(0.0, 0x1.0p-13)),
+                     key});
   return configs;
 }
 
@@ -62,6 +82,7 @@ inline std::vector<std::pair<uint64_t, uint64_t>> Ranges() {
 HWY_BEFORE_NAMESPACE();
 namespace fanfill {
 namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
 
 void TestMatchesReference() {
   for (const test::Config& config : test::AllConfigs()) {
@@ -85,6 +106,50 @@ void TestMatchesReference() {
   }
 }
 
+// The vector FP8 conversions (ToF8Bits) against the scalar ones (dtype.h) on
+// 2^22 float patterns per format: every value of the top 16 bits (sign,
+// exponent, the mantissa bits that decide the rounding, hence every exact
+// tie) with 64 low halves (0, 1, 0x7FFF, 0x8000, 0xFFFF and pseudo-random
+// ones), NaN, infinities and the overflow thresholds included.
+template <int kMantBits>
+void CheckF8Conversion() {
+  const hn::ScalableTag<float> df;
+  const hn::RebindToUnsigned<decltype(df)> du;
+  const size_t n = hn::Lanes(df);
+  std::vector<uint32_t> low = {0, 1, 0x7FFF, 0x8000, 0x8001, 0xFFFF};
+  uint32_t x = 0x12345678u;
+  while (low.size() < 64) {
+    x = x * 1664525u + 1013904223u;
+    low.push_back(x >> 16);
+  }
+  auto in = hwy::AllocateAligned<float>(n);
+  auto out = hwy::AllocateAligned<uint32_t>(n);
+  std::vector<uint32_t> patterns;
+  patterns.reserve(n);
+  for (uint32_t hi = 0; hi < 0x10000u; ++hi) {
+    for (uint32_t lo : low) {
+      patterns.push_back((hi << 16) | lo);
+      if (patterns.size() < n) continue;
+      for (size_t i = 0; i < n; ++i) std::memcpy(&in[i], &patterns[i], 4);
+      hn::Store(ToF8Bits<kMantBits>(df, du, hn::Load(df, in.get())), du, out.get());
+      for (size_t i = 0; i < n; ++i) {
+        const uint32_t want = internal::FloatToF8Bits<kMantBits>(in[i]);
+        if (out[i] != want) {
+          ADD_FAILURE() << hwy::TargetName(HWY_TARGET) << " ToF8Bits<" << kMantBits << ">(0x"
+                        << std::hex << patterns[i] << ") = 0x" << out[i] << ", scalar 0x" << want;
+          return;
+        }
+      }
+      patterns.clear();
+    }
+  }
+}
+
+void TestF8Conversions() {
+  CheckF8Conversion<3>();
+  CheckF8Conversion<2>();
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace fanfill
 HWY_AFTER_NAMESPACE();
@@ -94,5 +159,6 @@ namespace fanfill {
 class TargetsTest : public hwy::TestWithParamTarget {};
 HWY_TARGET_INSTANTIATE_TEST_SUITE_P(TargetsTest);
 HWY_EXPORT_AND_TEST_P(TargetsTest, TestMatchesReference);
+HWY_EXPORT_AND_TEST_P(TargetsTest, TestF8Conversions);
 }  // namespace fanfill
 #endif

@@ -26,7 +26,8 @@ constexpr fanfill::StreamKey kKey{0x9e3779b97f4a7c15ull, 0x0123456789abcdefull};
 // this check does not link).
 std::vector<FillParams> Configs() {
   std::vector<FillParams> configs = {fanfill::internal::BitsParams()};
-  for (DType s : {DType::kF32, DType::kF64, DType::kBF16, DType::kF16}) {
+  for (DType s : {DType::kF32, DType::kF64, DType::kBF16, DType::kF16, DType::kF8E4M3,
+                  DType::kF8E5M2}) {
     for (Kind k : {Kind::kUniform, Kind::kNormal, Kind::kTruncatedNormal}) {
       FillParams p;
       p.kind = k;

@@ -431,6 +431,11 @@ void Run(const Args& args, const std::string& spec_text, int rank, int ranks) {
     CheckMpi(MPI_File_write_at(fh, 0, layout.header.data(), static_cast<int>(layout.header.size()),
                                MPI_BYTE, MPI_STATUS_IGNORE),
              "writing the header", rank);
+    for (const fanfill::cli::SafetensorsModelLayout::Scale& s : layout.scales) {  // <name>_scale
+      CheckMpi(MPI_File_write_at(fh, static_cast<MPI_Offset>(s.offset), &s.value, 4, MPI_BYTE,
+                                 MPI_STATUS_IGNORE),
+               "writing a scale", rank);
+    }
   }
 
   std::vector<std::byte> buffer;

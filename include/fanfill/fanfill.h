@@ -35,6 +35,18 @@ typedef enum {
   FANFILL_F64 = 1,
   FANFILL_BF16 = 2,
   FANFILL_F16 = 3,
+  /* FP8, one byte per element, rounded from float to nearest even exactly as
+   * torch.Tensor.to(torch.float8_e4m3fn / torch.float8_e5m2):
+   * E4M3 = float8_e4m3fn (no infinities, max 448, smallest normal 2^-6),
+   * E5M2 = float8_e5m2 (IEEE-like, max 57344, smallest normal 2^-14).
+   * A fill whose values could round to NaN/inf, or whose stddev (uniform:
+   * (high - low) / sqrt(12)), divided by the scale, is below the smallest
+   * normal, is refused; the message names a power-of-two scale that fits.
+   * Pass a per-tensor scale with the *_scaled fills: the value stored is the
+   * drawn value divided by scale (parameters divided in double, one fused
+   * pass in float; see README.md, "FP8"). */
+  FANFILL_F8E4M3 = 4,
+  FANFILL_F8E5M2 = 5,
   /* Reserved, never valid: they make the type span all of int32, so that any
    * value a caller passes (from C, Rust, ctypes) is a value of this type and
    * is rejected with FANFILL_ERR_INVALID_ARGUMENT instead of being undefined
@@ -67,6 +79,20 @@ int fanfill_fill_normal(void* out, fanfill_dtype dtype, uint64_t count, uint64_t
 int fanfill_fill_truncated_normal(void* out, fanfill_dtype dtype, uint64_t count,
                                   uint64_t first_index, double mean, double stddev, double low,
                                   double high, uint64_t seed, uint64_t stream);
+
+/* The same fills with a per-tensor scale (finite, > 0): every value stored
+ * is the drawn value divided by scale (meant for FP8; scale 1 is the plain
+ * fill, bit for bit). */
+int fanfill_fill_uniform_scaled(void* out, fanfill_dtype dtype, uint64_t count,
+                                uint64_t first_index, double low, double high, double scale,
+                                uint64_t seed, uint64_t stream);
+int fanfill_fill_normal_scaled(void* out, fanfill_dtype dtype, uint64_t count,
+                               uint64_t first_index, double mean, double stddev, double scale,
+                               uint64_t seed, uint64_t stream);
+int fanfill_fill_truncated_normal_scaled(void* out, fanfill_dtype dtype, uint64_t count,
+                                         uint64_t first_index, double mean, double stddev,
+                                         double low, double high, double scale, uint64_t seed,
+                                         uint64_t stream);
 
 /* Threads used by later fills from the calling thread: 0 = all (default), 1 = serial. */
 int fanfill_set_max_threads(int max_threads);

@@ -20,9 +20,9 @@
 //   stream high); it yields words w0..w3.
 //
 //   Word -> element map.
-//   * bits, and f32/bf16/f16 uniform and truncated normal: element i is word
-//     i mod 4 of block i / 4.
-//   * f32/bf16/f16 normal: block n gives elements 4n..4n+3; words (w0, w1) are
+//   * bits, and f32/bf16/f16/FP8 uniform and truncated normal: element i is
+//     word i mod 4 of block i / 4.
+//   * f32/bf16/f16/FP8 normal: block n gives elements 4n..4n+3; words (w0, w1) are
 //     the Box-Muller pair for elements (4n, 4n+1), words (w2, w3) for
 //     (4n+2, 4n+3). The first word of a pair is the radius, the second the
 //     angle; the first element of a pair is r*cos(theta), the second r*sin(theta).
@@ -57,6 +57,18 @@
 //   bounded distributions the float value is first clamped to the bounds as
 //   represented in the output type, so a value that would round up to `high`
 //   is stored as the largest bf16/f16 value below it.
+//
+//   FP8 (kF8E4M3 = torch.float8_e4m3fn, kF8E5M2 = torch.float8_e5m2): computed
+//   in float exactly as f32 and rounded once to nearest even exactly as
+//   torch 2.13's Tensor.to(float8_*) (for E4M3 torch saturates at +-448; the
+//   fills refuse any distribution that could get there, or reach an
+//   infinity, and any whose stddev -- uniform: (high - low) / sqrt(12) --
+//   divided by the scale is below the smallest normal, 2^-6 E4M3 / 2^-14
+//   E5M2; the messages name a power-of-two scale that fits).
+//   Per-tensor scale (Distribution::scale, default 1): the stored value is
+//   (mean + stddev z) / scale in one pass: mean, stddev, low and high are
+//   each divided by the scale in double, and the fill is the unscaled fill
+//   of those parameters (so scale 1 changes no bit).
 //
 //   Bit-identical on every SIMD target and equal to the scalar reference that
 //   uses std::fma (targets without hardware FMA call std::fma per lane, which is
@@ -93,19 +105,28 @@
 
 namespace fanfill {
 
-enum class DType : int { kF32 = 0, kF64 = 1, kBF16 = 2, kF16 = 3 };
+// kF8E4M3 is torch.float8_e4m3fn / ml_dtypes float8_e4m3fn (no infinities,
+// max 448); kF8E5M2 is torch.float8_e5m2 (IEEE-like, max 57344).
+enum class DType : int { kF32 = 0, kF64 = 1, kBF16 = 2, kF16 = 3, kF8E4M3 = 4, kF8E5M2 = 5 };
 
-// Storage types for the 16-bit floats: the raw IEEE/bfloat16 bit pattern.
+// Storage types for the 16- and 8-bit floats: the raw bit pattern.
 struct BFloat16 {
   uint16_t bits;
 };
 struct Float16 {
   uint16_t bits;
 };
+struct Float8E4M3 {
+  uint8_t bits;
+};
+struct Float8E5M2 {
+  uint8_t bits;
+};
 
 size_t DTypeSize(DType dtype);       // bytes per element; throws on unknown dtype
-const char* DTypeName(DType dtype);  // "f32", "f64", "bf16", "f16"
-// f32/float32, f64/float64, bf16/bfloat16, f16/float16; throws std::invalid_argument.
+const char* DTypeName(DType dtype);  // "f32", "f64", "bf16", "f16", "f8e4m3", "f8e5m2"
+// f32/float32, f64/float64, bf16/bfloat16, f16/float16, f8e4m3/float8_e4m3fn,
+// f8e5m2/float8_e5m2; throws std::invalid_argument.
 DType ParseDType(std::string_view name);
 
 template <class T>
@@ -126,6 +147,14 @@ template <>
 inline constexpr bool kIsFillable<Float16> = true;
 template <>
 inline constexpr DType kDTypeOf<Float16> = DType::kF16;
+template <>
+inline constexpr bool kIsFillable<Float8E4M3> = true;
+template <>
+inline constexpr DType kDTypeOf<Float8E4M3> = DType::kF8E4M3;
+template <>
+inline constexpr bool kIsFillable<Float8E5M2> = true;
+template <>
+inline constexpr DType kDTypeOf<Float8E5M2> = DType::kF8E5M2;
 
 // What to draw. Build one with the named constructors; the fields are what a
 // scheme (He, Glorot, ...) chooses.
@@ -136,6 +165,17 @@ struct Distribution {
   double stddev = 1.0;  // normal, truncated normal
   double low = 0.0;     // uniform [low, high); truncated normal [low, high]
   double high = 1.0;
+  // Per-tensor scale (meant for FP8): the value stored is the drawn value
+  // divided by scale, computed in one pass (see the contract above). Finite
+  // and > 0; 1 leaves every output bit as it is without the field.
+  double scale = 1.0;
+
+  // A copy with this scale.
+  Distribution WithScale(double s) const {
+    Distribution d = *this;
+    d.scale = s;
+    return d;
+  }
 
   static Distribution Uniform(double low, double high) {
     return {Kind::kUniform, 0.0, 0.0, low, high};
@@ -175,7 +215,8 @@ void FillBits(uint32_t* out, uint64_t count, StreamKey key, const FillOptions& o
 template <class T>
 void Fill(std::span<T> out, const Distribution& dist, StreamKey key,
           const FillOptions& options = {}) {
-  static_assert(kIsFillable<T>, "fanfill fills float, double, BFloat16 or Float16");
+  static_assert(kIsFillable<T>,
+                "fanfill fills float, double, BFloat16, Float16, Float8E4M3 or Float8E5M2");
   Fill(out.data(), kDTypeOf<T>, out.size(), dist, key, options);
 }
 template <class T>

@@ -301,12 +301,17 @@ class PreparedInit {
  public:
   // A zero-element shape is valid as in PyTorch (it may have no fans; the
   // scheme was parsed): its runs write nothing.
+  // scale: the per-tensor scale (finite, > 0; meant for FP8): every value
+  // stored is the scheme's value divided by it -- a distribution's
+  // parameters as Distribution::scale, a constant/eye/dirac value and
+  // orthogonal's gain divided in double; zeros stay zeros. The description
+  // stays the unscaled one. 1 (the default) is the plain init, bit for bit.
   PreparedInit(std::span<const int64_t> shape, Layout layout, const Scheme& scheme, DType dtype,
-               StreamKey key);
+               StreamKey key, double scale = 1.0);
   PreparedInit(std::initializer_list<int64_t> shape, Layout layout, const Scheme& scheme,
-               DType dtype, StreamKey key)
+               DType dtype, StreamKey key, double scale = 1.0)
       : PreparedInit(std::span<const int64_t>(shape.begin(), shape.size()), layout, scheme, dtype,
-                     key) {}
+                     key, scale) {}
 
   // What the runs write (Describe of the shape; for a zero-element shape only
   // scheme and count are set).
@@ -314,6 +319,7 @@ class PreparedInit {
   std::span<const int64_t> shape() const;
   Layout layout() const;
   DType dtype() const;
+  double scale() const;
   StreamKey key() const;
   uint64_t count() const;  // elements
   uint64_t bytes() const;  // count() * DTypeSize(dtype())
@@ -352,6 +358,10 @@ struct TensorSpec {
   std::string fans_from;
   // Stream id; default StreamId(name).
   std::optional<uint64_t> stream;
+  // Per-tensor scale (PreparedInit's): stored = value / scale. Writers that
+  // keep the scale (the CLI's .safetensors) store it beside the tensor as a
+  // 0-d F32 tensor "<name>_scale".
+  double scale = 1.0;
 };
 
 // A model: named tensors. Each tensor's values depend only on (seed, its
@@ -366,7 +376,9 @@ struct TensorSpec {
 //      {"name": "conv1.bias", "shape": [64], "scheme": "torch_default_bias",
 //       "fans_from": "conv1.weight"},
 //      {"name": "fc.weight", "shape": [512, 10], "layout": "io", "dtype": "bf16",
-//       "scheme": "glorot_uniform", "stream": 12345}]}
+//       "scheme": "glorot_uniform", "stream": 12345},
+//      {"name": "fc2.weight", "shape": [4096, 4096], "dtype": "f8e4m3",
+//       "scheme": "kaiming_normal", "scale": 0.001953125}]}
 // Unknown keys are errors.
 struct ModelSpec {
   std::vector<TensorSpec> tensors;

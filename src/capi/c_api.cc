@@ -33,11 +33,16 @@ DType ToDType(fanfill_dtype dtype) {
       return DType::kBF16;
     case FANFILL_F16:
       return DType::kF16;
+    case FANFILL_F8E4M3:
+      return DType::kF8E4M3;
+    case FANFILL_F8E5M2:
+      return DType::kF8E5M2;
     default:  // the reserved range markers and any other value
       break;
   }
   throw std::invalid_argument("unknown dtype " + std::to_string(static_cast<int>(dtype)) +
-                              " (expected FANFILL_F32, FANFILL_F64, FANFILL_BF16 or FANFILL_F16)");
+                              " (expected FANFILL_F32, FANFILL_F64, FANFILL_BF16, FANFILL_F16, "
+                              "FANFILL_F8E4M3 or FANFILL_F8E5M2)");
 }
 
 }  // namespace fanfill::capi
@@ -94,6 +99,29 @@ int fanfill_fill_truncated_normal(void* out, fanfill_dtype dtype, uint64_t count
                                   double high, uint64_t seed, uint64_t stream) {
   return FillC(out, dtype, count, first_index,
                fanfill::Distribution::TruncatedNormal(mean, stddev, low, high), seed, stream);
+}
+
+int fanfill_fill_uniform_scaled(void* out, fanfill_dtype dtype, uint64_t count,
+                                uint64_t first_index, double low, double high, double scale,
+                                uint64_t seed, uint64_t stream) {
+  return FillC(out, dtype, count, first_index,
+               fanfill::Distribution::Uniform(low, high).WithScale(scale), seed, stream);
+}
+
+int fanfill_fill_normal_scaled(void* out, fanfill_dtype dtype, uint64_t count,
+                               uint64_t first_index, double mean, double stddev, double scale,
+                               uint64_t seed, uint64_t stream) {
+  return FillC(out, dtype, count, first_index,
+               fanfill::Distribution::Normal(mean, stddev).WithScale(scale), seed, stream);
+}
+
+int fanfill_fill_truncated_normal_scaled(void* out, fanfill_dtype dtype, uint64_t count,
+                                         uint64_t first_index, double mean, double stddev,
+                                         double low, double high, double scale, uint64_t seed,
+                                         uint64_t stream) {
+  return FillC(out, dtype, count, first_index,
+               fanfill::Distribution::TruncatedNormal(mean, stddev, low, high).WithScale(scale),
+               seed, stream);
 }
 
 int fanfill_set_max_threads(int max_threads) {

@@ -24,10 +24,12 @@ void CheckDType(DType dtype) {
     case DType::kF64:
     case DType::kBF16:
     case DType::kF16:
+    case DType::kF8E4M3:
+    case DType::kF8E5M2:
       return;
   }
   throw std::invalid_argument("unknown dtype " + std::to_string(static_cast<int>(dtype)) +
-                              " (expected f32, f64, bf16 or f16)");
+                              " (expected f32, f64, bf16, f16, f8e4m3 or f8e5m2)");
 }
 
 double MaxFinite(DType dtype) {
@@ -40,6 +42,26 @@ double MaxFinite(DType dtype) {
       return BF16BitsToFloat(0x7F7F);
     case DType::kF16:
       return 65504.0;
+    case DType::kF8E4M3:
+      return 448.0;
+    case DType::kF8E5M2:
+      return 57344.0;
+  }
+  return 0.0;
+}
+
+double MinNormal(DType dtype) {
+  switch (dtype) {
+    case DType::kF64:
+      return std::numeric_limits<double>::min();
+    case DType::kF32:
+    case DType::kBF16:
+      return std::numeric_limits<float>::min();
+    case DType::kF16:
+    case DType::kF8E5M2:
+      return 0x1.0p-14;
+    case DType::kF8E4M3:
+      return 0x1.0p-6;
   }
   return 0.0;
 }
@@ -54,8 +76,17 @@ double RoundTo(double x, DType dtype) {
       return BF16BitsToFloat(FloatToBF16Bits(static_cast<float>(x)));
     case DType::kF16:
       return F16BitsToFloat(FloatToF16Bits(static_cast<float>(x)));
+    case DType::kF8E4M3:
+      return F8E4M3BitsToFloat(FloatToF8E4M3Bits(static_cast<float>(x)));
+    case DType::kF8E5M2:
+      return F8E5M2BitsToFloat(FloatToF8E5M2Bits(static_cast<float>(x)));
   }
   return x;
+}
+
+bool Overflows(double v, DType dtype) {
+  if (dtype == DType::kF8E4M3) return !(std::fabs(static_cast<float>(v)) <= 464.0f);
+  return !std::isfinite(RoundTo(v, dtype));
 }
 
 double Step(double v, DType dtype, bool up) {
@@ -64,9 +95,18 @@ double Step(double v, DType dtype, bool up) {
   if (dtype == DType::kF32) {
     return std::nextafterf(static_cast<float>(v), static_cast<float>(inf));
   }
+  const float f = static_cast<float>(v);
+  if (IsF8(dtype)) {  // 8-bit: step the sign-magnitude pattern likewise
+    const bool e4m3 = dtype == DType::kF8E4M3;
+    const uint8_t bits = e4m3 ? FloatToF8E4M3Bits(f) : FloatToF8E5M2Bits(f);
+    int32_t ordered = (bits & 0x80) ? -int32_t{bits & 0x7F} : int32_t{bits};
+    ordered += up ? 1 : -1;
+    const uint8_t next = ordered < 0 ? static_cast<uint8_t>(0x80 | -ordered)
+                                     : static_cast<uint8_t>(ordered);
+    return e4m3 ? F8E4M3BitsToFloat(next) : F8E5M2BitsToFloat(next);
+  }
   // 16-bit: step the sign-magnitude pattern in the ordered-integer sense.
   const bool bf16 = dtype == DType::kBF16;
-  const float f = static_cast<float>(v);
   const uint16_t bits = bf16 ? FloatToBF16Bits(f) : FloatToF16Bits(f);
   int32_t ordered = (bits & 0x8000) ? -int32_t{bits & 0x7FFF} : int32_t{bits};
   ordered += up ? 1 : -1;
@@ -108,6 +148,12 @@ void StoreAt(void* out, DType dtype, uint64_t i, double v) {
     case DType::kF16:
       static_cast<uint16_t*>(out)[i] = FloatToF16Bits(static_cast<float>(v));
       return;
+    case DType::kF8E4M3:
+      static_cast<uint8_t*>(out)[i] = FloatToF8E4M3Bits(static_cast<float>(v));
+      return;
+    case DType::kF8E5M2:
+      static_cast<uint8_t*>(out)[i] = FloatToF8E5M2Bits(static_cast<float>(v));
+      return;
   }
 }
 
@@ -121,6 +167,10 @@ void StoreConstant(void* out, DType dtype, uint64_t count, double v) {
       return FillWith(out, count, FloatToBF16Bits(static_cast<float>(v)));
     case DType::kF16:
       return FillWith(out, count, FloatToF16Bits(static_cast<float>(v)));
+    case DType::kF8E4M3:
+      return FillWith(out, count, FloatToF8E4M3Bits(static_cast<float>(v)));
+    case DType::kF8E5M2:
+      return FillWith(out, count, FloatToF8E5M2Bits(static_cast<float>(v)));
   }
 }
 
@@ -141,6 +191,10 @@ const char* DTypeName(DType dtype) {
       return "bf16";
     case DType::kF16:
       return "f16";
+    case DType::kF8E4M3:
+      return "f8e4m3";
+    case DType::kF8E5M2:
+      return "f8e5m2";
   }
   return "unknown";
 }
@@ -150,8 +204,10 @@ DType ParseDType(std::string_view name) {
   if (name == "f64" || name == "float64") return DType::kF64;
   if (name == "bf16" || name == "bfloat16") return DType::kBF16;
   if (name == "f16" || name == "float16") return DType::kF16;
+  if (name == "f8e4m3" || name == "float8_e4m3fn") return DType::kF8E4M3;
+  if (name == "f8e5m2" || name == "float8_e5m2") return DType::kF8E5M2;
   throw std::invalid_argument("unknown dtype '" + std::string(name) +
-                              "' (expected f32, f64, bf16 or f16)");
+                              "' (expected f32, f64, bf16, f16, f8e4m3 or f8e5m2)");
 }
 
 }  // namespace fanfill

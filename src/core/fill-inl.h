@@ -13,6 +13,7 @@
 #endif
 
 #include <algorithm>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -55,6 +56,46 @@ HWY_INLINE VecOf<DU> ToF16Bits(DF df, DU du, VecOf<DF> v) {
   return hn::Or(hn::IfThenElse(is_sub, sub, normal), hn::ShiftRight<16>(sign));
 }
 
+// float lanes -> FP8 patterns (kMantBits 3: E4M3, 2: E5M2) in 32-bit lanes
+// (the value in the low byte, the rest zero): the vector twin of
+// internal::FloatToF8Bits, the same result on every input, NaN, infinities
+// and overflow included (torch 2.13's rounding: see dtype.h).
+template <int kMantBits, class DF, class DU>
+HWY_INLINE VecOf<DU> ToF8Bits(DF df, DU du, VecOf<DF> v) {
+  using F = internal::F8Format<kMantBits>;
+  const hn::RebindToSigned<DF> di;
+  const auto bits = hn::BitCast(du, v);
+  const auto sign = hn::And(bits, hn::Set(du, 0x80000000u));
+  const auto mag = hn::Xor(bits, sign);
+  const auto imag = hn::BitCast(di, mag);
+  // Below the smallest normal: the FPU rounds |v| to a multiple of the
+  // subnormal step when it adds 2^14 (E4M3) / 2^7 (E5M2).
+  const auto sub = hn::Sub(
+      hn::BitCast(du, hn::Add(hn::BitCast(df, mag),
+                              hn::BitCast(df, hn::Set(du, F::kDenormMagicBits)))),
+      hn::Set(du, F::kDenormMagicBits));
+  // Normal: rebias the exponent and round the dropped bits to even.
+  const auto odd = hn::And(hn::ShiftRight<F::kShift>(mag), hn::Set(du, 1u));
+  const auto normal =
+      hn::ShiftRight<F::kShift>(hn::Add(hn::Add(mag, hn::Set(du, F::kRebias)), odd));
+  const auto is_sub =
+      hn::RebindMask(du, hn::Lt(imag, hn::Set(di, static_cast<int32_t>(F::kMinNormalBits))));
+  auto r = hn::IfThenElse(is_sub, sub, normal);
+  const auto nan = hn::RebindMask(du, hn::Gt(imag, hn::Set(di, 0x7F800000)));
+  if constexpr (kMantBits == 3) {
+    // Saturate: what rounds to 480 or more (0x7F and up; the normal path's
+    // result grows with |v|, +inf included) is 448 (0x7E); NaN stays NaN.
+    r = hn::IfThenElse(nan, hn::Set(du, 0x7Fu), hn::Min(r, hn::Set(du, 0x7Eu)));
+  } else {
+    // At or above 2^16: inf (0x7C), NaN (0x7F). (Highway 1.0 has no integer
+    // Ge: mag >= T is mag > T - 1.)
+    const auto over = hn::RebindMask(
+        du, hn::Gt(imag, hn::Set(di, static_cast<int32_t>(F::kOverflowBits - 1))));
+    r = hn::IfThenElse(over, hn::IfThenElse(nan, hn::Set(du, 0x7Fu), hn::Set(du, 0x7Cu)), r);
+  }
+  return hn::Or(r, hn::ShiftRight<24>(sign));
+}
+
 // ---------------------------------------------------------------- stores
 
 // Four float vectors (element 4j + m of the batch in lane j of vector m),
@@ -63,6 +104,15 @@ template <DType kDType, class DF, class V = VecOf<DF>>
 HWY_INLINE void StoreQuad(DF df, V v0, V v1, V v2, V v3, void* out) {
   if constexpr (kDType == DType::kF32) {
     hn::StoreInterleaved4(v0, v1, v2, v3, df, static_cast<float*>(out));
+  } else if constexpr (kDType == DType::kF8E4M3 || kDType == DType::kF8E5M2) {
+    // Elements 4j..4j+3 are bytes 0..3 of 32-bit lane j (little-endian): the
+    // four byte vectors merged by shifts are already in memory order.
+    static_assert(std::endian::native == std::endian::little, "FP8 stores assume little-endian");
+    constexpr int kMant = kDType == DType::kF8E4M3 ? 3 : 2;
+    const hn::RebindToUnsigned<DF> du;
+    const auto b01 = hn::Or(ToF8Bits<kMant>(df, du, v0), hn::ShiftLeft<8>(ToF8Bits<kMant>(df, du, v1)));
+    const auto b23 = hn::Or(ToF8Bits<kMant>(df, du, v2), hn::ShiftLeft<8>(ToF8Bits<kMant>(df, du, v3)));
+    hn::StoreU(hn::Or(b01, hn::ShiftLeft<16>(b23)), du, static_cast<uint32_t*>(out));
   } else {
     const hn::RebindToUnsigned<DF> du;
     const hn::RebindToSigned<DF> di;
@@ -250,6 +300,8 @@ struct BatchF64 {
 // Elements [first, first + count) of the stream into out[0, count). Whole
 // batches are stored in place; a batch cut by either end of the range is made
 // in a small aligned buffer and the wanted part copied.
+// Not inlined: each (kind, dtype) loop is its own function, so that its code
+// does not depend on how many other dtypes FillRange dispatches to.
 template <class Batch>
 HWY_NOINLINE void FillWithBatches(const Batch& batch, size_t elem_size, void* out, uint64_t first,
                                 uint64_t count) {
@@ -288,6 +340,12 @@ HWY_INLINE void FillKind(const internal::KernelArgs& a, void* out, uint64_t firs
                              first, count);
     case DType::kF16:
       return FillWithBatches(BatchF32<false, kKind, DType::kF16>{{}, {}, a}, size, out,
+                             first, count);
+    case DType::kF8E4M3:
+      return FillWithBatches(BatchF32<false, kKind, DType::kF8E4M3>{{}, {}, a}, size, out,
+                             first, count);
+    case DType::kF8E5M2:
+      return FillWithBatches(BatchF32<false, kKind, DType::kF8E5M2>{{}, {}, a}, size, out,
                              first, count);
     case DType::kF64:
       return FillWithBatches(BatchF64<kKind>{{}, {}, {}, {}, a}, size, out, first, count);

@@ -1,6 +1,7 @@
 // The fills' public edge: validates a request once and precomputes its
 // parameters (MakeFillParams), then hands them to the parallel driver
 // (dispatch.cc). Nothing here is compiled per SIMD target.
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #include <stdexcept>
@@ -29,6 +30,47 @@ void CheckBoundsInRange(double low, double high, DType dtype, const char* what) 
   if (low < -max || high > max) {
     Fail(std::string(what) + ": bounds [" + FormatNumber(low) + ", " + FormatNumber(high) + "] exceed the " +
          DTypeName(dtype) + " range +-" + FormatNumber(max));
+  }
+}
+
+// "2^k" for a power of two, else the number.
+std::string PowerText(double v) {
+  int e = 0;
+  if (v > 0 && std::frexp(v, &e) == 0.5) return "2^" + std::to_string(e - 1);
+  return FormatNumber(v);
+}
+
+// FP8 only: refuse values whose spread the format cannot resolve. `spread` is
+// the drawn value's standard deviation before the scale (stddev; uniform:
+// (high - low) / sqrt(12)) and `reach` the largest magnitude it can take
+// before the scale; the stored spread is spread / scale.
+void CheckF8Spread(double spread, double reach, double scale, DType dtype, const char* what) {
+  if (!IsF8(dtype) || !(spread > 0) || spread / scale >= MinNormal(dtype)) return;
+  // The largest power-of-two scale that lifts the spread to a normal value.
+  const double fix = std::exp2(std::floor(std::log2(spread / MinNormal(dtype))));
+  std::string advice = "use scale <= " + PowerText(fix);
+  if (reach / fix > MaxFinite(dtype)) {
+    advice = "no scale fits: scale <= " + PowerText(fix) + " is needed against underflow but " +
+             "the values then reach +-" + FormatNumber(reach / fix) + ", beyond +-" +
+             FormatNumber(MaxFinite(dtype));
+  }
+  Fail(std::string(what) + ": the spread " + FormatNumber(spread / scale) +
+       (scale != 1 ? " (after scale " + FormatNumber(scale) + ")" : std::string()) +
+       " is below the smallest " + DTypeName(dtype) + " normal " + PowerText(MinNormal(dtype)) +
+       ", so the values would underflow to a few subnormals; " + advice);
+}
+
+// The FP8 advice for values that reach +-reach (before the scale): the
+// smallest power-of-two scale that brings them into range.
+std::string F8RangeAdvice(double reach, DType dtype) {
+  if (!IsF8(dtype) || !std::isfinite(reach)) return "";
+  const double fix = std::exp2(std::ceil(std::log2(reach / MaxFinite(dtype))));
+  return "; use scale >= " + PowerText(fix);
+}
+
+void CheckScale(double scale, const char* what) {
+  if (!std::isfinite(scale) || !(scale > 0)) {
+    Fail(std::string(what) + ": scale must be finite and > 0, got " + FormatNumber(scale));
   }
 }
 
@@ -63,23 +105,39 @@ FillParams MakeFillParams(DType dtype, const Distribution& dist) {
   p.dtype = dtype;
   const DType s = dtype;
   const bool f64 = s == DType::kF64;
+  // The per-tensor scale: every parameter below is divided by it in double
+  // (exact for scale 1, so unscaled fills keep every bit), then rounded to
+  // float once for the float kernels (DeriveFloatParams).
+  const double scale = dist.scale;
+  // " / scale S" in messages when a scale is set.
+  const std::string scaled = scale != 1 ? " / scale " + FormatNumber(scale) : std::string();
   switch (dist.kind) {
     case Distribution::Kind::kUniform: {
       p.kind = Distribution::Kind::kUniform;
-      CheckBoundsInRange(dist.low, dist.high, dtype, "uniform");
-      const double span = dist.high - dist.low;
+      CheckScale(scale, "uniform");
+      const double low = dist.low / scale, high = dist.high / scale;
+      if (std::isfinite(dist.low) && std::isfinite(dist.high) && dist.low < dist.high &&
+          (low < -MaxFinite(s) || high > MaxFinite(s))) {
+        Fail("uniform: bounds [" + FormatNumber(dist.low) + ", " + FormatNumber(dist.high) + "]" +
+             scaled + " exceed the " + DTypeName(dtype) + " range +-" + FormatNumber(MaxFinite(s)) +
+             F8RangeAdvice(std::max(std::fabs(dist.low), std::fabs(dist.high)), dtype));
+      }
+      CheckBoundsInRange(low, high, dtype, "uniform");
+      const double span = high - low;
       if (!std::isfinite(span) || (!f64 && !std::isfinite(static_cast<float>(span)))) {
         Fail("uniform: high - low = " + FormatNumber(span) + " overflows " + DTypeName(dtype) +
              " arithmetic");
       }
-      const double lo = SmallestAtLeast(dist.low, s);
-      const double hi = LargestBelow(dist.high, s);
+      CheckF8Spread((dist.high - dist.low) / std::sqrt(12.0),
+                    std::max(std::fabs(dist.low), std::fabs(dist.high)), scale, dtype, "uniform");
+      const double lo = SmallestAtLeast(low, s);
+      const double hi = LargestBelow(high, s);
       if (lo > hi) {
-        Fail("uniform: no " + std::string(DTypeName(dtype)) + " value lies in [" + FormatNumber(dist.low) +
-             ", " + FormatNumber(dist.high) + ")");
+        Fail("uniform: no " + std::string(DTypeName(dtype)) + " value lies in [" + FormatNumber(low) +
+             ", " + FormatNumber(high) + ")");
       }
       p.d_scale = span;
-      p.d_offset = dist.low;
+      p.d_offset = low;
       p.d_lo = lo;
       p.d_hi = hi;
       break;
@@ -87,15 +145,18 @@ FillParams MakeFillParams(DType dtype, const Distribution& dist) {
     case Distribution::Kind::kNormal: {
       p.kind = Distribution::Kind::kNormal;
       CheckMeanStd(dist.mean, dist.stddev, "normal");
-      const double reach =
+      CheckScale(scale, "normal");
+      const double unscaled_reach =
           std::fabs(dist.mean) + dist.stddev * (f64 ? kMaxAbsNormalF64 : kMaxAbsNormalF32);
+      const double reach = unscaled_reach / scale;
       if (!(reach <= MaxFinite(s))) {
         Fail("normal: mean=" + FormatNumber(dist.mean) + " stddev=" + FormatNumber(dist.stddev) +
-             " can reach +-" + FormatNumber(reach) + ", beyond the " + DTypeName(dtype) + " range +-" +
-             FormatNumber(MaxFinite(s)));
+             scaled + " can reach +-" + FormatNumber(reach) + ", beyond the " + DTypeName(dtype) +
+             " range +-" + FormatNumber(MaxFinite(s)) + F8RangeAdvice(unscaled_reach, dtype));
       }
-      p.d_scale = dist.stddev;
-      p.d_offset = dist.mean;
+      CheckF8Spread(dist.stddev, unscaled_reach, scale, dtype, "normal");
+      p.d_scale = dist.stddev / scale;
+      p.d_offset = dist.mean / scale;
       p.d_lo = -HUGE_VAL;
       p.d_hi = HUGE_VAL;
       break;
@@ -104,9 +165,23 @@ FillParams MakeFillParams(DType dtype, const Distribution& dist) {
       p.kind = Distribution::Kind::kTruncatedNormal;
       CheckMeanStd(dist.mean, dist.stddev, "truncated_normal");
       if (!(dist.stddev > 0)) Fail("truncated_normal: stddev must be > 0, got " + FormatNumber(dist.stddev));
-      CheckBoundsInRange(dist.low, dist.high, dtype, "truncated_normal");
-      const double alpha = (dist.low - dist.mean) / dist.stddev;
-      const double beta = (dist.high - dist.mean) / dist.stddev;
+      CheckScale(scale, "truncated_normal");
+      const double low = dist.low / scale, high = dist.high / scale;
+      if (std::isfinite(dist.low) && std::isfinite(dist.high) && dist.low < dist.high &&
+          (low < -MaxFinite(s) || high > MaxFinite(s))) {
+        Fail("truncated_normal: bounds [" + FormatNumber(dist.low) + ", " + FormatNumber(dist.high) +
+             "]" + scaled + " exceed the " + DTypeName(dtype) + " range +-" +
+             FormatNumber(MaxFinite(s)) +
+             F8RangeAdvice(std::max(std::fabs(dist.low), std::fabs(dist.high)), dtype));
+      }
+      CheckBoundsInRange(low, high, dtype, "truncated_normal");
+      CheckF8Spread(dist.stddev, std::max(std::fabs(dist.low), std::fabs(dist.high)), scale, dtype,
+                    "truncated_normal");
+      // Everything from the scaled parameters: a scaled fill is exactly the
+      // fill of (mean, stddev, low, high) / scale.
+      const double mean = dist.mean / scale, stddev = dist.stddev / scale;
+      const double alpha = (low - mean) / stddev;
+      const double beta = (high - mean) / stddev;
       if (!std::isfinite(alpha) || !std::isfinite(beta)) {
         Fail("truncated_normal: (bound - mean) / stddev overflows; stddev " + FormatNumber(dist.stddev) +
              " is too small for bounds [" + FormatNumber(dist.low) + ", " + FormatNumber(dist.high) + "]");
@@ -126,13 +201,13 @@ FillParams MakeFillParams(DType dtype, const Distribution& dist) {
       p.d_pa = pa;
       p.d_pspan = pb - pa;
       p.d_qa = NormalCdf(-a);
-      p.d_scale = mirror ? -dist.stddev : dist.stddev;
-      p.d_offset = dist.mean;
-      p.d_lo = SmallestAtLeast(dist.low, s);
-      p.d_hi = LargestAtMost(dist.high, s);
+      p.d_scale = mirror ? -stddev : stddev;
+      p.d_offset = mean;
+      p.d_lo = SmallestAtLeast(low, s);
+      p.d_hi = LargestAtMost(high, s);
       if (p.d_lo > p.d_hi) {
         Fail("truncated_normal: no " + std::string(DTypeName(dtype)) + " value lies in [" +
-             FormatNumber(dist.low) + ", " + FormatNumber(dist.high) + "]");
+             FormatNumber(low) + ", " + FormatNumber(high) + "]");
       }
       break;
     }

@@ -21,8 +21,10 @@ struct FillParams {
   bool bits = false;
   Distribution::Kind kind = Distribution::Kind::kNormal;
   DType dtype = DType::kF32;
-  // f32/bf16/f16 path: value = clamp(fma(x, scale, offset), lo, hi) in float,
-  // x the standard variate (uniform in [0,1), N(0,1), or truncated N(0,1)).
+  // f32/bf16/f16/FP8 path: value = clamp(fma(x, scale, offset), lo, hi) in
+  // float, x the standard variate (uniform in [0,1), N(0,1), or truncated
+  // N(0,1)); Distribution::scale is already divided into scale, offset, lo
+  // and hi (MakeFillParams).
   float f_scale = 1, f_offset = 0, f_lo = 0, f_hi = 0;
   // Truncated normal: p = pa + u pspan and q = qa - u pspan, qa = 1 - pa.
   float f_pa = 0, f_pspan = 0, f_qa = 0;
@@ -46,10 +48,14 @@ struct KernelArgs {
 
 // Bytes per output element: 4 for raw bits, else the dtype's size.
 inline constexpr size_t ElementBytes(const FillParams& p) {
-  return p.bits ? 4 : (p.dtype == DType::kF64 ? 8 : p.dtype == DType::kF32 ? 4 : 2);
+  return p.bits ? 4
+         : p.dtype == DType::kF64                                   ? 8
+         : p.dtype == DType::kF32                                   ? 4
+         : p.dtype == DType::kF8E4M3 || p.dtype == DType::kF8E5M2 ? 1
+                                                                    : 2;
 }
 
-// The f32/bf16/f16 kernels compute in float: their parameters are the double
+// The f32/bf16/f16/FP8 kernels compute in float: their parameters are the double
 // ones rounded once.
 inline void DeriveFloatParams(FillParams& p) {
   p.f_scale = static_cast<float>(p.d_scale);

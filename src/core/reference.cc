@@ -96,7 +96,7 @@ float OpenUniformF32(uint32_t w) {  // kernels: OpenUniformF32
   return static_cast<float>(static_cast<int32_t>(((w >> 9) << 1) | 1u)) * 0x1.0p-24f;
 }
 
-// One f32-path element (before conversion to bf16/f16): element `lane` of block words w.
+// One f32-path element (before conversion to bf16/f16/FP8): element `lane` of block words w.
 float ElementF32(const FillParams& p, const PhiloxBlock& w, unsigned lane) {
   switch (p.kind) {
     case Distribution::Kind::kUniform:
@@ -207,6 +207,12 @@ void ReferenceFill(const FillParams& p, StreamKey key, void* out, uint64_t first
         const float v = ElementF32(p, w, lane);
         const uint16_t h = p.dtype == DType::kBF16 ? FloatToBF16Bits(v) : FloatToF16Bits(v);
         std::memcpy(bytes + 2 * k, &h, 2);
+        break;
+      }
+      case DType::kF8E4M3:
+      case DType::kF8E5M2: {  // kernels: ToF8Bits
+        const float v = ElementF32(p, w, lane);
+        bytes[k] = p.dtype == DType::kF8E4M3 ? FloatToF8E4M3Bits(v) : FloatToF8E5M2Bits(v);
         break;
       }
     }

@@ -133,7 +133,8 @@ TensorSpec ParseTensor(const Json& j, size_t index, Layout layout, DType dtype) 
   TensorSpec t;
   t.name = String(Member(j, "name", where), "name", where);
   where += " '" + t.name + "'";
-  CheckKeys(j, {"name", "shape", "layout", "scheme", "dtype", "fans_from", "stream"}, where);
+  CheckKeys(j, {"name", "shape", "layout", "scheme", "dtype", "fans_from", "stream", "scale"},
+            where);
   const Json& shape = Member(j, "shape", where);
   if (!shape.is_array()) Fail(where + ": \"shape\" must be an array, got " + shape.dump());
   for (const Json& d : shape) {
@@ -161,6 +162,13 @@ TensorSpec ParseTensor(const Json& j, size_t index, Layout layout, DType dtype) 
       Fail(where + ": \"stream\" must be an integer in [0, 2^64), got " + s.dump());
     }
     t.stream = s.get<uint64_t>();
+  }
+  if (j.contains("scale")) {
+    const Json& s = j["scale"];
+    if (!s.is_number() || !std::isfinite(s.get<double>()) || !(s.get<double>() > 0)) {
+      Fail(where + ": \"scale\" must be a finite number > 0, got " + s.dump());
+    }
+    t.scale = s.get<double>();
   }
   return t;
 }
@@ -240,6 +248,7 @@ std::string ModelSpecToJson(const ModelSpec& model) {
               {"dtype", DTypeName(t.dtype)}};
     if (!t.fans_from.empty()) j["fans_from"] = t.fans_from;
     if (t.stream) j["stream"] = *t.stream;
+    if (t.scale != 1) j["scale"] = t.scale;
     tensors.push_back(std::move(j));
   }
   return Json{{"tensors", std::move(tensors)}}.dump(2);
@@ -255,7 +264,7 @@ std::vector<PreparedInit> PlansOf(const ModelSpec& model, const std::vector<Reso
     const TensorSpec& t = model.tensors[i];
     try {
       plans.emplace_back(t.shape, t.layout, resolved[i].scheme, t.dtype,
-                         StreamKey{.seed = seed, .stream = resolved[i].stream});
+                         StreamKey{.seed = seed, .stream = resolved[i].stream}, t.scale);
     } catch (const std::invalid_argument& e) {
       Fail(TensorLabel(t, i) + ": " + e.what());
     }

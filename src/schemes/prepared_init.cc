@@ -54,9 +54,9 @@ bool IsDistribution(Description::Kind kind) {
          kind == Description::Kind::kTruncatedNormal;
 }
 
-// Validates (shape, layout, scheme, dtype) and builds the plan into `plan`.
+// Validates (shape, layout, scheme, dtype, scale) and builds the plan into `plan`.
 void BuildPlan(InitPlan& plan, std::span<const int64_t> shape, Layout layout,
-               const Scheme& scheme, DType dtype, StreamKey key) {
+               const Scheme& scheme, DType dtype, StreamKey key, double scale) {
   CheckDType(dtype);
   if (layout != Layout::kOI && layout != Layout::kIO) {
     Fail("unknown layout " + std::to_string(static_cast<int>(layout)) +
@@ -74,15 +74,22 @@ void BuildPlan(InitPlan& plan, std::span<const int64_t> shape, Layout layout,
   plan.key = key;
   plan.shape.assign(shape.begin(), shape.end());
   plan.pointwise = plan.d.count == 0 || IsPointwise(plan.d.kind);
+  if (!std::isfinite(scale) || !(scale > 0)) {
+    Fail(Context(plan) + "scale must be finite and > 0, got " + FormatNumber(scale));
+  }
+  plan.scale = scale;
   const Description& d = plan.d;
   if (d.count > std::numeric_limits<size_t>::max() / SizeOf(dtype)) {
     Fail(Context(plan) + "the tensor does not fit in memory");
   }
   plan.bytes = d.count * SizeOf(dtype);
   if (d.count == 0) return;
+  // The value stored is v / scale (one division in double, then one rounding).
   auto check_value = [&](double v) {
-    if (!std::isfinite(RoundTo(v, dtype))) {
-      Fail(Context(plan) + "the value " + FormatNumber(v) + " overflows " + DTypeName(dtype));
+    if (Overflows(v / scale, dtype)) {
+      Fail(Context(plan) + "the value " + FormatNumber(v) +
+           (scale != 1 ? " / scale " + FormatNumber(scale) : std::string()) + " overflows " +
+           DTypeName(dtype));
     }
   };
   switch (d.kind) {
@@ -91,7 +98,7 @@ void BuildPlan(InitPlan& plan, std::span<const int64_t> shape, Layout layout,
     case Description::Kind::kTruncatedNormal:
     case Description::Kind::kSparse:
       try {  // the dtype can hold the values
-        plan.params = MakeFillParams(dtype, d.distribution);
+        plan.params = MakeFillParams(dtype, d.distribution.WithScale(scale));
       } catch (const std::invalid_argument& e) {
         Fail(Context(plan) + e.what());
       }
@@ -103,6 +110,7 @@ void BuildPlan(InitPlan& plan, std::span<const int64_t> shape, Layout layout,
     case Description::Kind::kEye:
     case Description::Kind::kDirac:
       check_value(plan.value);
+      plan.value /= scale;
       break;
   }
 }
@@ -158,7 +166,8 @@ void RunWhole(const InitPlan& plan, void* out, int max_threads) {
       Run(plan.params, plan.key, out, 0, count, max_threads);
       return ZeroSparse(out, plan);
     case Description::Kind::kOrthogonal:
-      return FillOrthogonal(out, plan.dtype, plan.rows, plan.cols, d.gain, plan.key, max_threads);
+      return FillOrthogonal(out, plan.dtype, plan.rows, plan.cols, d.gain / plan.scale, plan.key,
+                            max_threads);
     case Description::Kind::kConstant:
       return StoreConstant(out, plan.dtype, count, plan.value);
     case Description::Kind::kEye: {
@@ -215,9 +224,10 @@ void RunChecked(const InitPlan& plan, void* out, const InitOptions& options) {
 }
 
 std::shared_ptr<const InitPlan> MakePlan(std::span<const int64_t> shape, Layout layout,
-                                         const Scheme& scheme, DType dtype, StreamKey key) {
+                                         const Scheme& scheme, DType dtype, StreamKey key,
+                                         double scale) {
   auto plan = std::make_shared<InitPlan>();
-  BuildPlan(*plan, shape, layout, scheme, dtype, key);
+  BuildPlan(*plan, shape, layout, scheme, dtype, key, scale);
   return plan;
 }
 
@@ -231,13 +241,14 @@ std::string Context(const InitPlan& plan) {
 }  // namespace internal
 
 PreparedInit::PreparedInit(std::span<const int64_t> shape, Layout layout, const Scheme& scheme,
-                           DType dtype, StreamKey key)
-    : plan_(internal::MakePlan(shape, layout, scheme, dtype, key)) {}
+                           DType dtype, StreamKey key, double scale)
+    : plan_(internal::MakePlan(shape, layout, scheme, dtype, key, scale)) {}
 
 const Description& PreparedInit::description() const { return plan_->d; }
 std::span<const int64_t> PreparedInit::shape() const { return plan_->shape; }
 Layout PreparedInit::layout() const { return plan_->layout; }
 DType PreparedInit::dtype() const { return plan_->dtype; }
+double PreparedInit::scale() const { return plan_->scale; }
 StreamKey PreparedInit::key() const { return plan_->key; }
 uint64_t PreparedInit::count() const { return plan_->d.count; }
 uint64_t PreparedInit::bytes() const { return plan_->bytes; }
@@ -285,7 +296,7 @@ void Init(void* out, DType dtype, std::span<const int64_t> shape, Layout layout,
           const Scheme& scheme, StreamKey key, const InitOptions& options) {
   // One plan on the stack: Init's per-call cost is the planning, not a heap plan.
   internal::InitPlan plan;
-  internal::BuildPlan(plan, shape, layout, scheme, dtype, key);
+  internal::BuildPlan(plan, shape, layout, scheme, dtype, key, 1.0);
   internal::RunChecked(plan, out, options);
 }
 

@@ -102,7 +102,8 @@ struct InitPlan {
   uint64_t rows = 0, cols = 0;  // orthogonal: the matrix; sparse: out units, in units
   uint64_t num_zeros = 0;       // sparse: zeros per in unit
   uint64_t groups = 1;          // dirac
-  double value = 0;             // constant, eye, dirac: the value written
+  double value = 0;             // constant, eye, dirac: the value written (after the scale)
+  double scale = 1;             // per-tensor scale: stored = value / scale
 };
 
 // "<scheme> on shape [..] (f32): ", the prefix of a plan's messages (made

@@ -25,6 +25,12 @@ const char* NpyDescr(DType dtype) {
       return "<f2";
     case DType::kBF16:
       break;
+    case DType::kF8E4M3:
+    case DType::kF8E5M2:
+      throw std::invalid_argument(
+          std::string(DTypeName(dtype)) +
+          " has no standard numpy dtype, so it cannot be written as .npy: write .safetensors (" +
+          (dtype == DType::kF8E4M3 ? "F8_E4M3" : "F8_E5M2") + ") or .bin (raw FP8 bytes)");
   }
   throw std::invalid_argument(
       "bf16 has no numpy dtype, so it cannot be written as .npy: write .safetensors (BF16) or "
@@ -41,6 +47,10 @@ const char* SafetensorsDType(DType dtype) {
       return "BF16";
     case DType::kF16:
       return "F16";
+    case DType::kF8E4M3:
+      return "F8_E4M3";
+    case DType::kF8E5M2:
+      return "F8_E5M2";
   }
   throw std::invalid_argument("unknown dtype");
 }
@@ -108,24 +118,49 @@ SafetensorsModelLayout ModelLayout(const ModelSpec& model,
   if (descs.size() != model.tensors.size()) {
     throw std::invalid_argument("ModelLayout: descriptions do not match the model");
   }
-  std::vector<size_t> order(descs.size());
+  // Items 0..n-1 are the tensors, n.. the scale tensors of the scaled ones.
+  const size_t n = descs.size();
+  std::vector<size_t> scaled;  // tensor index of each scale item
+  for (size_t i = 0; i < n; ++i) {
+    if (model.tensors[i].scale != 1) scaled.push_back(i);
+  }
+  auto size_of = [&](size_t item) { return item < n ? DTypeSize(descs[item].dtype) : 4; };
+  std::vector<size_t> order(n + scaled.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-  std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-    return DTypeSize(descs[a].dtype) > DTypeSize(descs[b].dtype);
-  });
+  std::stable_sort(order.begin(), order.end(),
+                   [&](size_t a, size_t b) { return size_of(a) > size_of(b); });
   SafetensorsModelLayout layout;
-  layout.offsets.resize(descs.size());
+  layout.offsets.resize(n);
+  std::vector<uint64_t> scale_offsets(scaled.size());
   std::vector<SafetensorsEntry> entries;
+  std::map<std::string, size_t> names;
+  for (size_t i = 0; i < n; ++i) names[descs[i].name] = i;
   uint64_t offset = 0;
-  for (size_t i : order) {
-    layout.offsets[i] = offset;
-    entries.push_back(
-        {descs[i].name, descs[i].dtype, model.tensors[i].shape, offset, offset + descs[i].bytes});
-    offset += descs[i].bytes;
+  for (size_t item : order) {
+    if (item < n) {
+      layout.offsets[item] = offset;
+      entries.push_back({descs[item].name, descs[item].dtype, model.tensors[item].shape, offset,
+                         offset + descs[item].bytes});
+      offset += descs[item].bytes;
+    } else {
+      const std::string name = descs[scaled[item - n]].name + "_scale";
+      if (names.count(name)) {
+        throw std::invalid_argument("tensor '" + descs[scaled[item - n]].name +
+                                    "' has a scale, stored as '" + name +
+                                    "', but the model has a tensor of that name");
+      }
+      scale_offsets[item - n] = offset;
+      entries.push_back({name, DType::kF32, {}, offset, offset + 4});
+      offset += 4;
+    }
   }
   layout.header = SafetensorsHeader(entries, {{"generator", std::string("fanfill ") + Version()},
                                               {"seed", std::to_string(seed)}});
   for (uint64_t& o : layout.offsets) o += layout.header.size();
+  for (size_t k = 0; k < scaled.size(); ++k) {
+    layout.scales.push_back({layout.header.size() + scale_offsets[k],
+                             static_cast<float>(model.tensors[scaled[k]].scale)});
+  }
   layout.size = layout.header.size() + offset;
   return layout;
 }

@@ -46,9 +46,17 @@ std::string SafetensorsHeader(std::span<const SafetensorsEntry> entries,
 // widest dtype first, otherwise in spec order (stable), packed, so that every
 // tensor's data starts at a multiple of its element size, as the safetensors
 // writers do it; metadata "generator" = "fanfill <version>", "seed" = seed.
+// A tensor with a scale other than 1 (TensorSpec::scale) gets a 0-d F32
+// tensor "<name>_scale" holding float(scale), placed with the 4-byte tensors
+// (after them, in spec order); the writer writes those 4 bytes (`scales`).
 struct SafetensorsModelLayout {
+  struct Scale {
+    uint64_t offset = 0;  // of its 4 bytes in the file
+    float value = 1;
+  };
   std::string header;             // SafetensorsHeader(...)
   std::vector<uint64_t> offsets;  // tensor i (spec order): its first byte in the file
+  std::vector<Scale> scales;      // the "<name>_scale" tensors, to be written
   uint64_t size = 0;              // header + every tensor's bytes
 };
 // descs = DescribeModel(model).

@@ -14,6 +14,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <charconv>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -93,6 +94,7 @@ std::string ReadFile(const std::string& path) {
 struct TensorOptions {
   std::string shape, layout = "oi", scheme, dtype = "f32", name;
   std::optional<uint64_t> stream;
+  double scale = 1.0;
 
   void AddTo(CLI::App& cmd) {
     cmd.add_option("--shape", shape, "Tensor shape, comma-separated: 64,32,3,3");
@@ -101,7 +103,14 @@ struct TensorOptions {
         ->capture_default_str();
     cmd.add_option("--scheme", scheme,
                    "Initialization scheme, e.g. 'kaiming_normal(mode=fan_in)' (docs/schemes.md)");
-    cmd.add_option("--dtype", dtype, "f32, f64, bf16 or f16")->capture_default_str();
+    cmd.add_option("--dtype", dtype,
+                   "f32, f64, bf16, f16, f8e4m3 (float8_e4m3fn) or f8e5m2 (float8_e5m2); FP8 "
+                   "goes to .safetensors (F8_E4M3, F8_E5M2) or .bin, not .npy")
+        ->capture_default_str();
+    cmd.add_option("--scale", scale,
+                   "Per-tensor scale (FP8): stored = value / scale; written beside the tensor as "
+                   "the 0-d F32 tensor <name>_scale (.safetensors only)")
+        ->capture_default_str();
     auto* name_opt =
         cmd.add_option("--name", name, "Tensor name; its hash (StreamId) is the stream");
     auto* stream_opt = cmd.add_option("--stream", stream, "Stream id (instead of --name)");
@@ -125,6 +134,10 @@ struct TensorOptions {
     t.scheme = scheme;
     t.dtype = ParseDType(dtype);
     t.stream = stream;
+    if (!std::isfinite(scale) || !(scale > 0)) {
+      throw std::invalid_argument("--scale must be finite and > 0");
+    }
+    t.scale = scale;
     ModelSpec model;
     model.tensors.push_back(std::move(t));
     return model;
@@ -135,6 +148,15 @@ struct TensorOptions {
 void WriteModel(const ModelSpec& model, const std::string& path, uint64_t seed, bool force,
                 ProgressStyle progress, int threads) {
   const Format format = FormatOfPath(path);
+  for (const TensorSpec& t : model.tensors) {
+    // Only .safetensors has a place for "<name>_scale"; elsewhere a scaled
+    // tensor would lose its scale.
+    if (t.scale != 1 && format != Format::kSafetensors) {
+      throw std::invalid_argument("tensor '" + t.name + "' has scale " + std::to_string(t.scale) +
+                                  ": only .safetensors stores the scale (as '" + t.name +
+                                  "_scale')");
+    }
+  }
   OutputFile::CheckCreatable(path, force);
   const std::vector<PreparedInit> plans = PrepareModel(model, seed);
   const std::vector<TensorDescription> descs = DescribeModel(model, plans);
@@ -142,6 +164,7 @@ void WriteModel(const ModelSpec& model, const std::string& path, uint64_t seed, 
   for (const PreparedInit& plan : plans) jobs.push_back({&plan, 0});
 
   std::string header;
+  std::vector<SafetensorsModelLayout::Scale> scales;
   switch (format) {
     case Format::kNpy:
       header = NpyHeader(descs[0].dtype, model.tensors[0].shape);
@@ -151,6 +174,7 @@ void WriteModel(const ModelSpec& model, const std::string& path, uint64_t seed, 
     case Format::kSafetensors: {
       const SafetensorsModelLayout layout = ModelLayout(model, descs, seed);
       header = layout.header;
+      scales = layout.scales;
       // WriteTensors takes offsets from the end of the header.
       for (size_t i = 0; i < jobs.size(); ++i) jobs[i].offset = layout.offsets[i] - header.size();
       break;
@@ -161,8 +185,14 @@ void WriteModel(const ModelSpec& model, const std::string& path, uint64_t seed, 
     job.offset += header.size();
     data_bytes += job.plan->bytes();
   }
+  data_bytes += 4 * scales.size();
   OutputFile file(path, force, header.size() + data_bytes);
   file.WriteAt(header.data(), header.size(), 0);
+  for (const SafetensorsModelLayout::Scale& s : scales) {
+    unsigned char bytes[4];
+    std::memcpy(bytes, &s.value, 4);  // little-endian hosts only (as the tensors)
+    file.WriteAt(bytes, 4, s.offset);
+  }
   WriteTensors(file, jobs, {.max_threads = threads, .progress = progress});
   file.Commit();
 }
