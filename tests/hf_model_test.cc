@@ -113,7 +113,8 @@ TEST(HfModel, LlamaTensorsAndTies) {
 }
 
 TEST(HfModel, FamilyRules) {
-  const auto qwen = ByName(BuildHfModel(Tiny("qwen2")));
+  const HfModel qwen_model = BuildHfModel(Tiny("qwen2"));
+  const auto qwen = ByName(qwen_model);
   EXPECT_EQ(qwen.count("model.layers.0.self_attn.q_proj.bias"), 1u);
   EXPECT_EQ(qwen.count("model.layers.0.self_attn.v_proj.bias"), 1u);
   EXPECT_EQ(qwen.count("model.layers.0.self_attn.o_proj.bias"), 0u);
@@ -145,16 +146,19 @@ TEST(HfModel, FamilyRules) {
   EXPECT_EQ(neox.tensors.back().name, "embed_out.weight");
   EXPECT_EQ(ByName(BuildHfModel(Tiny("gemma", R"("pad_token_id": null)"))).at("model.embed_tokens.weight")->zero_count, 0u);
 
-  const auto mlm = ByName(BuildHfModel(Tiny("bert")));
+  const HfModel mlm_model = BuildHfModel(Tiny("bert"));
+  const auto mlm = ByName(mlm_model);
   EXPECT_EQ(mlm.count("bert.pooler.dense.weight"), 0u);
   EXPECT_EQ(mlm.count("cls.predictions.bias"), 1u);
   EXPECT_EQ(mlm.count("cls.predictions.decoder.weight"), 0u);
   EXPECT_EQ(mlm.at("bert.embeddings.word_embeddings.weight")->zero_first, 0u);
   EXPECT_EQ(mlm.at("bert.embeddings.word_embeddings.weight")->zero_count, 64u);
-  const auto bare = ByName(BuildHfModel(Tiny("bert", R"("architectures": ["BertModel"])")));
+  const HfModel bare_model = BuildHfModel(Tiny("bert", R"("architectures": ["BertModel"])"));
+  const auto bare = ByName(bare_model);
   EXPECT_EQ(bare.count("pooler.dense.weight"), 1u);
   EXPECT_EQ(bare.count("cls.predictions.bias"), 0u);
-  const auto nopad = ByName(BuildHfModel(Tiny("bert", R"("pad_token_id": null)")));
+  const HfModel nopad_model = BuildHfModel(Tiny("bert", R"("pad_token_id": null)"));
+  const auto nopad = ByName(nopad_model);
   EXPECT_EQ(nopad.at("bert.embeddings.word_embeddings.weight")->zero_count, 0u);
 }
 
