@@ -5,7 +5,7 @@
 // under it the fills dispatch to AVX2 (or lower).
 //
 // Usage: fixed_work init_small|init_model|normal_f32|uniform_f32|uniform_bf16|
-//                   trunc_f32|normal_f64|init_block
+//                   trunc_f32|normal_f64|init_block|bits_scalar|orthogonal
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -46,6 +46,13 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 4; ++i) Fill(f.data(), DType::kF32, f.size(), Distribution::TruncatedNormal(0, 1, -2, 2), key, {0, 1});
   } else if (w == "normal_f64") {
     for (int i = 0; i < 2; ++i) Fill(d.data(), DType::kF64, d.size(), Distribution::Normal(0, 1), key, {0, 1});
+  } else if (w == "bits_scalar") {
+    ForceTarget("SCALAR");
+    std::vector<uint32_t> u(1 << 20);
+    for (int i = 0; i < 4; ++i) FillBits(u.data(), u.size(), key, {0, 1});
+  } else if (w == "orthogonal") {
+    const std::vector<int64_t> shape = {256, 256};
+    Init(f.data(), DType::kF32, shape, Layout::kOI, Scheme::Parse("orthogonal"), key, {1});
   } else if (w == "init_block") {
     const std::vector<int64_t> shape = {2048, 4096};
     const Block b = ColumnShard(shape, 1, 2);

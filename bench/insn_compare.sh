@@ -20,7 +20,8 @@ link "$new_src" "$new_build" "$work/new"
 count() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$1" "$2" 2>&1 |
           sed -n 's/.*Collected : \([0-9]*\).*/\1/p'; }
 printf '%-14s %14s %14s %8s\n' workload old new new/old
-for w in init_small init_model normal_f32 uniform_f32 uniform_bf16 trunc_f32 normal_f64 init_block; do
+for w in init_small init_model normal_f32 uniform_f32 uniform_bf16 trunc_f32 normal_f64 init_block \
+         bits_scalar orthogonal; do
   o=$(count "$work/old" "$w")
   n=$(count "$work/new" "$w")
   printf '%-14s %14d %14d %8.4f\n' "$w" "$o" "$n" "$(echo "$n / $o" | bc -l)"

@@ -174,6 +174,30 @@ void StoreConstant(void* out, DType dtype, uint64_t count, double v) {
   }
 }
 
+void StoreAll(void* out, DType dtype, const double* values, uint64_t count) {
+  auto store = [&](auto* o, auto convert) {
+    for (uint64_t i = 0; i < count; ++i) o[i] = convert(values[i]);
+  };
+  switch (dtype) {
+    case DType::kF32:
+      return store(static_cast<float*>(out), [](double v) { return static_cast<float>(v); });
+    case DType::kF64:
+      return store(static_cast<double*>(out), [](double v) { return v; });
+    case DType::kBF16:
+      return store(static_cast<uint16_t*>(out),
+                   [](double v) { return FloatToBF16Bits(static_cast<float>(v)); });
+    case DType::kF16:
+      return store(static_cast<uint16_t*>(out),
+                   [](double v) { return FloatToF16Bits(static_cast<float>(v)); });
+    case DType::kF8E4M3:
+      return store(static_cast<uint8_t*>(out),
+                   [](double v) { return FloatToF8E4M3Bits(static_cast<float>(v)); });
+    case DType::kF8E5M2:
+      return store(static_cast<uint8_t*>(out),
+                   [](double v) { return FloatToF8E5M2Bits(static_cast<float>(v)); });
+  }
+}
+
 }  // namespace internal
 
 size_t DTypeSize(DType dtype) {

@@ -186,6 +186,8 @@ double LargestBelow(double x, DType dtype);
 // out[i] = v, and out[0, count) = v, rounded to the dtype as RoundTo.
 void StoreAt(void* out, DType dtype, uint64_t i, double v);
 void StoreConstant(void* out, DType dtype, uint64_t count, double v);
+// out[i] = values[i] for i < count, each rounded as StoreAt (one loop per dtype).
+void StoreAll(void* out, DType dtype, const double* values, uint64_t count);
 
 }  // namespace fanfill::internal
 

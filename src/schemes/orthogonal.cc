@@ -107,7 +107,7 @@ void FillOrthogonal(void* out, DType dtype, uint64_t rows, uint64_t cols, double
       for (uint64_t c = 0; c < cols; ++c) row[c] *= sign[c];
     }
   }
-  for (uint64_t i = 0; i < count; ++i) StoreAt(out, dtype, i, a[i]);
+  StoreAll(out, dtype, a.data(), count);
 }
 
 }  // namespace fanfill::internal
