@@ -26,7 +26,7 @@ CHUNK = 1 << 26
 TORCH = {"e4m3": torch.float8_e4m3fn, "e5m2": torch.float8_e5m2}
 
 
-def sweep(dump, fmt):
+def sweep(dump: str, fmt: str) -> int:
     import ml_dtypes  # optional cross-check
 
     ml = {"e4m3": ml_dtypes.float8_e4m3fn, "e5m2": ml_dtypes.float8_e5m2}[fmt]
@@ -54,7 +54,7 @@ def sweep(dump, fmt):
     return mismatches
 
 
-def main():
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("dump", help="path of the fp8_dump executable")
     ap.add_argument("--formats", default="e4m3,e5m2")

@@ -145,18 +145,19 @@ struct BatchF32 {
 
   DF df;
   DU du;
-  const internal::KernelArgs& args;
+  const internal::FillParams& p;
+  const StreamKey key;
 
   size_t Blocks() const { return kPhiloxVectors * hn::Lanes(du); }
 
   HWY_INLINE void Make(uint64_t first_block, void* out) const {
 #if HWY_HAVE_SCALABLE || HWY_TARGET == HWY_SCALAR
     VU w0, w1, w2, w3;
-    PhiloxBlocks(du, args.key.seed, args.key.stream, first_block, w0, w1, w2, w3);
+    PhiloxBlocks(du, key.seed, key.stream, first_block, w0, w1, w2, w3);
     Transform(w0, w1, w2, w3, out);
 #else
     VU w0[kPhiloxVectors], w1[kPhiloxVectors], w2[kPhiloxVectors], w3[kPhiloxVectors];
-    PhiloxBlocksInterleaved(du, args.key.seed, args.key.stream, first_block, w0, w1, w2, w3);
+    PhiloxBlocksInterleaved(du, key.seed, key.stream, first_block, w0, w1, w2, w3);
     const size_t stride = 4 * hn::Lanes(du) * internal::SizeOf(kDType);
     auto* dst = static_cast<uint8_t*>(out);
     if constexpr (!kBits && kKind == Distribution::Kind::kNormal) {
@@ -185,8 +186,8 @@ struct BatchF32 {
 
   // Box-Muller outputs of one vector of blocks from its radii and angle words.
   HWY_INLINE void StoreNormal(VF r01, VF r23, VU angle01, VU angle23, void* out) const {
-    const VF scale = hn::Set(df, args.p.f_scale);
-    const VF offset = hn::Set(df, args.p.f_offset);
+    const VF scale = hn::Set(df, p.f_scale);
+    const VF offset = hn::Set(df, p.f_offset);
     VF c01, s01, c23, s23;
     SinCosAngleF32(df, du, angle01, c01, s01);
     SinCosAngleF32(df, du, angle23, c23, s23);
@@ -196,10 +197,10 @@ struct BatchF32 {
 
   // One vector of blocks, any kind.
   HWY_INLINE void Transform(VU w0, VU w1, VU w2, VU w3, void* out) const {
-    const VF scale = hn::Set(df, args.p.f_scale);
-    const VF offset = hn::Set(df, args.p.f_offset);
-    const VF lo = hn::Set(df, args.p.f_lo);
-    const VF hi = hn::Set(df, args.p.f_hi);
+    const VF scale = hn::Set(df, p.f_scale);
+    const VF offset = hn::Set(df, p.f_offset);
+    const VF lo = hn::Set(df, p.f_lo);
+    const VF hi = hn::Set(df, p.f_hi);
     if constexpr (kBits) {
       hn::StoreInterleaved4(w0, w1, w2, w3, du, static_cast<uint32_t*>(out));
     } else if constexpr (kKind == Distribution::Kind::kUniform) {
@@ -209,9 +210,9 @@ struct BatchF32 {
       StoreNormal(hn::Sqrt(MinusTwoLogRadius(df, du, w0)), hn::Sqrt(MinusTwoLogRadius(df, du, w2)),
                   w1, w3, out);
     } else {
-      const VF pa = hn::Set(df, args.p.f_pa);
-      const VF pspan = hn::Set(df, args.p.f_pspan);
-      const VF qa = hn::Set(df, args.p.f_qa);
+      const VF pa = hn::Set(df, p.f_pa);
+      const VF pspan = hn::Set(df, p.f_pspan);
+      const VF qa = hn::Set(df, p.f_qa);
       auto v = [&](VU w) {
         const VF z = TruncatedStandard(df, OpenUniformF32(df, du, w), pa, pspan, qa);
         return ScaleClamp(df, z, scale, offset, lo, hi);
@@ -235,7 +236,8 @@ struct BatchF64 {
   DU du;
   DI di;
   DU32 du32;
-  const internal::KernelArgs& args;
+  const internal::FillParams& p;
+  const StreamKey key;
 
   size_t Blocks() const { return kPhiloxVectors * hn::Lanes(dd); }
 
@@ -247,11 +249,11 @@ struct BatchF64 {
     using VU32 = VecOf<DU32>;
 #if HWY_HAVE_SCALABLE || HWY_TARGET == HWY_SCALAR
     VU32 w0, w1, w2, w3;
-    PhiloxBlocks(du32, args.key.seed, args.key.stream, first_block, w0, w1, w2, w3);
+    PhiloxBlocks(du32, key.seed, key.stream, first_block, w0, w1, w2, w3);
     Transform(w0, w1, w2, w3, out);
 #else
     VU32 w0[kPhiloxVectors], w1[kPhiloxVectors], w2[kPhiloxVectors], w3[kPhiloxVectors];
-    PhiloxBlocksInterleaved(du32, args.key.seed, args.key.stream, first_block, w0, w1, w2, w3);
+    PhiloxBlocksInterleaved(du32, key.seed, key.stream, first_block, w0, w1, w2, w3);
     HWY_UNROLL(4)
     for (size_t k = 0; k < kPhiloxVectors; ++k) {
       Transform(w0[k], w1[k], w2[k], w3[k], static_cast<double*>(out) + k * 2 * hn::Lanes(dd));
@@ -263,10 +265,10 @@ struct BatchF64 {
   HWY_INLINE void Transform(VU32 w0, VU32 w1, VU32 w2, VU32 w3, void* out) const {
     const VU x01 = hn::Or(hn::ShiftLeft<32>(hn::PromoteTo(du, w1)), hn::PromoteTo(du, w0));
     const VU x23 = hn::Or(hn::ShiftLeft<32>(hn::PromoteTo(du, w3)), hn::PromoteTo(du, w2));
-    const VD scale = hn::Set(dd, args.p.d_scale);
-    const VD offset = hn::Set(dd, args.p.d_offset);
-    const VD lo = hn::Set(dd, args.p.d_lo);
-    const VD hi = hn::Set(dd, args.p.d_hi);
+    const VD scale = hn::Set(dd, p.d_scale);
+    const VD offset = hn::Set(dd, p.d_offset);
+    const VD lo = hn::Set(dd, p.d_lo);
+    const VD hi = hn::Set(dd, p.d_hi);
     double* dst = static_cast<double*>(out);
     if constexpr (kKind == Distribution::Kind::kUniform) {
       auto v = [&](VU x) {
@@ -283,9 +285,9 @@ struct BatchF64 {
                             Fma(dd, hn::Mul(r, s), scale, offset), dd, dst);
     } else {
       static_assert(kKind == Distribution::Kind::kTruncatedNormal, "f64: uniform, normal or truncated normal");
-      const VD pa = hn::Set(dd, args.p.d_pa);
-      const VD pspan = hn::Set(dd, args.p.d_pspan);
-      const VD qa = hn::Set(dd, args.p.d_qa);
+      const VD pa = hn::Set(dd, p.d_pa);
+      const VD pspan = hn::Set(dd, p.d_pspan);
+      const VD qa = hn::Set(dd, p.d_qa);
       auto v = [&](VU x) {
         // ((x >> 12) + 1/2) 2^-52 = (2 (x >> 12) + 1) 2^-53, exact.
         const VU odd = hn::Or(hn::ShiftLeft<1>(hn::ShiftRight<12>(x)), hn::Set(du, uint64_t{1}));
@@ -333,22 +335,22 @@ HWY_INLINE void FillKind(const internal::KernelArgs& a, void* out, uint64_t firs
   const size_t size = internal::SizeOf(a.p.dtype);
   switch (a.p.dtype) {
     case DType::kF32:
-      return FillWithBatches(BatchF32<false, kKind, DType::kF32>{{}, {}, a}, size, out, first,
+      return FillWithBatches(BatchF32<false, kKind, DType::kF32>{{}, {}, a.p, a.key}, size, out, first,
                              count);
     case DType::kBF16:
-      return FillWithBatches(BatchF32<false, kKind, DType::kBF16>{{}, {}, a}, size, out,
+      return FillWithBatches(BatchF32<false, kKind, DType::kBF16>{{}, {}, a.p, a.key}, size, out,
                              first, count);
     case DType::kF16:
-      return FillWithBatches(BatchF32<false, kKind, DType::kF16>{{}, {}, a}, size, out,
+      return FillWithBatches(BatchF32<false, kKind, DType::kF16>{{}, {}, a.p, a.key}, size, out,
                              first, count);
     case DType::kF8E4M3:
-      return FillWithBatches(BatchF32<false, kKind, DType::kF8E4M3>{{}, {}, a}, size, out,
+      return FillWithBatches(BatchF32<false, kKind, DType::kF8E4M3>{{}, {}, a.p, a.key}, size, out,
                              first, count);
     case DType::kF8E5M2:
-      return FillWithBatches(BatchF32<false, kKind, DType::kF8E5M2>{{}, {}, a}, size, out,
+      return FillWithBatches(BatchF32<false, kKind, DType::kF8E5M2>{{}, {}, a.p, a.key}, size, out,
                              first, count);
     case DType::kF64:
-      return FillWithBatches(BatchF64<kKind>{{}, {}, {}, {}, a}, size, out, first, count);
+      return FillWithBatches(BatchF64<kKind>{{}, {}, {}, {}, a.p, a.key}, size, out, first, count);
   }
 }
 
@@ -359,7 +361,7 @@ inline void FillRange(const internal::KernelArgs& a, void* out, uint64_t first, 
   const internal::FillParams& p = a.p;
   if (p.bits) {
     using Bits = BatchF32<true, Distribution::Kind::kUniform, DType::kF32>;
-    return FillWithBatches(Bits{{}, {}, a}, 4, out, first, count);
+    return FillWithBatches(Bits{{}, {}, a.p, a.key}, 4, out, first, count);
   }
   switch (p.kind) {
     case Distribution::Kind::kUniform:

@@ -33,14 +33,13 @@ struct FillParams {
   double d_pa = 0, d_pspan = 0, d_qa = 0;
 };
 
-// What the per-target kernels (FillRange in fill-inl.h) read: the parameters
-// and the stream key side by side, in the caller's memory, through one
-// reference. Measured with GCC 12 (objdump of the AVX3 uniform f32 loop):
-// a key the kernel could prove unaliased (held by value, or a copy local to
-// FillRange) let GCC hoist every round-key broadcast out of the batch loop and
-// spill them (~250 stack references per batch, 15-35% slower); a second
-// reference cost AVX2's normal loop 5% more instructions (callgrind). One
-// reference to caller memory is what the kernels were tuned with.
+// What a per-target kernel call (FillRange in fill-inl.h) takes: the
+// parameters and the stream key, by one reference into the caller's memory.
+// The batch loops (FillWithBatches, one function per kind and dtype) hold a
+// reference to the parameters and a copy of the key. Measured with GCC 12
+// (objdump of the hot blocks, callgrind): every other arrangement tried let
+// GCC either hoist and spill the round-key broadcasts (AVX3) or spill loop
+// state (AVX2, SCALAR); this one has fewer spills than the pre-split kernels.
 struct KernelArgs {
   FillParams p;
   StreamKey key;
