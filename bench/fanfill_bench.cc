@@ -310,6 +310,15 @@ void RegisterPerTarget(const std::vector<std::string>& targets) {
     }
     RegisterFill(Name("BM_Normal", "f8e4m3", size, t) + suffix, size, t, 1, target,
                  DistFill(fanfill::DType::kF8E4M3, kDists[1].dist, t));
+    // The per-dtype ratios of issue #13 on every target (f32 normal is above).
+    RegisterFill(Name("BM_Normal", "bf16", size, t) + suffix, size, t, 2, target,
+                 DistFill(fanfill::DType::kBF16, kDists[1].dist, t));
+    RegisterFill(Name("BM_Normal", "f16", size, t) + suffix, size, t, 2, target,
+                 DistFill(fanfill::DType::kF16, kDists[1].dist, t));
+    for (const DistInfo& di : kDists) {
+      RegisterFill(Name(di.group, "f64", size, t) + suffix, size, t, 8, target,
+                   DistFill(fanfill::DType::kF64, di.dist, t));
+    }
   }
 }
 

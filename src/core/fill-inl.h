@@ -228,7 +228,17 @@ struct BatchF64 {
   using DD = hn::ScalableTag<double>;
   using DU = hn::RebindToUnsigned<DD>;
   using DI = hn::RebindToSigned<DD>;
-  using DU32 = hn::Rebind<uint32_t, DD>;  // Philox runs on as many lanes as there are doubles
+#if HWY_HAVE_SCALABLE || HWY_TARGET == HWY_SCALAR
+  // As many Philox lanes as there are doubles (one vector, no halves).
+  using DU32 = hn::Rebind<uint32_t, DD>;
+  static constexpr size_t kBlocksPerDoubleLane = 1;
+#else
+  // Philox at full width: 2 Lanes(dd) blocks per vector, whose lower and upper
+  // halves each feed one vector of doubles (a Rebind<uint32_t, DD> vector is
+  // half a register: Philox ran at half its throughput).
+  using DU32 = hn::Repartition<uint32_t, DD>;
+  static constexpr size_t kBlocksPerDoubleLane = 2;
+#endif
   using VD = VecOf<DD>;
   using VU = VecOf<DU>;
 
@@ -239,7 +249,7 @@ struct BatchF64 {
   const internal::FillParams& p;
   const StreamKey key;
 
-  size_t Blocks() const { return kPhiloxVectors * hn::Lanes(dd); }
+  size_t Blocks() const { return kPhiloxVectors * kBlocksPerDoubleLane * hn::Lanes(dd); }
 
   HWY_INLINE VD Bits53(VU x) const {  // x >> 11 as a double, exact
     return hn::ConvertTo(dd, hn::BitCast(di, hn::ShiftRight<11>(x)));
@@ -254,9 +264,17 @@ struct BatchF64 {
 #else
     VU32 w0[kPhiloxVectors], w1[kPhiloxVectors], w2[kPhiloxVectors], w3[kPhiloxVectors];
     PhiloxBlocksInterleaved(du32, key.seed, key.stream, first_block, w0, w1, w2, w3);
+    const hn::Half<DU32> dh;
+    const size_t lanes = hn::Lanes(dd);
     HWY_UNROLL(4)
     for (size_t k = 0; k < kPhiloxVectors; ++k) {
-      Transform(w0[k], w1[k], w2[k], w3[k], static_cast<double*>(out) + k * 2 * hn::Lanes(dd));
+      // Blocks k 2L + [0, L) in the lower half, k 2L + [L, 2L) in the upper
+      // (L = Lanes(dd)); 2 doubles per block.
+      double* dst = static_cast<double*>(out) + k * 4 * lanes;
+      Transform(hn::LowerHalf(dh, w0[k]), hn::LowerHalf(dh, w1[k]), hn::LowerHalf(dh, w2[k]),
+                hn::LowerHalf(dh, w3[k]), dst);
+      Transform(hn::UpperHalf(dh, w0[k]), hn::UpperHalf(dh, w1[k]), hn::UpperHalf(dh, w2[k]),
+                hn::UpperHalf(dh, w3[k]), dst + 2 * lanes);
     }
 #endif
   }

@@ -2,7 +2,7 @@
 // the inverse normal CDF and the uniform / truncated-normal transforms on
 // vectors. Every routine has a scalar twin in src/core/reference.cc that
 // performs the same IEEE operations in the same order (std::fma where this
-// code calls Fma), so outputs are bit-identical on every target
+// code calls Fma, which is exact on every target), so outputs are bit-identical on every target
 // (tests/targets_test.cc). Per-target code, included through fill-inl.h.
 
 // Per-target include guard (toggled by foreach_target.h).
@@ -19,6 +19,7 @@
 #include <cstdint>
 
 #include "hwy/highway.h"
+#include "src/core/fma_emulation.h"
 #include "src/core/philox-inl.h"
 #include "src/core/transform_constants.h"
 
@@ -29,23 +30,122 @@ namespace hn = hwy::HWY_NAMESPACE;
 
 // ---------------------------------------------------------------- arithmetic
 
-// a * b + c with a single rounding on every target. Targets without hardware
-// FMA (SSE4, SCALAR) call std::fma per lane: exact, hence bit-identical to the
-// FMA targets, at a cost in speed on those (rare) machines.
+#if !HWY_NATIVE_FMA
+namespace fma_emulation {
+
+// Lane by lane through the scalar emulation (src/core/fma_emulation.h).
 template <class D, class V = VecOf<D>>
-HWY_INLINE V Fma(D d, V a, V b, V c) {
-#if HWY_NATIVE_FMA
-  (void)d;
-  return hn::MulAdd(a, b, c);
-#else
+HWY_NOINLINE V ByLane(D d, V a, V b, V c) {
   using T = hn::TFromD<D>;
   constexpr size_t kMax = HWY_MAX_BYTES / sizeof(T);
   HWY_ALIGN T la[kMax], lb[kMax], lc[kMax];
   hn::Store(a, d, la);
   hn::Store(b, d, lb);
   hn::Store(c, d, lc);
-  for (size_t i = 0; i < hn::Lanes(d); ++i) la[i] = std::fma(la[i], lb[i], lc[i]);
+  for (size_t i = 0; i < hn::Lanes(d); ++i) la[i] = internal::FmaExact(la[i], lb[i], lc[i]);
   return hn::Load(d, la);
+}
+
+#if HWY_TARGET != HWY_SCALAR
+// Four floats: FmaF32's fast path on both halves in double (the product is
+// exact, the sum rounded once), the whole vector by lane when any lane's sum
+// is a float midpoint or below 2^-126 (FloatRoundingUndecided: about one FMA
+// in 2^24 on the kernels' values).
+template <class D, class V = VecOf<D>>
+HWY_INLINE V F32x4(D d, V a, V b, V c) {
+  const hn::Half<D> dh;
+  const hn::Repartition<double, D> dd;
+  const hn::Repartition<int32_t, D> di;
+  auto sum = [&](VecOf<decltype(dh)> x, VecOf<decltype(dh)> y, VecOf<decltype(dh)> z) {
+    return hn::Add(hn::Mul(hn::PromoteTo(dd, x), hn::PromoteTo(dd, y)), hn::PromoteTo(dd, z));
+  };
+  const auto s_lo = sum(hn::LowerHalf(dh, a), hn::LowerHalf(dh, b), hn::LowerHalf(dh, c));
+  const auto s_hi = sum(hn::UpperHalf(dh, a), hn::UpperHalf(dh, b), hn::UpperHalf(dh, c));
+  const auto w_lo = hn::BitCast(di, s_lo);
+  const auto w_hi = hn::BitCast(di, s_hi);
+  const auto low_words = hn::ConcatEven(di, w_hi, w_lo);  // bits 0..31 of each double
+  const auto high_words = hn::ConcatOdd(di, w_hi, w_lo);  // bits 32..63
+  const auto midpoint = hn::Eq(hn::And(low_words, hn::Set(di, 0x1FFFFFFF)), hn::Set(di, 0x10000000));
+  const auto tiny = hn::Lt(hn::And(high_words, hn::Set(di, 0x7FF00000)), hn::Set(di, 0x38100000));
+  if (HWY_UNLIKELY(!hn::AllFalse(di, hn::Or(midpoint, tiny)))) return ByLane(d, a, b, c);
+  return hn::Combine(d, hn::DemoteTo(dh, s_hi), hn::DemoteTo(dh, s_lo));
+}
+
+// Two doubles: FmaF64 (Boldo & Melquiond's emulated FMA) on vectors, the same
+// operations in the same order.
+template <class D, class V = VecOf<D>>
+HWY_INLINE V F64x2(D d, V a, V b, V c) {
+  const hn::RebindToUnsigned<D> du;
+  const V split = hn::Set(d, 134217729.0);  // 2^27 + 1
+  // Dekker's product: a b = uh + ul.
+  const V uh = hn::Mul(a, b);
+  const V ta = hn::Mul(split, a);
+  const V ah = hn::Sub(ta, hn::Sub(ta, a));
+  const V al = hn::Sub(a, ah);
+  const V tb = hn::Mul(split, b);
+  const V bh = hn::Sub(tb, hn::Sub(tb, b));
+  const V bl = hn::Sub(b, bh);
+  const V ul = hn::Add(
+      hn::Add(hn::Add(hn::Sub(hn::Mul(ah, bh), uh), hn::Mul(ah, bl)), hn::Mul(al, bh)),
+      hn::Mul(al, bl));
+  // TwoSum(c, uh) and TwoSum(tl, ul).
+  auto two_sum = [](V x, V y, V& s, V& err) {
+    s = hn::Add(x, y);
+    const V yy = hn::Sub(s, x);
+    err = hn::Add(hn::Sub(x, hn::Sub(s, yy)), hn::Sub(y, yy));
+  };
+  V th, tl, v, verr;
+  two_sum(c, uh, th, tl);
+  two_sum(tl, ul, v, verr);
+  // v rounded to odd: one ulp towards verr when v is inexact and even.
+  const auto bits = hn::BitCast(du, v);
+  const auto one = hn::Set(du, uint64_t{1});
+  const auto opposite = hn::ShiftRight<63>(hn::Xor(bits, hn::BitCast(du, verr)));  // 0 or 1
+  const auto delta = hn::Sub(one, hn::Add(opposite, opposite));                    // +1 or -1
+  const auto fix = hn::And(hn::RebindMask(du, hn::Ne(verr, hn::Zero(d))),
+                           hn::Eq(hn::And(bits, one), hn::Zero(du)));
+  const V ro = hn::BitCast(d, hn::Add(bits, hn::IfThenElseZero(fix, delta)));
+  return hn::IfThenElse(hn::Eq(ro, hn::Zero(d)), th, hn::Add(th, ro));
+}
+#endif  // HWY_TARGET != HWY_SCALAR
+
+template <class D, class V = VecOf<D>>
+HWY_INLINE V Fma(D d, V a, V b, V c) {
+#if HWY_TARGET == HWY_SCALAR
+  // std::fma: wherever the scalar target is what runs (a CPU without SSE4:
+  // other architectures, whose scalar FMA is an instruction, or pre-2008
+  // x86), that is the fastest exact FMA. FmaExact measured 1.27x slower than
+  // std::fma for the truncated normal on an AVX-512 machine, where glibc's
+  // fma is the hardware instruction (docs/benchmarks.md).
+  return hn::Set(d, std::fma(hn::GetLane(a), hn::GetLane(b), hn::GetLane(c)));
+#else
+  using T = hn::TFromD<D>;
+  if constexpr (D::kPrivateN * sizeof(T) == 16) {
+    if constexpr (sizeof(T) == 4) {
+      return F32x4(d, a, b, c);
+    } else {
+      return F64x2(d, a, b, c);
+    }
+  } else {
+    return ByLane(d, a, b, c);
+  }
+#endif
+}
+
+}  // namespace fma_emulation
+#endif  // !HWY_NATIVE_FMA
+
+// a * b + c with a single rounding on every target. SSE4 (no hardware FMA)
+// emulates it exactly in vectors (fma_emulation above; the proofs are in
+// src/core/fma_emulation.h), SCALAR calls std::fma; both produce the FMA
+// targets' bits.
+template <class D, class V = VecOf<D>>
+HWY_INLINE V Fma(D d, V a, V b, V c) {
+#if HWY_NATIVE_FMA
+  (void)d;
+  return hn::MulAdd(a, b, c);
+#else
+  return fma_emulation::Fma(d, a, b, c);
 #endif
 }
 

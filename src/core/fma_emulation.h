@@ -1,0 +1,109 @@
+// Exact fused multiply-add without an FMA instruction: the scalar half of the
+// emulation that SSE4 (x86 without FMA: Nehalem to Ivy Bridge, Atom-class
+// Pentium/Celeron) uses in transforms-inl.h, so that it produces the bits of
+// the FMA targets. Plain C++ (no Highway): the SSE4 vector code falls back to
+// these per lane on a vector its fast path cannot decide, and
+// tests/fma_emulation_test.cc compares them with std::fma. (The SCALAR target
+// calls std::fma: see transforms-inl.h.)
+//
+// float (FmaF32): the product of two floats has at most 48 significant bits,
+// so p = (double)a * b is exact and s = p + c is one double rounding of the
+// exact x = a b + c. Rounding s to float gives RN_float(x) unless s is a float
+// rounding boundary (a midpoint between two floats) that x is not (double
+// rounding): the midpoints of the float grid are doubles, and rounding to
+// double is monotonic, so an x strictly between two midpoints gives an s in the
+// same closed interval, hence the same float, unless s lands on a midpoint.
+// When it does, or when |s| < 2^-126 (where the float grid is the subnormal
+// one and the midpoint test below does not apply), s is replaced by x rounded
+// to odd in double (s moved one ulp towards x when s is inexact and even;
+// the rounding error of s is exact by TwoSum), and RN_float(RO_double(x)) =
+// RN_float(x) since 53 >= 24 + 2 (Boldo & Melquiond, "Emulation of FMA and
+// correctly rounded sums: proved algorithms using rounding to odd", IEEE
+// Trans. Computers 57(4), 2008, Theorem 1). Exact for every finite a, b, c.
+//
+// double (FmaF64): that paper's emulated FMA (its Algorithm 5): the exact
+// product a b = uh + ul (Dekker's product, Veltkamp's split), (th, tl) =
+// TwoSum(c, uh), v = RO(tl + ul), result = RN(th + v) (th itself when v is
+// zero, which keeps the sign of a zero result). Exact when no
+// intermediate overflows or underflows: |a|, |b| < 2^995, |c| < 2^1022, and
+// a b = 0 or |a b| >= 2^-969 (Dekker's error terms stay normal). The kernels'
+// FMAs (polynomial steps on |z| <= 4, the angle split, scale and offset of
+// values below 2^64 with scales in [2^-900, 2^900], the truncated normal's
+// p, q >= 2^-64) are far inside that; tests/fma_emulation_test.cc checks
+// them, hard double-rounding cases and random inputs against std::fma.
+#ifndef FANFILL_SRC_CORE_FMA_EMULATION_H_
+#define FANFILL_SRC_CORE_FMA_EMULATION_H_
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+
+namespace fanfill::internal {
+
+// s + err == x + y exactly (Knuth's TwoSum; round to nearest, no overflow).
+inline void TwoSum(double x, double y, double& s, double& err) {
+  s = x + y;
+  const double yy = s - x;
+  err = (x - (s - yy)) + (y - yy);
+}
+
+// s rounded to odd, given the exact error err of s = RN(x): s itself when
+// exact or odd, else the neighbour of s on the side of err (which is odd).
+// s != 0 whenever err != 0 (a sum or product that rounds to 0 is exact).
+inline double RoundToOdd(double s, double err) {
+  if (err == 0) return s;
+  const uint64_t bits = std::bit_cast<uint64_t>(s);
+  if (bits & 1) return s;
+  const bool towards_zero = std::signbit(s) != std::signbit(err);
+  return std::bit_cast<double>(towards_zero ? bits - 1 : bits + 1);
+}
+
+// True when s (a double near a float result) may round to float differently
+// from the exact value it approximates: s is a float midpoint (its low 29
+// significand bits are 1000...0) or |s| < 2^-126 (float subnormals and zero).
+inline bool FloatRoundingUndecided(double s) {
+  const uint64_t bits = std::bit_cast<uint64_t>(s);
+  const bool midpoint = (bits & 0x1FFFFFFFu) == 0x10000000u;
+  const bool tiny = (bits & 0x7FF0000000000000u) < 0x3810000000000000u;
+  return midpoint || tiny;
+}
+
+// Exactly std::fma(a, b, c) for float (see the header comment).
+inline float FmaF32(float a, float b, float c) {
+  const double p = static_cast<double>(a) * static_cast<double>(b);  // exact
+  const double s = p + static_cast<double>(c);
+  if (!FloatRoundingUndecided(s)) return static_cast<float>(s);
+  double sum, err;
+  TwoSum(p, static_cast<double>(c), sum, err);
+  return static_cast<float>(RoundToOdd(sum, err));
+}
+
+// a * b == p + e exactly (Dekker; Veltkamp's split by 2^27 + 1), without FMA.
+inline void TwoProduct(double a, double b, double& p, double& e) {
+  constexpr double kSplit = 134217729.0;  // 2^27 + 1
+  p = a * b;
+  const double ta = kSplit * a;
+  const double ah = ta - (ta - a);
+  const double al = a - ah;
+  const double tb = kSplit * b;
+  const double bh = tb - (tb - b);
+  const double bl = b - bh;
+  e = ((ah * bh - p) + ah * bl + al * bh) + al * bl;
+}
+
+// Exactly std::fma(a, b, c) for double within the bounds of the header comment.
+inline double FmaF64(double a, double b, double c) {
+  double uh, ul, th, tl, v, verr;
+  TwoProduct(a, b, uh, ul);
+  TwoSum(c, uh, th, tl);
+  TwoSum(tl, ul, v, verr);
+  const double ro = RoundToOdd(v, verr);
+  return ro == 0 ? th : th + ro;  // th's sign when the low part is zero (-0 + +0 is +0)
+}
+
+inline float FmaExact(float a, float b, float c) { return FmaF32(a, b, c); }
+inline double FmaExact(double a, double b, double c) { return FmaF64(a, b, c); }
+
+}  // namespace fanfill::internal
+
+#endif  // FANFILL_SRC_CORE_FMA_EMULATION_H_

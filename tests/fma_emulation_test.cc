@@ -1,0 +1,279 @@
+// The exact FMA emulation of the targets without hardware FMA (SSE4, SCALAR;
+// src/core/fma_emulation.h and transforms-inl.h) against std::fma: hard
+// double-rounding cases (where a multiply-then-add through double, or two
+// double roundings, give the wrong answer: each family checks that it does),
+// cancellation, tiny and subnormal results, zeros and random inputs, through
+// the scalar functions and through every compiled target's vector Fma.
+
+#undef HWY_TARGET_INCLUDE
+#define HWY_TARGET_INCLUDE "tests/fma_emulation_test.cc"
+#include "hwy/foreach_target.h"  // IWYU pragma: keep
+
+#include "hwy/highway.h"
+#include "src/core/transforms-inl.h"
+
+HWY_BEFORE_NAMESPACE();
+namespace fanfill_test {
+namespace HWY_NAMESPACE {
+namespace hn = hwy::HWY_NAMESPACE;
+
+// out[i] = Fma(a[i], b[i], c[i]) with this target's Fma (n a multiple of 16).
+template <class T>
+void FmaOnTarget(const T* a, const T* b, const T* c, T* out, size_t n) {
+  const hn::ScalableTag<T> d;
+  for (size_t i = 0; i < n; i += hn::Lanes(d)) {
+    hn::StoreU(fanfill::HWY_NAMESPACE::Fma(d, hn::LoadU(d, a + i), hn::LoadU(d, b + i),
+                                           hn::LoadU(d, c + i)),
+               d, out + i);
+  }
+}
+void FmaF32OnTarget(const float* a, const float* b, const float* c, float* out, size_t n) {
+  FmaOnTarget(a, b, c, out, n);
+}
+void FmaF64OnTarget(const double* a, const double* b, const double* c, double* out, size_t n) {
+  FmaOnTarget(a, b, c, out, n);
+}
+
+// NOLINTNEXTLINE(google-readability-namespace-comments)
+}  // namespace HWY_NAMESPACE
+}  // namespace fanfill_test
+HWY_AFTER_NAMESPACE();
+
+#if HWY_ONCE
+
+#include <gtest/gtest.h>
+
+#include <bit>
+#include <cmath>
+#include <cstdint>
+#include <limits>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "fanfill/fanfill.hpp"
+#include "src/core/fma_emulation.h"
+
+namespace fanfill_test {
+
+HWY_EXPORT(FmaF32OnTarget);
+HWY_EXPORT(FmaF64OnTarget);
+
+namespace {
+
+using fanfill::internal::FmaF32;
+using fanfill::internal::FmaF64;
+
+template <class T>
+struct Cases {
+  std::vector<T> a, b, c;
+  void Add(T x, T y, T z) {
+    a.push_back(x);
+    b.push_back(y);
+    c.push_back(z);
+  }
+  size_t size() const { return a.size(); }
+  void PadTo16() {
+    while (a.size() % 16 != 0) Add(T(1), T(1), T(1));
+  }
+};
+
+template <class T>
+uint64_t Bits(T x) {
+  if constexpr (sizeof(T) == 4) {
+    return std::bit_cast<uint32_t>(x);
+  } else {
+    return std::bit_cast<uint64_t>(x);
+  }
+}
+
+// Every sign combination of (a, b, c), each scaled by 2^e (a and c; the
+// product's exponent moves with a's).
+template <class T>
+void AddSignsAndScales(Cases<T>& cases, T a, T b, T c, const std::vector<int>& exponents) {
+  for (int e : exponents) {
+    for (int s = 0; s < 8; ++s) {
+      cases.Add((s & 1 ? -1 : 1) * std::ldexp(a, e), (s & 2 ? -1 : 1) * b,
+                (s & 4 ? -1 : 1) * std::ldexp(c, e));
+    }
+  }
+}
+
+// float: c has an odd last bit, a b = ulp(c) / 2 (1 - m^2 2^-46): a b + c is
+// just inside a float rounding interval, but (double)(a b) + c rounds onto the
+// midpoint, which ties to the wrong float.
+Cases<float> HardF32() {
+  Cases<float> cases;
+  const float u = 0x1.0p-23f;
+  int naive_wrong = 0;
+  for (int m = 1; m < 256; ++m) {
+    for (int k : {0, 1, 77, 4095, (1 << 22) - 1}) {
+      const float c = 1.0f + static_cast<float>(2 * k + 1) * u;
+      const float a = 0x1.0p-24f * (1.0f + static_cast<float>(m) * u);
+      const float b = 1.0f - static_cast<float>(m) * u;
+      const float naive = static_cast<float>(static_cast<double>(a) * b + c);
+      naive_wrong += naive != std::fma(a, b, c);
+      AddSignsAndScales(cases, a, b, c, {-100, -60, -20, 0, 20, 60, 100});
+    }
+  }
+  EXPECT_EQ(naive_wrong, 255 * 5) << "the hard cases are not hard";
+  return cases;
+}
+
+// double: the same construction with u = 2^-52: a b + c rounded twice (the
+// product, then the sum) ties to the wrong double.
+Cases<double> HardF64() {
+  Cases<double> cases;
+  const double u = 0x1.0p-52;
+  int naive_wrong = 0, count = 0;
+  for (int64_t m = 1; m < (int64_t{1} << 25); m = m * 3 + 1) {
+    for (int64_t k : {int64_t{0}, int64_t{1}, int64_t{12345}, (int64_t{1} << 51) - 1}) {
+      const double c = 1.0 + static_cast<double>(2 * k + 1) * u;
+      const double a = 0x1.0p-53 * (1.0 + static_cast<double>(m) * u);
+      const double b = 1.0 - static_cast<double>(m) * u;
+      const double naive = a * b + c;
+      naive_wrong += naive != std::fma(a, b, c);
+      ++count;
+      AddSignsAndScales(cases, a, b, c, {-600, -300, -50, 0, 50, 300, 600});
+    }
+  }
+  EXPECT_EQ(naive_wrong, count) << "the hard cases are not hard";
+  return cases;
+}
+
+// Random significands; a, b exponents in [-emax, emax]; c's exponent within
+// +-spread of the product's (all alignments, heavy cancellation included), and
+// c = -round(a b) (+ a few ulps) so the result is the product's rounding error.
+template <class T>
+Cases<T> Random(size_t n, int emax, int spread, uint64_t seed) {
+  Cases<T> cases;
+  std::mt19937_64 rng(seed);
+  std::uniform_real_distribution<T> mant(T(1), T(2));
+  std::uniform_int_distribution<int> ea(-emax, emax), ec(-spread, spread), coin(0, 1);
+  for (size_t i = 0; i < n; ++i) {
+    const T a = (coin(rng) ? -1 : 1) * std::ldexp(mant(rng), ea(rng));
+    const T b = (coin(rng) ? -1 : 1) * std::ldexp(mant(rng), ea(rng));
+    const int pe = std::ilogb(a) + std::ilogb(b);
+    T c;
+    if (i % 8 == 0) {
+      c = -(a * b);
+      if (i % 16 == 0) c = std::nextafter(c, coin(rng) ? T(0) : c * T(2));
+    } else {
+      c = (coin(rng) ? -1 : 1) * std::ldexp(mant(rng), pe + ec(rng));
+    }
+    cases.Add(a, b, c);
+  }
+  return cases;
+}
+
+// Zeros, exact results, tiny and (float) subnormal results. (double: FmaF64's
+// bounds exclude products below 2^-969, so its smallest value is 2^-400.)
+template <class T>
+Cases<T> Special() {
+  Cases<T> cases;
+  const T tiny = sizeof(T) == 4 ? std::numeric_limits<T>::min() : std::ldexp(T(1), -400);
+  const T tinier = sizeof(T) == 4 ? std::numeric_limits<T>::denorm_min() : std::ldexp(T(1), -450);
+  const T values[] = {T(0), -T(0), T(1), T(-1), T(0.5), T(3), std::ldexp(T(1), -60), tiny, tinier};
+  for (T a : values) {
+    for (T b : values) {
+      for (T c : values) cases.Add(a, b, c);
+    }
+  }
+  if constexpr (sizeof(T) == 4) {  // float results in the subnormal range
+    std::mt19937_64 rng(99);
+    std::uniform_real_distribution<float> mant(1.0f, 2.0f);
+    for (int i = 0; i < 20000; ++i) {
+      const float a = std::ldexp(mant(rng), -60 - i % 30);
+      const float b = std::ldexp(mant(rng), -60 - i % 17);
+      const float c = (i % 2 ? -1 : 1) * std::ldexp(mant(rng), -135 - i % 12);
+      cases.Add(a, b, c);
+      cases.Add(a, b, -a * b);
+    }
+  }
+  return cases;
+}
+
+template <class T>
+Cases<T> All() {
+  Cases<T> cases;
+  auto append = [&](const Cases<T>& more) {
+    for (size_t i = 0; i < more.size(); ++i) cases.Add(more.a[i], more.b[i], more.c[i]);
+  };
+  if constexpr (sizeof(T) == 4) {
+    append(HardF32());
+    append(Random<float>(1 << 21, 40, 40, 1));
+    append(Random<float>(1 << 18, 60, 100, 2));
+  } else {
+    append(HardF64());
+    append(Random<double>(1 << 21, 300, 120, 3));
+  }
+  append(Special<T>());
+  cases.PadTo16();
+  return cases;
+}
+
+template <class T>
+T Emulated(T a, T b, T c) {
+  if constexpr (sizeof(T) == 4) {
+    return FmaF32(a, b, c);
+  } else {
+    return FmaF64(a, b, c);
+  }
+}
+
+template <class T>
+void ExpectAllEqual(const Cases<T>& cases, const std::vector<T>& got, const std::string& what) {
+  size_t bad = 0;
+  for (size_t i = 0; i < cases.size(); ++i) {
+    const T want = std::fma(cases.a[i], cases.b[i], cases.c[i]);
+    if (Bits(got[i]) != Bits(want) && bad++ < 5) {
+      ADD_FAILURE() << what << ": fma(" << cases.a[i] << ", " << cases.b[i] << ", " << cases.c[i]
+                    << ") = " << want << ", emulation gave " << got[i];
+    }
+  }
+  EXPECT_EQ(bad, 0u) << what << ": " << bad << " of " << cases.size() << " differ";
+}
+
+TEST(FmaEmulation, ScalarF32MatchesStdFma) {
+  const Cases<float> cases = All<float>();
+  std::vector<float> got(cases.size());
+  for (size_t i = 0; i < cases.size(); ++i) got[i] = FmaF32(cases.a[i], cases.b[i], cases.c[i]);
+  ExpectAllEqual(cases, got, "FmaF32");
+}
+
+TEST(FmaEmulation, ScalarF64MatchesStdFma) {
+  const Cases<double> cases = All<double>();
+  std::vector<double> got(cases.size());
+  for (size_t i = 0; i < cases.size(); ++i) got[i] = FmaF64(cases.a[i], cases.b[i], cases.c[i]);
+  ExpectAllEqual(cases, got, "FmaF64");
+}
+
+// The same cases through each compiled target this CPU runs: the emulated
+// targets' vector code (and its by-lane fallback) and the hardware FMA ones.
+template <class T>
+void CheckTargets() {
+  const Cases<T> cases = All<T>();
+  const std::vector<std::string> targets = fanfill::SupportedTargets();
+  ASSERT_FALSE(targets.empty());
+  for (const std::string& target : targets) {
+    fanfill::ForceTarget(target);
+    std::vector<T> got(cases.size());
+    if constexpr (sizeof(T) == 4) {
+      HWY_DYNAMIC_DISPATCH(FmaF32OnTarget)(cases.a.data(), cases.b.data(), cases.c.data(),
+                                           got.data(), cases.size());
+    } else {
+      HWY_DYNAMIC_DISPATCH(FmaF64OnTarget)(cases.a.data(), cases.b.data(), cases.c.data(),
+                                           got.data(), cases.size());
+    }
+    ExpectAllEqual(cases, got, target);
+  }
+  fanfill::ForceTarget("auto");
+}
+
+TEST(FmaEmulation, EveryTargetF32MatchesStdFma) { CheckTargets<float>(); }
+TEST(FmaEmulation, EveryTargetF64MatchesStdFma) { CheckTargets<double>(); }
+
+}  // namespace
+}  // namespace fanfill_test
+
+#endif  // HWY_ONCE
