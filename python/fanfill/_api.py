@@ -128,14 +128,16 @@ def _fill(
     threads: int | None,
     global_shape: Any,
     offset: Any,
+    scale: Any,
 ) -> T:
+    sc = _float("scale", scale)
     tfill = _dtensor(out)
     if tfill is not None:
         if first_index or global_shape is not None or offset is not None:
             raise ValueError("a DTensor is filled at its own global offsets; first_index=, "
                              "global_shape= and offset= are not accepted")
         tfill.write(out, kind, mean, std, low, high, _u64("seed", seed), _stream(name, stream),
-                    _threads(threads))
+                    _threads(threads), scale=sc)
         return out
     target = check_output(out)
     key_seed = _u64("seed", seed)
@@ -144,11 +146,11 @@ def _fill(
     nt = _threads(threads)
     block = _block(target, target.shape, global_shape, offset, fi)
     if block is None:
-        _core.fill(target.address, target.dtype, target.count, kind, mean, std, low, high,
+        _core.fill(target.address, target.dtype, target.count, kind, mean, std, low, high, sc,
                    key_seed, key_stream, fi, nt)
     else:
         _core.fill_block(target.address, target.dtype, block[0], block[1], list(target.shape),
-                         kind, mean, std, low, high, key_seed, key_stream, nt)
+                         kind, mean, std, low, high, sc, key_seed, key_stream, nt)
     wrote(target)
     return out
 
@@ -165,18 +167,24 @@ def fill_uniform(
     threads: int | None = 0,
     global_shape: Sequence[int] | None = None,
     offset: Sequence[int] | None = None,
+    scale: float = 1.0,
 ) -> T:
     """Fills `out` with U(low, high) (values in [low, high)) in place and returns it.
 
     `out` is a writable C-contiguous numpy array or torch CPU tensor (float32,
-    float64, float16, bfloat16). The stream is `stream=`, or `stream_id(name)`
+    float64, float16, bfloat16, and the FP8 formats float8_e4m3fn and
+    float8_e5m2: ml_dtypes' for numpy, torch's own). The stream is `stream=`, or `stream_id(name)`
     for `name=` (default 0). `first_index=f` writes elements [f, f + out.size)
     of the stream. The block form (`global_shape=`, `offset=`) writes the block
     of shape `out.shape` at `offset` of a global tensor filled in one piece.
     `threads=0` uses all cores, 1 the calling thread, n at most n threads.
+    `scale=s` (finite, > 0; meant for FP8) stores each value divided by s, in
+    the same pass. A distribution whose values the dtype cannot hold (FP8:
+    beyond the format's range, or a std below its smallest normal) raises
+    ValueError naming the scale that would fit.
     """
     return _fill(out, _UNIFORM, 0.0, 0.0, _float("low", low), _float("high", high), seed, name,
-                 stream, first_index, threads, global_shape, offset)
+                 stream, first_index, threads, global_shape, offset, scale)
 
 
 def fill_normal(
@@ -191,13 +199,14 @@ def fill_normal(
     threads: int | None = 0,
     global_shape: Sequence[int] | None = None,
     offset: Sequence[int] | None = None,
+    scale: float = 1.0,
 ) -> T:
     """Fills `out` with N(mean, std**2) (Box-Muller) in place and returns it.
 
     Arguments as :func:`fill_uniform`.
     """
     return _fill(out, _NORMAL, _float("mean", mean), _float("std", std), 0.0, 0.0, seed, name,
-                 stream, first_index, threads, global_shape, offset)
+                 stream, first_index, threads, global_shape, offset, scale)
 
 
 def fill_truncated_normal(
@@ -214,6 +223,7 @@ def fill_truncated_normal(
     threads: int | None = 0,
     global_shape: Sequence[int] | None = None,
     offset: Sequence[int] | None = None,
+    scale: float = 1.0,
 ) -> T:
     """Fills `out` with N(mean, std**2) truncated to the absolute bounds [a, b].
 
@@ -221,7 +231,8 @@ def fill_truncated_normal(
     arguments). Other arguments as :func:`fill_uniform`.
     """
     return _fill(out, _TRUNC, _float("mean", mean), _float("std", std), _float("a", a),
-                 _float("b", b), seed, name, stream, first_index, threads, global_shape, offset)
+                 _float("b", b), seed, name, stream, first_index, threads, global_shape, offset,
+                 scale)
 
 
 def fill_bits(
@@ -274,6 +285,7 @@ def init_(
     first_index: int | None = None,
     global_shape: Sequence[int] | None = None,
     offset: Sequence[int] | None = None,
+    scale: float = 1.0,
 ) -> T:
     """Initializes `out` in place with a scheme spec and returns it.
 
@@ -288,8 +300,10 @@ def init_(
     block's offsets; the block's extents are `shape` (default ``out.shape``)
     and fans come from the global shape. A torch DTensor is filled shard by
     shard at the offsets of its placement (fans from its global shape), so
-    ``full_tensor()`` equals the single-process init.
+    ``full_tensor()`` equals the single-process init. `scale=s` (finite, > 0;
+    meant for FP8 outputs) stores every value divided by s (zeros stay zeros).
     """
+    sc = _float("scale", scale)
     tfill = _dtensor(out)
     if tfill is not None:
         if shape is not None or first_index is not None or global_shape is not None or (
@@ -299,7 +313,7 @@ def init_(
         if _layout(layout) != "oi":
             raise ValueError("DTensor init_ supports layout 'oi' only")
         tfill.write_scheme(out, _scheme(scheme), _u64("seed", seed), _stream(name, stream),
-                           _threads(threads))
+                           _threads(threads), scale=sc)
         return out
     target = check_output(out)
     sch = _scheme(scheme)
@@ -318,11 +332,11 @@ def init_(
                 f"init_: the block shape {tuple(dims)} has {math.prod(dims)} elements but out has "
                 f"{target.count}"
             )
-        _core.init_block(target.address, target.dtype, block[0], lay, block[1], dims, sch,
+        _core.init_block(target.address, target.dtype, block[0], lay, block[1], dims, sch, sc,
                          key_seed, key_stream, nt)
     elif fi is not None:
-        _core.init_range(target.address, target.dtype, dims, lay, sch, key_seed, key_stream, fi,
-                         target.count, nt)
+        _core.init_range(target.address, target.dtype, dims, lay, sch, sc, key_seed, key_stream,
+                         fi, target.count, nt)
     else:
         if any(d < 0 for d in dims):
             raise ValueError(f"init_: negative dimension in shape {tuple(dims)}")
@@ -331,7 +345,7 @@ def init_(
                 f"init_: shape {tuple(dims)} has {math.prod(dims)} elements but out has "
                 f"{target.count}"
             )
-        _core.init(target.address, target.dtype, dims, lay, sch, key_seed, key_stream, nt)
+        _core.init(target.address, target.dtype, dims, lay, sch, sc, key_seed, key_stream, nt)
     wrote(target)
     return out
 

@@ -1,9 +1,12 @@
 """Checks an output buffer and returns its address, dtype name and shape.
 
-Accepted: numpy arrays (float32, float64, float16, ml_dtypes.bfloat16; uint32
-for fill_bits), torch CPU tensors (float32, float64, float16, bfloat16; uint32
-or int32 for fill_bits) and other objects with the writable buffer protocol.
-Every check happens before anything is written.
+Accepted: numpy arrays (float32, float64, float16, ml_dtypes.bfloat16,
+ml_dtypes.float8_e4m3fn and float8_e5m2; uint32 for fill_bits), torch CPU
+tensors (float32, float64, float16, bfloat16, float8_e4m3fn, float8_e5m2;
+uint32 or int32 for fill_bits) and other objects with the writable buffer
+protocol. The other 8-bit float formats (ml_dtypes' float8_e4m3 with
+infinities and max 240, the *fnuz formats) are refused by name. Every check
+happens before anything is written.
 """
 
 from __future__ import annotations
@@ -20,13 +23,30 @@ class Target:
     """A checked output buffer."""
 
     address: int
-    dtype: str  # "f32", "f64", "f16", "bf16" or "u32"
+    dtype: str  # "f32", "f64", "f16", "bf16", "f8e4m3", "f8e5m2" or "u32"
     shape: tuple[int, ...]
     count: int
     obj: Any  # the object written to (for torch: to bump its version counter)
 
 
-_NUMPY_FLOAT = {"float32": "f32", "float64": "f64", "float16": "f16", "bfloat16": "bf16"}
+_NUMPY_FLOAT = {
+    "float32": "f32",
+    "float64": "f64",
+    "float16": "f16",
+    "bfloat16": "bf16",
+    "float8_e4m3fn": "f8e4m3",
+    "float8_e5m2": "f8e5m2",
+}
+_ITEMSIZE = {"f32": 4, "f64": 8, "f16": 2, "bf16": 2, "f8e4m3": 1, "f8e5m2": 1}
+# 8-bit floats that are not OCP E4M3 (no infinities, max 448) or E5M2: named in the error.
+_OTHER_FP8 = {
+    "float8_e4m3": "IEEE-style E4M3 with infinities, max 240",
+    "float8_e4m3fnuz": "E4M3 FNUZ, max 240, no negative zero",
+    "float8_e5m2fnuz": "E5M2 FNUZ, max 57344, no negative zero",
+    "float8_e4m3b11fnuz": "E4M3 with exponent bias 11",
+    "float8_e3m4": "E3M4",
+    "float8_e8m0fnu": "E8M0 (scales only)",
+}
 _NUMPY_BITS = {"uint32": "u32", "int32": "u32"}
 
 
@@ -41,6 +61,8 @@ def _torch_dtypes(torch: Any, bits: bool) -> dict[Any, str]:
         torch.float64: "f64",
         torch.float16: "f16",
         torch.bfloat16: "bf16",
+        torch.float8_e4m3fn: "f8e4m3",
+        torch.float8_e5m2: "f8e5m2",
     }
 
 
@@ -50,7 +72,16 @@ def _is_torch_tensor(out: Any) -> bool:
 
 
 def _want(bits: bool) -> str:
-    return "uint32 or int32" if bits else "float32, float64, float16 or bfloat16"
+    return ("uint32 or int32" if bits else
+            "float32, float64, float16, bfloat16, float8_e4m3fn or float8_e5m2")
+
+
+def _other_fp8(name: str) -> str:
+    """' (...)' explaining why an 8-bit float format is not one fanfill writes, or ''."""
+    if name in _OTHER_FP8:
+        return (f" ({name} is {_OTHER_FP8[name]}; fanfill writes the OCP formats "
+                "float8_e4m3fn and float8_e5m2)")
+    return ""
 
 
 def _check_torch(out: Any, bits: bool) -> Target:
@@ -64,7 +95,8 @@ def _check_torch(out: Any, bits: bool) -> Target:
         )
     dtypes = _torch_dtypes(torch, bits)
     if out.dtype not in dtypes:
-        raise TypeError(f"fanfill fills {_want(bits)} tensors; got {out.dtype}")
+        why = "" if bits else _other_fp8(str(out.dtype).removeprefix("torch."))
+        raise TypeError(f"fanfill fills {_want(bits)} tensors; got {out.dtype}{why}")
     if not out.is_contiguous():
         raise ValueError(
             "fanfill fills C-contiguous buffers; the tensor is not contiguous "
@@ -88,8 +120,9 @@ def _check_torch(out: Any, bits: bool) -> Target:
 def _check_numpy(out: np.ndarray, bits: bool) -> Target:
     table = _NUMPY_BITS if bits else _NUMPY_FLOAT
     name = out.dtype.name
-    if name not in table or (name == "bfloat16" and out.dtype.itemsize != 2):
-        raise TypeError(f"fanfill fills {_want(bits)} arrays; got dtype {out.dtype}")
+    if name not in table or (not bits and out.dtype.itemsize != _ITEMSIZE[table[name]]):
+        why = "" if bits else _other_fp8(name)
+        raise TypeError(f"fanfill fills {_want(bits)} arrays; got dtype {out.dtype}{why}")
     if not out.flags.c_contiguous:
         raise ValueError(
             "fanfill fills C-contiguous buffers; the array is not C-contiguous "

@@ -51,10 +51,10 @@ fanfill::Block MakeBlock(const std::vector<int64_t>& offset, const std::vector<i
 // ---- the helpers (the only places that call the library's fill entry points)
 
 void RunFill(uintptr_t out, const std::string& dtype, uint64_t count, int kind, double mean,
-             double std, double low, double high, uint64_t seed, uint64_t stream,
+             double std, double low, double high, double scale, uint64_t seed, uint64_t stream,
              uint64_t first_index, int threads) {
   const fanfill::DType dt = fanfill::ParseDType(dtype);
-  const fanfill::Distribution dist = MakeDistribution(kind, mean, std, low, high);
+  const fanfill::Distribution dist = MakeDistribution(kind, mean, std, low, high).WithScale(scale);
   nb::gil_scoped_release release;
   fanfill::Fill(Ptr(out), dt, count, dist, {seed, stream},
                 {.first_index = first_index, .max_threads = threads});
@@ -69,10 +69,10 @@ void RunFillBits(uintptr_t out, uint64_t count, uint64_t seed, uint64_t stream,
 
 void RunFillBlock(uintptr_t out, const std::string& dtype, const std::vector<int64_t>& global_shape,
                   const std::vector<int64_t>& offset, const std::vector<int64_t>& extent, int kind,
-                  double mean, double std, double low, double high, uint64_t seed,
+                  double mean, double std, double low, double high, double scale, uint64_t seed,
                   uint64_t stream, int threads) {
   const fanfill::DType dt = fanfill::ParseDType(dtype);
-  const fanfill::Distribution dist = MakeDistribution(kind, mean, std, low, high);
+  const fanfill::Distribution dist = MakeDistribution(kind, mean, std, low, high).WithScale(scale);
   const fanfill::Block block = MakeBlock(offset, extent);
   nb::gil_scoped_release release;
   fanfill::FillBlock(Ptr(out), dt, global_shape, block, dist, {seed, stream},
@@ -82,16 +82,16 @@ void RunFillBlock(uintptr_t out, const std::string& dtype, const std::vector<int
 // One validated plan per call (fanfill::PreparedInit): the whole tensor, an element
 // range or a block of it, each bit for bit the matching part of Init.
 fanfill::PreparedInit Plan(const std::string& dtype, const std::vector<int64_t>& shape,
-                           const std::string& layout, const std::string& scheme, uint64_t seed,
-                           uint64_t stream) {
+                           const std::string& layout, const std::string& scheme, double scale,
+                           uint64_t seed, uint64_t stream) {
   return fanfill::PreparedInit(shape, fanfill::ParseLayout(layout), fanfill::Scheme::Parse(scheme),
-                               fanfill::ParseDType(dtype), {seed, stream});
+                               fanfill::ParseDType(dtype), {seed, stream}, scale);
 }
 
 void RunInit(uintptr_t out, const std::string& dtype, const std::vector<int64_t>& shape,
-             const std::string& layout, const std::string& scheme, uint64_t seed, uint64_t stream,
-             int threads) {
-  const fanfill::PreparedInit plan = Plan(dtype, shape, layout, scheme, seed, stream);
+             const std::string& layout, const std::string& scheme, double scale, uint64_t seed,
+             uint64_t stream, int threads) {
+  const fanfill::PreparedInit plan = Plan(dtype, shape, layout, scheme, scale, seed, stream);
   nb::gil_scoped_release release;
   plan.Run(Ptr(out), {.max_threads = threads});
 }
@@ -103,9 +103,10 @@ bool IsPointwise(fanfill::Description::Kind kind) {
 
 // Elements [first_index, first_index + count) of the tensor (pointwise schemes).
 void RunInitRange(uintptr_t out, const std::string& dtype, const std::vector<int64_t>& shape,
-                  const std::string& layout, const std::string& scheme, uint64_t seed,
-                  uint64_t stream, uint64_t first_index, uint64_t count, int threads) {
-  const fanfill::PreparedInit plan = Plan(dtype, shape, layout, scheme, seed, stream);
+                  const std::string& layout, const std::string& scheme, double scale,
+                  uint64_t seed, uint64_t stream, uint64_t first_index, uint64_t count,
+                  int threads) {
+  const fanfill::PreparedInit plan = Plan(dtype, shape, layout, scheme, scale, seed, stream);
   nb::gil_scoped_release release;
   plan.RunRange(Ptr(out), first_index, count, {.max_threads = threads});
 }
@@ -113,9 +114,9 @@ void RunInitRange(uintptr_t out, const std::string& dtype, const std::vector<int
 // A block of the global tensor (pointwise schemes), fans from the global shape.
 void RunInitBlock(uintptr_t out, const std::string& dtype, const std::vector<int64_t>& global_shape,
                   const std::string& layout, const std::vector<int64_t>& offset,
-                  const std::vector<int64_t>& extent, const std::string& scheme, uint64_t seed,
-                  uint64_t stream, int threads) {
-  const fanfill::PreparedInit plan = Plan(dtype, global_shape, layout, scheme, seed, stream);
+                  const std::vector<int64_t>& extent, const std::string& scheme, double scale,
+                  uint64_t seed, uint64_t stream, int threads) {
+  const fanfill::PreparedInit plan = Plan(dtype, global_shape, layout, scheme, scale, seed, stream);
   const fanfill::Block block = MakeBlock(offset, extent);
   nb::gil_scoped_release release;
   plan.RunBlock(Ptr(out), block, {.max_threads = threads});
@@ -184,17 +185,18 @@ nb::dict RunDescribe(const std::vector<int64_t>& shape, const std::string& layou
 NB_MODULE(_core, m) {
   m.doc() = "fanfill's C++ core (use the `fanfill` package, not this module)";
   m.def("fill", &RunFill, "out"_a, "dtype"_a, "count"_a, "kind"_a, "mean"_a, "std"_a, "low"_a,
-        "high"_a, "seed"_a, "stream"_a, "first_index"_a, "threads"_a);
+        "high"_a, "scale"_a, "seed"_a, "stream"_a, "first_index"_a, "threads"_a);
   m.def("fill_bits", &RunFillBits, "out"_a, "count"_a, "seed"_a, "stream"_a, "first_index"_a,
         "threads"_a);
   m.def("fill_block", &RunFillBlock, "out"_a, "dtype"_a, "global_shape"_a, "offset"_a, "extent"_a,
-        "kind"_a, "mean"_a, "std"_a, "low"_a, "high"_a, "seed"_a, "stream"_a, "threads"_a);
-  m.def("init", &RunInit, "out"_a, "dtype"_a, "shape"_a, "layout"_a, "scheme"_a, "seed"_a,
-        "stream"_a, "threads"_a);
+        "kind"_a, "mean"_a, "std"_a, "low"_a, "high"_a, "scale"_a, "seed"_a, "stream"_a,
+        "threads"_a);
+  m.def("init", &RunInit, "out"_a, "dtype"_a, "shape"_a, "layout"_a, "scheme"_a, "scale"_a,
+        "seed"_a, "stream"_a, "threads"_a);
   m.def("init_range", &RunInitRange, "out"_a, "dtype"_a, "shape"_a, "layout"_a, "scheme"_a,
-        "seed"_a, "stream"_a, "first_index"_a, "count"_a, "threads"_a);
+        "scale"_a, "seed"_a, "stream"_a, "first_index"_a, "count"_a, "threads"_a);
   m.def("init_block", &RunInitBlock, "out"_a, "dtype"_a, "global_shape"_a, "layout"_a, "offset"_a,
-        "extent"_a, "scheme"_a, "seed"_a, "stream"_a, "threads"_a);
+        "extent"_a, "scheme"_a, "scale"_a, "seed"_a, "stream"_a, "threads"_a);
   m.def("describe", &RunDescribe, "shape"_a, "layout"_a, "scheme"_a);
   m.def("canonical_scheme", [](const std::string& s) { return fanfill::Scheme::Parse(s).ToString(); });
   m.def("stream_id", [](const std::string& name) { return fanfill::StreamId(name); }, "name"_a);

@@ -80,8 +80,8 @@ def _direct(t: torch.Tensor) -> bool:
 
 def _fill_cpu(out: torch.Tensor, kind: int, mean: float, std: float, low: float, high: float,
               seed: int, stream: int, gshape: list[int] | None, offset: list[int] | None,
-              threads: int) -> None:
-    kw: dict[str, Any] = {"seed": seed, "stream": stream, "threads": threads}
+              threads: int, scale: float = 1.0) -> None:
+    kw: dict[str, Any] = {"seed": seed, "stream": stream, "threads": threads, "scale": scale}
     if gshape is not None and len(gshape) > 0:
         kw["global_shape"], kw["offset"] = gshape, offset
     if kind == UNIFORM:
@@ -94,7 +94,7 @@ def _fill_cpu(out: torch.Tensor, kind: int, mean: float, std: float, low: float,
 
 def _write_block(t: torch.Tensor, kind: int, mean: float, std: float, low: float, high: float,
                  seed: int, stream: int, gshape: list[int] | None, offset: list[int] | None,
-                 threads: int) -> None:
+                 threads: int, scale: float = 1.0) -> None:
     if t.numel() == 0 or t.is_meta:
         return
     if t.is_complex():
@@ -107,7 +107,7 @@ def _write_block(t: torch.Tensor, kind: int, mean: float, std: float, low: float
             g2, o2 = list(real.shape), [0] * real.dim()
         s = std / math.sqrt(2.0) if kind == NORMAL else std
         tmp = torch.empty(real.shape, dtype=real.dtype if real.dtype in NATIVE else torch.float32)
-        _fill_cpu(tmp, kind, mean, s, low, high, seed, stream, g2, o2, threads)
+        _fill_cpu(tmp, kind, mean, s, low, high, seed, stream, g2, o2, threads, scale)
         with torch.no_grad():
             if t.is_conj() or t.is_neg():
                 t.copy_(torch.view_as_complex(tmp.to(real.dtype)))
@@ -116,27 +116,28 @@ def _write_block(t: torch.Tensor, kind: int, mean: float, std: float, low: float
         return
     if _direct(t):
         with torch.no_grad():
-            _fill_cpu(t, kind, mean, std, low, high, seed, stream, gshape, offset, threads)
+            _fill_cpu(t, kind, mean, std, low, high, seed, stream, gshape, offset, threads, scale)
         return
     tmp = torch.empty(tuple(t.shape), dtype=t.dtype if t.dtype in NATIVE else torch.float32)
-    _fill_cpu(tmp, kind, mean, std, low, high, seed, stream, gshape, offset, threads)
+    _fill_cpu(tmp, kind, mean, std, low, high, seed, stream, gshape, offset, threads, scale)
     with torch.no_grad():
         t.copy_(tmp)
 
 
 def write(t: torch.Tensor, kind: int, mean: float, std: float, low: float, high: float,
-          seed: int, stream: int = 0, threads: int = 0) -> torch.Tensor:
+          seed: int, stream: int = 0, threads: int = 0, scale: float = 1.0) -> torch.Tensor:
     """Fills `t` (any tensor torch accepts) with one fanfill distribution; returns `t`."""
     if is_dtensor(t):
         local, gshape, offset = dtensor_local_block(t)
-        _write_block(local, kind, mean, std, low, high, seed, stream, gshape, offset, threads)
+        _write_block(local, kind, mean, std, low, high, seed, stream, gshape, offset, threads,
+                     scale)
         return t
-    _write_block(t, kind, mean, std, low, high, seed, stream, None, None, threads)
+    _write_block(t, kind, mean, std, low, high, seed, stream, None, None, threads, scale)
     return t
 
 
 def write_scheme(t: torch.Tensor, scheme: str, seed: int, stream: int = 0,
-                 threads: int = 0) -> torch.Tensor:
+                 threads: int = 0, scale: float = 1.0) -> torch.Tensor:
     """Initializes `t` with a fanfill scheme spec of the whole tensor (orthogonal, sparse,
     eye, dirac...). DTensors: each rank computes the whole tensor and keeps its shard."""
     if t.is_meta or t.numel() == 0:
@@ -151,21 +152,21 @@ def write_scheme(t: torch.Tensor, scheme: str, seed: int, stream: int = 0,
             # The shard alone, at its global offsets (fans from the global shape).
             block = torch.empty(tuple(local.shape), dtype=dtype)
             _api.init_(block, scheme, seed=seed, stream=stream, threads=threads,
-                       global_shape=gshape, offset=offset)
+                       global_shape=gshape, offset=offset, scale=scale)
         else:
             # orthogonal, sparse, eye, dirac: every value depends on the whole tensor.
             full = torch.empty(gshape, dtype=dtype)
-            _api.init_(full, scheme, seed=seed, stream=stream, threads=threads)
+            _api.init_(full, scheme, seed=seed, stream=stream, threads=threads, scale=scale)
             block = full[tuple(slice(o, o + n) for o, n in zip(offset, local.shape, strict=True))]
         with torch.no_grad():
             local.copy_(block)
         return t
     if _direct(t):
         with torch.no_grad():
-            _api.init_(t, scheme, seed=seed, stream=stream, threads=threads)
+            _api.init_(t, scheme, seed=seed, stream=stream, threads=threads, scale=scale)
         return t
     tmp = torch.empty(tuple(t.shape), dtype=t.dtype if t.dtype in NATIVE else torch.float32)
-    _api.init_(tmp, scheme, seed=seed, stream=stream, threads=threads)
+    _api.init_(tmp, scheme, seed=seed, stream=stream, threads=threads, scale=scale)
     with torch.no_grad():
         t.copy_(tmp)
     return t
