@@ -17,21 +17,37 @@ namespace fanfill_test {
 namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
-// out[i] = Fma(a[i], b[i], c[i]) with this target's Fma (n a multiple of 16).
+// out[i] = Fma(a[i], b[i], c[i]) with this target's Fma (n a multiple of
+// 16); emulated: the vector emulation itself, whichever path Fma would take
+// on this CPU (where it has FMA, double and SCALAR call std::fma).
 template <class T>
-void FmaOnTarget(const T* a, const T* b, const T* c, T* out, size_t n) {
+void FmaOnTarget(const T* a, const T* b, const T* c, T* out, size_t n, bool emulated) {
   const hn::ScalableTag<T> d;
   for (size_t i = 0; i < n; i += hn::Lanes(d)) {
-    hn::StoreU(fanfill::HWY_NAMESPACE::Fma(d, hn::LoadU(d, a + i), hn::LoadU(d, b + i),
-                                           hn::LoadU(d, c + i)),
-               d, out + i);
+    const auto va = hn::LoadU(d, a + i), vb = hn::LoadU(d, b + i), vc = hn::LoadU(d, c + i);
+    auto r = fanfill::HWY_NAMESPACE::Fma(d, va, vb, vc);
+#if !HWY_NATIVE_FMA && HWY_TARGET != HWY_SCALAR
+    if (emulated) {
+      namespace fe = fanfill::HWY_NAMESPACE::fma_emulation;
+      if constexpr (sizeof(T) == 4) {
+        r = fe::F32x4(d, va, vb, vc);
+      } else {
+        r = fe::F64x2(d, va, vb, vc);
+      }
+    }
+#else
+    (void)emulated;
+#endif
+    hn::StoreU(r, d, out + i);
   }
 }
-void FmaF32OnTarget(const float* a, const float* b, const float* c, float* out, size_t n) {
-  FmaOnTarget(a, b, c, out, n);
+void FmaF32OnTarget(const float* a, const float* b, const float* c, float* out, size_t n,
+                    bool emulated) {
+  FmaOnTarget(a, b, c, out, n, emulated);
 }
-void FmaF64OnTarget(const double* a, const double* b, const double* c, double* out, size_t n) {
-  FmaOnTarget(a, b, c, out, n);
+void FmaF64OnTarget(const double* a, const double* b, const double* c, double* out, size_t n,
+                    bool emulated) {
+  FmaOnTarget(a, b, c, out, n, emulated);
 }
 
 // NOLINTNEXTLINE(google-readability-namespace-comments)
@@ -257,15 +273,17 @@ void CheckTargets() {
   ASSERT_FALSE(targets.empty());
   for (const std::string& target : targets) {
     fanfill::ForceTarget(target);
-    std::vector<T> got(cases.size());
-    if constexpr (sizeof(T) == 4) {
-      HWY_DYNAMIC_DISPATCH(FmaF32OnTarget)(cases.a.data(), cases.b.data(), cases.c.data(),
-                                           got.data(), cases.size());
-    } else {
-      HWY_DYNAMIC_DISPATCH(FmaF64OnTarget)(cases.a.data(), cases.b.data(), cases.c.data(),
-                                           got.data(), cases.size());
+    for (bool emulated : {false, true}) {
+      std::vector<T> got(cases.size());
+      if constexpr (sizeof(T) == 4) {
+        HWY_DYNAMIC_DISPATCH(FmaF32OnTarget)(cases.a.data(), cases.b.data(), cases.c.data(),
+                                             got.data(), cases.size(), emulated);
+      } else {
+        HWY_DYNAMIC_DISPATCH(FmaF64OnTarget)(cases.a.data(), cases.b.data(), cases.c.data(),
+                                             got.data(), cases.size(), emulated);
+      }
+      ExpectAllEqual(cases, got, target + (emulated ? " (vector emulation)" : " (Fma)"));
     }
-    ExpectAllEqual(cases, got, target);
   }
   fanfill::ForceTarget("auto");
 }

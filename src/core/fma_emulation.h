@@ -3,8 +3,9 @@
 // Pentium/Celeron) uses in transforms-inl.h, so that it produces the bits of
 // the FMA targets. Plain C++ (no Highway): the SSE4 vector code falls back to
 // these per lane on a vector its fast path cannot decide, and
-// tests/fma_emulation_test.cc compares them with std::fma. (The SCALAR target
-// calls std::fma: see transforms-inl.h.)
+// tests/fma_emulation_test.cc compares them with std::fma. Where the CPU has
+// a hardware FMA (HardwareFma) the double and scalar paths call std::fma
+// instead: see transforms-inl.h.
 //
 // float (FmaF32): the product of two floats has at most 48 significant bits,
 // so p = (double)a * b is exact and s = p + c is one double rounding of the
@@ -101,8 +102,33 @@ inline double FmaF64(double a, double b, double c) {
   return ro == 0 ? th : th + ro;  // th's sign when the low part is zero (-0 + +0 is +0)
 }
 
+// Whether std::fma is one instruction on this CPU (x86: FMA3, which AMD's
+// Piledriver-to-Excavator cores have without AVX2, so they run the SSE4
+// target; elsewhere the scalar FMA is an instruction of the base ISA).
+// Without it glibc's fma is a software routine: 1.7 us per f64 normal value
+// on SSE4 against 0.09 us through FmaF64 (docs/benchmarks.md).
+// Read once at start-up: a plain load where the kernels test it (a
+// function-local static's guard there made SCALAR's normal 1.8x slower).
+inline const bool kHardwareFma = [] {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_cpu_init();  // may run before libgcc's own initialization
+  return __builtin_cpu_supports("fma") != 0;
+#else
+  return true;
+#endif
+}();
+
+inline bool HardwareFma() { return kHardwareFma; }
+
 inline float FmaExact(float a, float b, float c) { return FmaF32(a, b, c); }
 inline double FmaExact(double a, double b, double c) { return FmaF64(a, b, c); }
+
+// Out of line, for the scalar target, whose FMA sites are many and whose
+// emulated path only CPUs without FMA take.
+[[gnu::noinline]] inline float FmaExactCall(float a, float b, float c) { return FmaF32(a, b, c); }
+[[gnu::noinline]] inline double FmaExactCall(double a, double b, double c) {
+  return FmaF64(a, b, c);
+}
 
 }  // namespace fanfill::internal
 

@@ -109,25 +109,40 @@ HWY_INLINE V F64x2(D d, V a, V b, V c) {
 }
 #endif  // HWY_TARGET != HWY_SCALAR
 
+// Lane by lane through std::fma (one instruction when HardwareFma()).
+template <class D, class V = VecOf<D>>
+HWY_INLINE V ByLaneStd(D d, V a, V b, V c) {
+  using T = hn::TFromD<D>;
+  constexpr size_t kMax = HWY_MAX_BYTES / sizeof(T);
+  HWY_ALIGN T la[kMax], lb[kMax], lc[kMax];
+  hn::Store(a, d, la);
+  hn::Store(b, d, lb);
+  hn::Store(c, d, lc);
+  for (size_t i = 0; i < hn::Lanes(d); ++i) la[i] = std::fma(la[i], lb[i], lc[i]);
+  return hn::Load(d, la);
+}
+
+// The fastest exact FMA this CPU allows (measured in docs/benchmarks.md):
+// float on SSE4 always F32x4 (faster than per-lane std::fma even when that
+// is an instruction); double and the scalar target std::fma where the CPU
+// has hardware FMA (AMD Piledriver..Excavator run SSE4 with FMA3; other
+// architectures' scalar builds), the emulation where it has not (glibc's
+// fma is then a slow software routine).
 template <class D, class V = VecOf<D>>
 HWY_INLINE V Fma(D d, V a, V b, V c) {
 #if HWY_TARGET == HWY_SCALAR
-  // std::fma: wherever the scalar target is what runs (a CPU without SSE4:
-  // other architectures, whose scalar FMA is an instruction, or pre-2008
-  // x86), that is the fastest exact FMA. FmaExact measured 1.27x slower than
-  // std::fma for the truncated normal on an AVX-512 machine, where glibc's
-  // fma is the hardware instruction (docs/benchmarks.md).
-  return hn::Set(d, std::fma(hn::GetLane(a), hn::GetLane(b), hn::GetLane(c)));
+  const auto x = hn::GetLane(a), y = hn::GetLane(b), z = hn::GetLane(c);
+  return hn::Set(d, internal::HardwareFma() ? std::fma(x, y, z) : internal::FmaExactCall(x, y, z));
 #else
   using T = hn::TFromD<D>;
   if constexpr (D::kPrivateN * sizeof(T) == 16) {
     if constexpr (sizeof(T) == 4) {
       return F32x4(d, a, b, c);
     } else {
-      return F64x2(d, a, b, c);
+      return internal::HardwareFma() ? ByLaneStd(d, a, b, c) : F64x2(d, a, b, c);
     }
   } else {
-    return ByLane(d, a, b, c);
+    return internal::HardwareFma() ? ByLaneStd(d, a, b, c) : ByLane(d, a, b, c);
   }
 #endif
 }
@@ -135,10 +150,10 @@ HWY_INLINE V Fma(D d, V a, V b, V c) {
 }  // namespace fma_emulation
 #endif  // !HWY_NATIVE_FMA
 
-// a * b + c with a single rounding on every target. SSE4 (no hardware FMA)
-// emulates it exactly in vectors (fma_emulation above; the proofs are in
-// src/core/fma_emulation.h), SCALAR calls std::fma; both produce the FMA
-// targets' bits.
+// a * b + c with a single rounding on every target. The targets without
+// FMA instructions (SSE4, SCALAR) emulate it exactly (fma_emulation above;
+// the proofs are in src/core/fma_emulation.h) or call std::fma where the CPU
+// has one; all produce the FMA targets' bits.
 template <class D, class V = VecOf<D>>
 HWY_INLINE V Fma(D d, V a, V b, V c) {
 #if HWY_NATIVE_FMA
