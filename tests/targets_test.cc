@@ -150,6 +150,59 @@ void TestF8Conversions() {
   CheckF8Conversion<2>();
 }
 
+// The 16-bit stores (StoreQuad: the software bf16 rounding; f16 through F16C
+// on AVX2/AVX3, the software rounding elsewhere) against the scalar
+// conversions of dtype.h on 2^20 float patterns per format (every value of
+// the top 16 bits with 16 low halves: every exact tie, the f16 subnormals),
+// the finite values the fills can store (f16: |v| < 65520).
+template <DType kDType>
+void CheckHalfStore() {
+  const hn::ScalableTag<float> df;
+  const size_t n = hn::Lanes(df);
+  const uint32_t low[16] = {0, 1, 0x0FFF, 0x1000, 0x1001, 0x7FFF, 0x8000, 0x8001,
+                            0xEFFF, 0xF000, 0xFFFF, 0x2345, 0x6789, 0xABCD, 0xCDEF, 0x5A5A};
+  auto in = hwy::AllocateAligned<float>(4 * n);
+  auto out = hwy::AllocateAligned<uint16_t>(4 * n);
+  size_t filled = 0;
+  auto check = [&] {
+    // Element 4j + m of the batch is lane j of vector m.
+    HWY_ALIGN float lanes[4][HWY_MAX_BYTES / 4];
+    for (size_t i = 0; i < 4 * n; ++i) lanes[i % 4][i / 4] = in[i];
+    StoreQuad<kDType>(df, hn::Load(df, lanes[0]), hn::Load(df, lanes[1]), hn::Load(df, lanes[2]),
+                      hn::Load(df, lanes[3]), out.get());
+    for (size_t i = 0; i < 4 * n; ++i) {
+      const uint16_t want = kDType == DType::kF16 ? internal::FloatToF16Bits(in[i])
+                                                  : internal::FloatToBF16Bits(in[i]);
+      if (out[i] != want) {
+        uint32_t bits;
+        std::memcpy(&bits, &in[i], 4);
+        ADD_FAILURE() << hwy::TargetName(HWY_TARGET) << " " << DTypeName(kDType) << " store of 0x"
+                      << std::hex << bits << " = 0x" << out[i] << ", scalar 0x" << want;
+        return false;
+      }
+    }
+    return true;
+  };
+  for (uint32_t hi = 0; hi < 0x10000u; ++hi) {
+    for (uint32_t lo : low) {
+      const uint32_t bits = (hi << 16) | lo;
+      float v;
+      std::memcpy(&v, &bits, 4);
+      const float limit = kDType == DType::kF16 ? 65520.0f : 3.0e38f;
+      if (!(std::fabs(v) < limit)) continue;  // NaN, infinities, beyond the range
+      in[filled++] = v;
+      if (filled < 4 * n) continue;
+      if (!check()) return;
+      filled = 0;
+    }
+  }
+}
+
+void TestHalfStores() {
+  CheckHalfStore<DType::kF16>();
+  CheckHalfStore<DType::kBF16>();
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace fanfill
 HWY_AFTER_NAMESPACE();
@@ -160,5 +213,6 @@ class TargetsTest : public hwy::TestWithParamTarget {};
 HWY_TARGET_INSTANTIATE_TEST_SUITE_P(TargetsTest);
 HWY_EXPORT_AND_TEST_P(TargetsTest, TestMatchesReference);
 HWY_EXPORT_AND_TEST_P(TargetsTest, TestF8Conversions);
+HWY_EXPORT_AND_TEST_P(TargetsTest, TestHalfStores);
 }  // namespace fanfill
 #endif

@@ -113,19 +113,40 @@ HWY_INLINE void StoreQuad(DF df, V v0, V v1, V v2, V v3, void* out) {
     const auto b01 = hn::Or(ToF8Bits<kMant>(df, du, v0), hn::ShiftLeft<8>(ToF8Bits<kMant>(df, du, v1)));
     const auto b23 = hn::Or(ToF8Bits<kMant>(df, du, v2), hn::ShiftLeft<8>(ToF8Bits<kMant>(df, du, v3)));
     hn::StoreU(hn::Or(b01, hn::ShiftLeft<16>(b23)), du, static_cast<uint32_t*>(out));
-  } else {
+  } else if constexpr (kDType == DType::kBF16) {
+    // Elements 4j, 4j+1 are the low and high halves of 32-bit lane j of
+    // p01 (little-endian), 4j+2, 4j+3 of p23: the rounded words' top halves
+    // need no shift into the high half, and two 32-bit vectors interleave
+    // with fewer shuffles than four 16-bit ones.
+    static_assert(std::endian::native == std::endian::little, "bf16 stores assume little-endian");
     const hn::RebindToUnsigned<DF> du;
-    const hn::RebindToSigned<DF> di;
-    const hn::Rebind<uint16_t, DF> d16;
-    auto to16 = [&](V v) {
-      if constexpr (kDType == DType::kBF16) {
-        return hn::DemoteTo(d16, hn::BitCast(di, ToBF16Bits(df, du, v)));
-      } else {
-        return hn::DemoteTo(d16, hn::BitCast(di, ToF16Bits(df, du, v)));
-      }
+    const auto top = hn::Set(du, 0xFFFF0000u);
+    auto rounded = [&](V v) {  // ToBF16Bits before its final shift
+      const auto bits = hn::BitCast(du, v);
+      const auto lsb = hn::And(hn::ShiftRight<16>(bits), hn::Set(du, 1u));
+      return hn::Add(bits, hn::Add(hn::Set(du, 0x7FFFu), lsb));
     };
+    const auto p01 = hn::Or(hn::ShiftRight<16>(rounded(v0)), hn::And(rounded(v1), top));
+    const auto p23 = hn::Or(hn::ShiftRight<16>(rounded(v2)), hn::And(rounded(v3), top));
+    hn::StoreInterleaved2(p01, p23, du, static_cast<uint32_t*>(out));
+  } else {
+    static_assert(kDType == DType::kF16, "f16");
+#if HWY_ARCH_X86 && HWY_TARGET <= HWY_AVX2 && !defined(HWY_DISABLE_F16C)
+    // F16C's vcvtps2ph (round to nearest even, subnormals exact): the bits of
+    // ToF16Bits on the values fills make (finite, |v| < 65520).
+    const hn::Rebind<uint16_t, DF> d16;
+    const hn::Rebind<hwy::float16_t, DF> df16;
+    auto to16 = [&](V v) { return hn::BitCast(d16, hn::DemoteTo(df16, v)); };
     hn::StoreInterleaved4(to16(v0), to16(v1), to16(v2), to16(v3), d16,
                           static_cast<uint16_t*>(out));
+#else
+    // Pairs in 32-bit lanes, as bf16 above.
+    static_assert(std::endian::native == std::endian::little, "f16 stores assume little-endian");
+    const hn::RebindToUnsigned<DF> du;
+    const auto p01 = hn::Or(ToF16Bits(df, du, v0), hn::ShiftLeft<16>(ToF16Bits(df, du, v1)));
+    const auto p23 = hn::Or(ToF16Bits(df, du, v2), hn::ShiftLeft<16>(ToF16Bits(df, du, v3)));
+    hn::StoreInterleaved2(p01, p23, du, static_cast<uint32_t*>(out));
+#endif
   }
 }
 
@@ -307,9 +328,12 @@ struct BatchF64 {
       const VD pspan = hn::Set(dd, p.d_pspan);
       const VD qa = hn::Set(dd, p.d_qa);
       auto v = [&](VU x) {
-        // ((x >> 12) + 1/2) 2^-52 = (2 (x >> 12) + 1) 2^-53, exact.
-        const VU odd = hn::Or(hn::ShiftLeft<1>(hn::ShiftRight<12>(x)), hn::Set(du, uint64_t{1}));
-        const VD u = hn::Mul(hn::ConvertTo(dd, hn::BitCast(di, odd)), hn::Set(dd, 0x1.0p-53));
+        // ((x >> 12) + 1/2) 2^-52 = (2 (x >> 12) + 1) 2^-53, exact, formed as
+        // (1 + (x >> 12) 2^-52) - (1 - 2^-53) (both exact, as OpenUniformF32):
+        // no 64-bit integer conversion, which AVX2 and SSE4 emulate.
+        const VD one_plus = hn::BitCast(
+            dd, hn::Or(hn::ShiftRight<12>(x), hn::Set(du, uint64_t{0x3FF0000000000000})));
+        const VD u = hn::Sub(one_plus, hn::Set(dd, 1.0 - 0x1.0p-53));
         return ScaleClamp(dd, TruncatedStandard(dd, u, pa, pspan, qa), scale, offset, lo, hi);
       };
       hn::StoreInterleaved2(v(x01), v(x23), dd, dst);
