@@ -33,17 +33,28 @@ namespace hn = hwy::HWY_NAMESPACE;
 #if !HWY_NATIVE_FMA
 namespace fma_emulation {
 
-// Lane by lane through the scalar emulation (src/core/fma_emulation.h).
-template <class D, class V = VecOf<D>>
-HWY_NOINLINE V ByLane(D d, V a, V b, V c) {
+// Lane by lane through a scalar exact FMA `fma` (std::fma, or the scalar
+// emulation of src/core/fma_emulation.h).
+template <class D, class F, class V = VecOf<D>>
+HWY_INLINE V ByLane(D d, V a, V b, V c, F fma) {
   using T = hn::TFromD<D>;
   constexpr size_t kMax = HWY_MAX_BYTES / sizeof(T);
   HWY_ALIGN T la[kMax], lb[kMax], lc[kMax];
   hn::Store(a, d, la);
   hn::Store(b, d, lb);
   hn::Store(c, d, lc);
-  for (size_t i = 0; i < hn::Lanes(d); ++i) la[i] = internal::FmaExact(la[i], lb[i], lc[i]);
+  for (size_t i = 0; i < hn::Lanes(d); ++i) la[i] = fma(la[i], lb[i], lc[i]);
   return hn::Load(d, la);
+}
+
+template <class D, class V = VecOf<D>>
+HWY_NOINLINE V ByLaneEmulated(D d, V a, V b, V c) {
+  return ByLane(d, a, b, c, [](auto x, auto y, auto z) { return internal::FmaExact(x, y, z); });
+}
+
+template <class D, class V = VecOf<D>>
+HWY_INLINE V ByLaneStd(D d, V a, V b, V c) {
+  return ByLane(d, a, b, c, [](auto x, auto y, auto z) { return std::fma(x, y, z); });
 }
 
 #if HWY_TARGET != HWY_SCALAR
@@ -67,7 +78,7 @@ HWY_INLINE V F32x4(D d, V a, V b, V c) {
   const auto high_words = hn::ConcatOdd(di, w_hi, w_lo);  // bits 32..63
   const auto midpoint = hn::Eq(hn::And(low_words, hn::Set(di, 0x1FFFFFFF)), hn::Set(di, 0x10000000));
   const auto tiny = hn::Lt(hn::And(high_words, hn::Set(di, 0x7FF00000)), hn::Set(di, 0x38100000));
-  if (HWY_UNLIKELY(!hn::AllFalse(di, hn::Or(midpoint, tiny)))) return ByLane(d, a, b, c);
+  if (HWY_UNLIKELY(!hn::AllFalse(di, hn::Or(midpoint, tiny)))) return ByLaneEmulated(d, a, b, c);
   return hn::Combine(d, hn::DemoteTo(dh, s_hi), hn::DemoteTo(dh, s_lo));
 }
 
@@ -109,19 +120,6 @@ HWY_INLINE V F64x2(D d, V a, V b, V c) {
 }
 #endif  // HWY_TARGET != HWY_SCALAR
 
-// Lane by lane through std::fma (one instruction when HardwareFma()).
-template <class D, class V = VecOf<D>>
-HWY_INLINE V ByLaneStd(D d, V a, V b, V c) {
-  using T = hn::TFromD<D>;
-  constexpr size_t kMax = HWY_MAX_BYTES / sizeof(T);
-  HWY_ALIGN T la[kMax], lb[kMax], lc[kMax];
-  hn::Store(a, d, la);
-  hn::Store(b, d, lb);
-  hn::Store(c, d, lc);
-  for (size_t i = 0; i < hn::Lanes(d); ++i) la[i] = std::fma(la[i], lb[i], lc[i]);
-  return hn::Load(d, la);
-}
-
 // The fastest exact FMA this CPU allows (measured in docs/benchmarks.md):
 // float on SSE4 always F32x4 (faster than per-lane std::fma even when that
 // is an instruction); double and the scalar target std::fma where the CPU
@@ -142,7 +140,7 @@ HWY_INLINE V Fma(D d, V a, V b, V c) {
       return internal::HardwareFma() ? ByLaneStd(d, a, b, c) : F64x2(d, a, b, c);
     }
   } else {
-    return internal::HardwareFma() ? ByLaneStd(d, a, b, c) : ByLane(d, a, b, c);
+    return internal::HardwareFma() ? ByLaneStd(d, a, b, c) : ByLaneEmulated(d, a, b, c);
   }
 #endif
 }
