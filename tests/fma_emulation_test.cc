@@ -195,6 +195,29 @@ Cases<T> Special() {
       for (T c : values) cases.Add(a, b, c);
     }
   }
+  const T inf = std::numeric_limits<T>::infinity();
+  const T big = std::numeric_limits<T>::max();
+  cases.Add(inf, T(2), T(1));
+  cases.Add(T(2), T(3), -inf);
+  cases.Add(-inf, T(0.5), T(3));
+  cases.Add(big, T(1), big);                      // overflows to inf
+  cases.Add(big, T(2), -big);                     // big
+  cases.Add(std::ldexp(T(1), std::numeric_limits<T>::max_exponent - 1), T(2), T(0));  // inf
+  if constexpr (sizeof(T) == 8) {
+    // Outside FmaF64's envelope (std::fma takes them): scales near 2^997,
+    // where Veltkamp's split overflows, and products near 2^-1014, where
+    // Dekker's error term is inexact (the review's counterexamples).
+    cases.Add(0.5, 1.5e300, 0.0);
+    cases.Add(-1.25, 1e305, 0.0);
+    cases.Add(0x1.d1fc47c43fp-9, 0x1.c16c5c5253575p-1014, 0.0);
+    std::mt19937_64 rng(7);
+    std::uniform_real_distribution<double> mant(1.0, 2.0);
+    for (int i = 0; i < 20000; ++i) {
+      cases.Add(mant(rng), std::ldexp(mant(rng), -1014 + i % 40), std::ldexp(mant(rng), -1030));
+      cases.Add(mant(rng), std::ldexp(mant(rng), 990 + i % 30), -std::ldexp(mant(rng), 1000));
+      cases.Add(std::ldexp(mant(rng), -481 - i % 3), std::ldexp(mant(rng), 499 + i % 3), 1.0);
+    }
+  }
   if constexpr (sizeof(T) == 4) {  // float results in the subnormal range
     std::mt19937_64 rng(99);
     std::uniform_real_distribution<float> mant(1.0f, 2.0f);

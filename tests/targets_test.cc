@@ -106,6 +106,16 @@ void TestMatchesReference() {
   }
 }
 
+// The same with the exact FMA emulation forced where a target has no FMA
+// instruction (SSE4's double path and SCALAR call std::fma when the CPU has
+// FMA3, as the CI machines do; this runs the emulated kernels end to end).
+void TestMatchesReferenceEmulatedFma() {
+  const bool saved = internal::g_hardware_fma;
+  internal::g_hardware_fma = false;
+  TestMatchesReference();
+  internal::g_hardware_fma = saved;
+}
+
 // The vector FP8 conversions (ToF8Bits) against the scalar ones (dtype.h) on
 // 2^22 float patterns per format: every value of the top 16 bits (sign,
 // exponent, the mantissa bits that decide the rounding, hence every exact
@@ -212,6 +222,7 @@ namespace fanfill {
 class TargetsTest : public hwy::TestWithParamTarget {};
 HWY_TARGET_INSTANTIATE_TEST_SUITE_P(TargetsTest);
 HWY_EXPORT_AND_TEST_P(TargetsTest, TestMatchesReference);
+HWY_EXPORT_AND_TEST_P(TargetsTest, TestMatchesReferenceEmulatedFma);
 HWY_EXPORT_AND_TEST_P(TargetsTest, TestF8Conversions);
 HWY_EXPORT_AND_TEST_P(TargetsTest, TestHalfStores);
 }  // namespace fanfill

@@ -26,12 +26,18 @@
 // product a b = uh + ul (Dekker's product, Veltkamp's split), (th, tl) =
 // TwoSum(c, uh), v = RO(tl + ul), result = RN(th + v) (th itself when v is
 // zero, which keeps the sign of a zero result). Exact when no
-// intermediate overflows or underflows: |a|, |b| < 2^995, |c| < 2^1022, and
-// a b = 0 or |a b| >= 2^-969 (Dekker's error terms stay normal). The kernels'
-// FMAs (polynomial steps on |z| <= 4, the angle split, scale and offset of
-// values below 2^64 with scales in [2^-900, 2^900], the truncated normal's
-// p, q >= 2^-64) are far inside that; tests/fma_emulation_test.cc checks
-// them, hard double-rounding cases and random inputs against std::fma.
+// intermediate overflows or underflows: |a|, |b| < 2^995 (Veltkamp's split),
+// |a b| and |c| below 2^1021 (TwoSum), and a b = 0 or |a b| >= 2^-969
+// (Dekker's error terms stay normal); a result that cancels into the
+// subnormal range is still exact then (c and a b within a factor 2: th is
+// exact by Sterbenz, tl = 0, and the result is one rounding of th + ul).
+// FmaF64 checks a conservative form of that on its operands
+// (InF64Envelope: each of a, b zero or of magnitude in [2^-480, 2^500), |c| <
+// 2^500) and hands anything else -- huge or tiny scales, infinities, NaN --
+// to std::fma (glibc's software fma where the CPU has no FMA: slow, exact).
+// The kernels' values are far inside the envelope; tests/fma_emulation_test.cc
+// checks hard double-rounding cases, random inputs and the envelope's edges
+// against std::fma.
 #ifndef FANFILL_SRC_CORE_FMA_EMULATION_H_
 #define FANFILL_SRC_CORE_FMA_EMULATION_H_
 
@@ -93,7 +99,17 @@ inline void TwoProduct(double a, double b, double& p, double& e) {
 }
 
 // Exactly std::fma(a, b, c) for double within the bounds of the header comment.
+// The operands for which FmaF64's algorithm is exact (see the header).
+inline bool InF64Envelope(double a, double b, double c) {
+  auto ok = [](double x) {
+    const double m = std::fabs(x);
+    return m == 0 || (m >= 0x1.0p-480 && m < 0x1.0p500);
+  };
+  return ok(a) && ok(b) && std::fabs(c) < 0x1.0p500;
+}
+
 inline double FmaF64(double a, double b, double c) {
+  if (!InF64Envelope(a, b, c)) return std::fma(a, b, c);
   double uh, ul, th, tl, v, verr;
   TwoProduct(a, b, uh, ul);
   TwoSum(c, uh, th, tl);
@@ -109,7 +125,10 @@ inline double FmaF64(double a, double b, double c) {
 // on SSE4 against 0.09 us through FmaF64 (docs/benchmarks.md).
 // Read once at start-up: a plain load where the kernels test it (a
 // function-local static's guard there made SCALAR's normal 1.8x slower).
-inline const bool kHardwareFma = [] {
+// Not const so that tests can clear it (tests/targets_test.cc runs every
+// target's kernels against the reference with the emulation forced); the
+// library itself never writes it.
+inline bool g_hardware_fma = [] {
 #if defined(__x86_64__) || defined(__i386__)
   __builtin_cpu_init();  // may run before libgcc's own initialization
   return __builtin_cpu_supports("fma") != 0;
@@ -118,7 +137,7 @@ inline const bool kHardwareFma = [] {
 #endif
 }();
 
-inline bool HardwareFma() { return kHardwareFma; }
+inline bool HardwareFma() { return g_hardware_fma; }
 
 inline float FmaExact(float a, float b, float c) { return FmaF32(a, b, c); }
 inline double FmaExact(double a, double b, double c) { return FmaF64(a, b, c); }

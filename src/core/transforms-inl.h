@@ -77,16 +77,32 @@ HWY_INLINE V F32x4(D d, V a, V b, V c) {
   const auto low_words = hn::ConcatEven(di, w_hi, w_lo);  // bits 0..31 of each double
   const auto high_words = hn::ConcatOdd(di, w_hi, w_lo);  // bits 32..63
   const auto midpoint = hn::Eq(hn::And(low_words, hn::Set(di, 0x1FFFFFFF)), hn::Set(di, 0x10000000));
-  const auto tiny = hn::Lt(hn::And(high_words, hn::Set(di, 0x7FF00000)), hn::Set(di, 0x38100000));
-  if (HWY_UNLIKELY(!hn::AllFalse(di, hn::Or(midpoint, tiny)))) return ByLaneEmulated(d, a, b, c);
+  const auto exponent = hn::And(high_words, hn::Set(di, 0x7FF00000));
+  // Below 2^-126 (the subnormal grid), or at 2^128 and beyond (infinities and
+  // NaN, which DemoteTo need not keep on every target): by lane.
+  const auto tiny = hn::Lt(exponent, hn::Set(di, 0x38100000));
+  const auto huge = hn::Gt(exponent, hn::Set(di, 0x47EFFFFF));
+  if (HWY_UNLIKELY(!hn::AllFalse(di, hn::Or(hn::Or(midpoint, tiny), huge)))) {
+    return ByLaneEmulated(d, a, b, c);
+  }
   return hn::Combine(d, hn::DemoteTo(dh, s_hi), hn::DemoteTo(dh, s_lo));
 }
 
 // Two doubles: FmaF64 (Boldo & Melquiond's emulated FMA) on vectors, the same
-// operations in the same order.
+// operations in the same order; a vector with a lane outside InF64Envelope
+// goes to std::fma by lane, as FmaF64 does.
 template <class D, class V = VecOf<D>>
 HWY_INLINE V F64x2(D d, V a, V b, V c) {
   const hn::RebindToUnsigned<D> du;
+  // InF64Envelope on every lane (NaN compares false: by lane too).
+  const V lo = hn::Set(d, 0x1.0p-480), hi = hn::Set(d, 0x1.0p500);
+  auto ok = [&](V x) {
+    const V m = hn::Abs(x);
+    return hn::Or(hn::Eq(m, hn::Zero(d)), hn::And(hn::Ge(m, lo), hn::Lt(m, hi)));
+  };
+  if (HWY_UNLIKELY(!hn::AllTrue(d, hn::And(hn::And(ok(a), ok(b)), hn::Lt(hn::Abs(c), hi))))) {
+    return ByLaneStd(d, a, b, c);
+  }
   const V split = hn::Set(d, 134217729.0);  // 2^27 + 1
   // Dekker's product: a b = uh + ul.
   const V uh = hn::Mul(a, b);
