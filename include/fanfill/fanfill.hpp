@@ -99,6 +99,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 #include "fanfill/philox.h"
@@ -130,29 +131,19 @@ const char* DTypeName(DType dtype);  // "f32", "f64", "bf16", "f16", "f8e4m3", "
 DType ParseDType(std::string_view name);
 
 template <class T>
-inline constexpr bool kIsFillable = false;
+inline constexpr bool kIsFillable =
+    std::is_same_v<T, float> || std::is_same_v<T, double> || std::is_same_v<T, BFloat16> ||
+    std::is_same_v<T, Float16> || std::is_same_v<T, Float8E4M3> || std::is_same_v<T, Float8E5M2>;
 template <class T>
 inline constexpr DType kDTypeOf = DType::kF32;
 template <>
-inline constexpr bool kIsFillable<float> = true;
-template <>
-inline constexpr bool kIsFillable<double> = true;
-template <>
 inline constexpr DType kDTypeOf<double> = DType::kF64;
-template <>
-inline constexpr bool kIsFillable<BFloat16> = true;
 template <>
 inline constexpr DType kDTypeOf<BFloat16> = DType::kBF16;
 template <>
-inline constexpr bool kIsFillable<Float16> = true;
-template <>
 inline constexpr DType kDTypeOf<Float16> = DType::kF16;
 template <>
-inline constexpr bool kIsFillable<Float8E4M3> = true;
-template <>
 inline constexpr DType kDTypeOf<Float8E4M3> = DType::kF8E4M3;
-template <>
-inline constexpr bool kIsFillable<Float8E5M2> = true;
 template <>
 inline constexpr DType kDTypeOf<Float8E5M2> = DType::kF8E5M2;
 

@@ -96,22 +96,21 @@ double Step(double v, DType dtype, bool up) {
     return std::nextafterf(static_cast<float>(v), static_cast<float>(inf));
   }
   const float f = static_cast<float>(v);
-  if (IsF8(dtype)) {  // 8-bit: step the sign-magnitude pattern likewise
-    const bool e4m3 = dtype == DType::kF8E4M3;
-    const uint8_t bits = e4m3 ? FloatToF8E4M3Bits(f) : FloatToF8E5M2Bits(f);
-    int32_t ordered = (bits & 0x80) ? -int32_t{bits & 0x7F} : int32_t{bits};
+  // 8- and 16-bit: step the sign-magnitude pattern in the ordered-integer sense.
+  auto step = [up](uint32_t bits, uint32_t sign) {
+    int32_t ordered = (bits & sign) ? -static_cast<int32_t>(bits & (sign - 1))
+                                    : static_cast<int32_t>(bits);
     ordered += up ? 1 : -1;
-    const uint8_t next = ordered < 0 ? static_cast<uint8_t>(0x80 | -ordered)
-                                     : static_cast<uint8_t>(ordered);
+    return ordered < 0 ? sign | static_cast<uint32_t>(-ordered) : static_cast<uint32_t>(ordered);
+  };
+  if (IsF8(dtype)) {
+    const bool e4m3 = dtype == DType::kF8E4M3;
+    const auto next =
+        static_cast<uint8_t>(step(e4m3 ? FloatToF8E4M3Bits(f) : FloatToF8E5M2Bits(f), 0x80));
     return e4m3 ? F8E4M3BitsToFloat(next) : F8E5M2BitsToFloat(next);
   }
-  // 16-bit: step the sign-magnitude pattern in the ordered-integer sense.
   const bool bf16 = dtype == DType::kBF16;
-  const uint16_t bits = bf16 ? FloatToBF16Bits(f) : FloatToF16Bits(f);
-  int32_t ordered = (bits & 0x8000) ? -int32_t{bits & 0x7FFF} : int32_t{bits};
-  ordered += up ? 1 : -1;
-  const uint16_t next = ordered < 0 ? static_cast<uint16_t>(0x8000 | -ordered)
-                                    : static_cast<uint16_t>(ordered);
+  const auto next = static_cast<uint16_t>(step(bf16 ? FloatToBF16Bits(f) : FloatToF16Bits(f), 0x8000));
   return bf16 ? BF16BitsToFloat(next) : F16BitsToFloat(next);
 }
 

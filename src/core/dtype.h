@@ -1,7 +1,7 @@
 // The one dtype module: sizes, names, scalar rounding and stores for every
 // output dtype. The fills (src/core), the scheme writers (src/schemes) and
 // orthogonal all round and store through here; the SIMD kernels have vector
-// twins of the 16-bit and 8-bit conversions (ToBF16Bits, ToF16Bits, ToF8Bits
+// twins of the 16-bit and 8-bit conversions (ToBF16BitsHigh, ToF16Bits, ToF8Bits
 // in fill-inl.h) that the target tests compare with these. Internal: not
 // installed.
 //

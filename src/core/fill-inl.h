@@ -29,15 +29,16 @@ namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
 // Round-to-nearest-even conversions of float lanes to 16-bit patterns, in
-// 32-bit lanes (the value in the low half).
+// 32-bit lanes. bf16: the pattern in the high half (the low half is left
+// over from the rounding; the store takes the half it needs).
 template <class DF, class DU>
-HWY_INLINE VecOf<DU> ToBF16Bits(DF /*df*/, DU du, VecOf<DF> v) {
+HWY_INLINE VecOf<DU> ToBF16BitsHigh(DF /*df*/, DU du, VecOf<DF> v) {
   const auto bits = hn::BitCast(du, v);
   const auto lsb = hn::And(hn::ShiftRight<16>(bits), hn::Set(du, 1u));
-  return hn::ShiftRight<16>(hn::Add(bits, hn::Add(hn::Set(du, 0x7FFFu), lsb)));
+  return hn::Add(bits, hn::Add(hn::Set(du, 0x7FFFu), lsb));
 }
 
-// Finite inputs with |v| <= 65504 (the fill validates its parameters so).
+// f16: the pattern in the low half. Finite inputs with |v| <= 65504 (the fill validates its parameters so).
 template <class DF, class DU>
 HWY_INLINE VecOf<DU> ToF16Bits(DF df, DU du, VecOf<DF> v) {
   const hn::RebindToSigned<DF> di;
@@ -121,13 +122,12 @@ HWY_INLINE void StoreQuad(DF df, V v0, V v1, V v2, V v3, void* out) {
     static_assert(std::endian::native == std::endian::little, "bf16 stores assume little-endian");
     const hn::RebindToUnsigned<DF> du;
     const auto top = hn::Set(du, 0xFFFF0000u);
-    auto rounded = [&](V v) {  // ToBF16Bits before its final shift
-      const auto bits = hn::BitCast(du, v);
-      const auto lsb = hn::And(hn::ShiftRight<16>(bits), hn::Set(du, 1u));
-      return hn::Add(bits, hn::Add(hn::Set(du, 0x7FFFu), lsb));
+    auto pair = [&](V lo, V hi) {
+      return hn::Or(hn::ShiftRight<16>(ToBF16BitsHigh(df, du, lo)),
+                    hn::And(ToBF16BitsHigh(df, du, hi), top));
     };
-    const auto p01 = hn::Or(hn::ShiftRight<16>(rounded(v0)), hn::And(rounded(v1), top));
-    const auto p23 = hn::Or(hn::ShiftRight<16>(rounded(v2)), hn::And(rounded(v3), top));
+    const auto p01 = pair(v0, v1);
+    const auto p23 = pair(v2, v3);
     hn::StoreInterleaved2(p01, p23, du, static_cast<uint32_t*>(out));
   } else {
     static_assert(kDType == DType::kF16, "f16");

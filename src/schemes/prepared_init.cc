@@ -49,11 +49,6 @@ bool IsPointwise(Description::Kind kind) {
   return false;
 }
 
-bool IsDistribution(Description::Kind kind) {
-  return kind == Description::Kind::kUniform || kind == Description::Kind::kNormal ||
-         kind == Description::Kind::kTruncatedNormal;
-}
-
 // Validates (shape, layout, scheme, dtype, scale) and builds the plan into `plan`.
 void BuildPlan(InitPlan& plan, std::span<const int64_t> shape, Layout layout,
                const Scheme& scheme, DType dtype, StreamKey key, double scale) {
