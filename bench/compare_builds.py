@@ -3,7 +3,7 @@
 
 Usage:
   python3 bench/compare_builds.py OLD_BUILD NEW_BUILD [--reps 5] [--min-time 0.2]
-      [--bench fanfill_schemes_bench=FILTER ...] [--json out.json]
+      [--stat median|min] [--bench fanfill_schemes_bench=FILTER ...] [--json out.json]
 
 For each benchmark binary (bench/<name> under each build directory) and each
 repetition, the old and the new binary run back to back, the order alternating
@@ -13,7 +13,11 @@ table gives, per row, the median over the repetitions of ns per element (from
 items_per_second; rows without items report ns per iteration), cycles per
 element at the clock read from /proc/cpuinfo, and new/old. A row "counts as
 slower" (the rule of the architecture issue) when new/old > 1.05 here AND in a
-second, separate run of this script. Python 3 standard library only.
+second, separate run of this script. --stat min takes the fastest repetition
+instead of the median: on a VM whose neighbours come and go (runs of the same
+binary 10% apart), the least disturbed run is the steadier estimate of what
+the code costs; use many short repetitions with it. Python 3 standard
+library only.
 """
 
 import argparse
@@ -69,6 +73,8 @@ def main():
     ap.add_argument("--min-time", default="0.2")
     ap.add_argument("--bench", action="append", default=[],
                     help="NAME=FILTER (replaces the default set when given)")
+    ap.add_argument("--stat", choices=("median", "min"), default="median",
+                    help="per row, the median (default) or the fastest of the repetitions")
     ap.add_argument("--json", help="write the raw samples here")
     args = ap.parse_args()
     benches = dict(DEFAULT_BENCHES)
@@ -87,14 +93,16 @@ def main():
         print(f"compare_builds: repetition {rep + 1}/{args.reps} done", file=sys.stderr)
 
     ghz = cpu_ghz()
-    print(f"clock {ghz:.3f} GHz (/proc/cpuinfo); medians of {args.reps} interleaved runs each\n")
+    stat = statistics.median if args.stat == "median" else min
+    what = "medians" if args.stat == "median" else "fastest"
+    print(f"clock {ghz:.3f} GHz (/proc/cpuinfo); {what} of {args.reps} interleaved runs each\n")
     print("| benchmark | unit | old | new | old cyc | new cyc | new/old |")
     print("|---|---|---:|---:|---:|---:|---:|")
     worst = []
     for (name, row), s in samples.items():
         if not s["old"] or not s["new"]:
             continue
-        o, n = statistics.median(s["old"]), statistics.median(s["new"])
+        o, n = stat(s["old"]), stat(s["new"])
         ratio = n / o
         worst.append((ratio, row))
         flag = " **>5%**" if ratio > 1.05 else ""

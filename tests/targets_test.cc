@@ -160,20 +160,33 @@ void TestF8Conversions() {
   CheckF8Conversion<2>();
 }
 
-// The 16-bit stores (StoreQuad: the software bf16 rounding; f16 through F16C
-// on AVX2/AVX3, the software rounding elsewhere) against the scalar
-// conversions of dtype.h on 2^20 float patterns per format (every value of
-// the top 16 bits with 16 low halves: every exact tie, the f16 subnormals),
-// the finite values the fills can store (f16: |v| < 65520).
+// The narrow stores (StoreQuad: the software bf16 rounding; f16 through F16C
+// on AVX2/AVX3, the software rounding elsewhere; FP8 through ToF8Bits'
+// fill-range variant) against the scalar conversions of dtype.h on 2^20
+// float patterns per format (every value of the top 16 bits with 16 low
+// halves: every exact tie, the subnormals of each format), the finite values
+// the fills can store: f16 |v| < 65520, f8e4m3 |v| <= 464, f8e5m2
+// |v| < 61440 (the fills refuse parameters whose values could go beyond the
+// largest finite value; bounds as in ToF8Bits).
 template <DType kDType>
-void CheckHalfStore() {
+void CheckNarrowStore() {
   const hn::ScalableTag<float> df;
   const size_t n = hn::Lanes(df);
+  const size_t size = internal::SizeOf(kDType);
   const uint32_t low[16] = {0, 1, 0x0FFF, 0x1000, 0x1001, 0x7FFF, 0x8000, 0x8001,
                             0xEFFF, 0xF000, 0xFFFF, 0x2345, 0x6789, 0xABCD, 0xCDEF, 0x5A5A};
   auto in = hwy::AllocateAligned<float>(4 * n);
-  auto out = hwy::AllocateAligned<uint16_t>(4 * n);
+  auto out = hwy::AllocateAligned<uint8_t>(4 * n * size);
+  auto scalar = [](float v) -> uint32_t {
+    switch (kDType) {
+      case DType::kF16: return internal::FloatToF16Bits(v);
+      case DType::kBF16: return internal::FloatToBF16Bits(v);
+      case DType::kF8E4M3: return internal::FloatToF8E4M3Bits(v);
+      default: return internal::FloatToF8E5M2Bits(v);
+    }
+  };
   size_t filled = 0;
+  size_t checked = 0;
   auto check = [&] {
     // Element 4j + m of the batch is lane j of vector m.
     HWY_ALIGN float lanes[4][HWY_MAX_BYTES / 4];
@@ -181,16 +194,18 @@ void CheckHalfStore() {
     StoreQuad<kDType>(df, hn::Load(df, lanes[0]), hn::Load(df, lanes[1]), hn::Load(df, lanes[2]),
                       hn::Load(df, lanes[3]), out.get());
     for (size_t i = 0; i < 4 * n; ++i) {
-      const uint16_t want = kDType == DType::kF16 ? internal::FloatToF16Bits(in[i])
-                                                  : internal::FloatToBF16Bits(in[i]);
-      if (out[i] != want) {
+      uint32_t got = 0;
+      std::memcpy(&got, out.get() + i * size, size);  // little-endian, as the stores
+      const uint32_t want = scalar(in[i]);
+      if (got != want) {
         uint32_t bits;
         std::memcpy(&bits, &in[i], 4);
         ADD_FAILURE() << hwy::TargetName(HWY_TARGET) << " " << DTypeName(kDType) << " store of 0x"
-                      << std::hex << bits << " = 0x" << out[i] << ", scalar 0x" << want;
+                      << std::hex << bits << " = 0x" << got << ", scalar 0x" << want;
         return false;
       }
     }
+    checked += 4 * n;
     return true;
   };
   for (uint32_t hi = 0; hi < 0x10000u; ++hi) {
@@ -198,19 +213,27 @@ void CheckHalfStore() {
       const uint32_t bits = (hi << 16) | lo;
       float v;
       std::memcpy(&v, &bits, 4);
-      const float limit = kDType == DType::kF16 ? 65520.0f : 3.0e38f;
-      if (!(std::fabs(v) < limit)) continue;  // NaN, infinities, beyond the range
+      const float a = std::fabs(v);
+      const bool storable = kDType == DType::kF16      ? a < 65520.0f
+                            : kDType == DType::kBF16   ? a < 3.0e38f
+                            : kDType == DType::kF8E4M3 ? a <= 464.0f
+                                                       : a < 61440.0f;
+      if (!storable) continue;  // NaN, infinities, beyond what the fills store
       in[filled++] = v;
       if (filled < 4 * n) continue;
       if (!check()) return;
       filled = 0;
     }
   }
+  // The loop reached the range's edges (a count that cannot pass vacuously).
+  EXPECT_GT(checked, size_t{1} << 19) << DTypeName(kDType);
 }
 
-void TestHalfStores() {
-  CheckHalfStore<DType::kF16>();
-  CheckHalfStore<DType::kBF16>();
+void TestNarrowStores() {
+  CheckNarrowStore<DType::kF16>();
+  CheckNarrowStore<DType::kBF16>();
+  CheckNarrowStore<DType::kF8E4M3>();
+  CheckNarrowStore<DType::kF8E5M2>();
 }
 
 }  // namespace HWY_NAMESPACE
@@ -224,6 +247,6 @@ HWY_TARGET_INSTANTIATE_TEST_SUITE_P(TargetsTest);
 HWY_EXPORT_AND_TEST_P(TargetsTest, TestMatchesReference);
 HWY_EXPORT_AND_TEST_P(TargetsTest, TestMatchesReferenceEmulatedFma);
 HWY_EXPORT_AND_TEST_P(TargetsTest, TestF8Conversions);
-HWY_EXPORT_AND_TEST_P(TargetsTest, TestHalfStores);
+HWY_EXPORT_AND_TEST_P(TargetsTest, TestNarrowStores);
 }  // namespace fanfill
 #endif

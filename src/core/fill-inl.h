@@ -61,7 +61,12 @@ HWY_INLINE VecOf<DU> ToF16Bits(DF df, DU du, VecOf<DF> v) {
 // (the value in the low byte, the rest zero): the vector twin of
 // internal::FloatToF8Bits, the same result on every input, NaN, infinities
 // and overflow included (torch 2.13's rounding: see dtype.h).
-template <int kMantBits, class DF, class DU>
+// kFillRange: only for |v| <= 464 (E4M3) / |v| < 61440 (E5M2), where neither
+// saturation nor overflow can happen: what the fills store (they refuse
+// parameters whose values could exceed the largest finite value, 448 /
+// 57344, and a float rounding of such a value stays far below these bounds),
+// without the three or four operations that handle the rest.
+template <int kMantBits, bool kFillRange = false, class DF, class DU>
 HWY_INLINE VecOf<DU> ToF8Bits(DF df, DU du, VecOf<DF> v) {
   using F = internal::F8Format<kMantBits>;
   const hn::RebindToSigned<DF> di;
@@ -82,6 +87,7 @@ HWY_INLINE VecOf<DU> ToF8Bits(DF df, DU du, VecOf<DF> v) {
   const auto is_sub =
       hn::RebindMask(du, hn::Lt(imag, hn::Set(di, static_cast<int32_t>(F::kMinNormalBits))));
   auto r = hn::IfThenElse(is_sub, sub, normal);
+  if constexpr (kFillRange) return hn::Or(r, hn::ShiftRight<24>(sign));
   const auto nan = hn::RebindMask(du, hn::Gt(imag, hn::Set(di, 0x7F800000)));
   if constexpr (kMantBits == 3) {
     // Saturate: what rounds to 480 or more (0x7F and up; the normal path's
@@ -111,8 +117,9 @@ HWY_INLINE void StoreQuad(DF df, V v0, V v1, V v2, V v3, void* out) {
     static_assert(std::endian::native == std::endian::little, "FP8 stores assume little-endian");
     constexpr int kMant = kDType == DType::kF8E4M3 ? 3 : 2;
     const hn::RebindToUnsigned<DF> du;
-    const auto b01 = hn::Or(ToF8Bits<kMant>(df, du, v0), hn::ShiftLeft<8>(ToF8Bits<kMant>(df, du, v1)));
-    const auto b23 = hn::Or(ToF8Bits<kMant>(df, du, v2), hn::ShiftLeft<8>(ToF8Bits<kMant>(df, du, v3)));
+    auto f8 = [&](V v) { return ToF8Bits<kMant, /*kFillRange=*/true>(df, du, v); };
+    const auto b01 = hn::Or(f8(v0), hn::ShiftLeft<8>(f8(v1)));
+    const auto b23 = hn::Or(f8(v2), hn::ShiftLeft<8>(f8(v3)));
     hn::StoreU(hn::Or(b01, hn::ShiftLeft<16>(b23)), du, static_cast<uint32_t*>(out));
   } else if constexpr (kDType == DType::kBF16) {
     // Elements 4j, 4j+1 are the low and high halves of 32-bit lane j of
@@ -196,6 +203,18 @@ struct BatchF32 {
       for (size_t k = 0; k < kPhiloxVectors; ++k) {
         StoreNormal(radius[2 * k], radius[2 * k + 1], w1[k], w3[k], dst + k * stride);
       }
+    } else if constexpr (!kBits && kKind == Distribution::Kind::kTruncatedNormal) {
+      // The four vectors of each Philox vector together (TruncatedStandardN).
+      const VF pa = hn::Set(df, p.f_pa);
+      const VF pspan = hn::Set(df, p.f_pspan);
+      const VF qa = hn::Set(df, p.f_qa);
+      HWY_UNROLL(4)
+      for (size_t k = 0; k < kPhiloxVectors; ++k) {
+        VF z[4] = {OpenUniformF32(df, du, w0[k]), OpenUniformF32(df, du, w1[k]),
+                   OpenUniformF32(df, du, w2[k]), OpenUniformF32(df, du, w3[k])};
+        TruncatedStandardN(df, z, pa, pspan, qa);
+        StoreScaled(z[0], z[1], z[2], z[3], dst + k * stride);
+      }
     } else {
       HWY_UNROLL(4)
       for (size_t k = 0; k < kPhiloxVectors; ++k) {
@@ -214,6 +233,16 @@ struct BatchF32 {
     SinCosAngleF32(df, du, angle23, c23, s23);
     auto v = [&](VF r, VF trig) { return Fma(df, hn::Mul(r, trig), scale, offset); };
     StoreQuad<kDType>(df, v(r01, c01), v(r01, s01), v(r23, c23), v(r23, s23), out);
+  }
+
+  // Four standard values, scaled, clamped, stored.
+  HWY_INLINE void StoreScaled(VF z0, VF z1, VF z2, VF z3, void* out) const {
+    const VF scale = hn::Set(df, p.f_scale);
+    const VF offset = hn::Set(df, p.f_offset);
+    const VF lo = hn::Set(df, p.f_lo);
+    const VF hi = hn::Set(df, p.f_hi);
+    auto v = [&](VF z) { return ScaleClamp(df, z, scale, offset, lo, hi); };
+    StoreQuad<kDType>(df, v(z0), v(z1), v(z2), v(z3), out);
   }
 
   // One vector of blocks, any kind.
@@ -278,65 +307,113 @@ struct BatchF64 {
 
   HWY_INLINE void Make(uint64_t first_block, void* out) const {
     using VU32 = VecOf<DU32>;
+    double* dst = static_cast<double*>(out);
 #if HWY_HAVE_SCALABLE || HWY_TARGET == HWY_SCALAR
     VU32 w0, w1, w2, w3;
     PhiloxBlocks(du32, key.seed, key.stream, first_block, w0, w1, w2, w3);
-    Transform(w0, w1, w2, w3, out);
+    VU x01, x23;
+    Words(w0, w1, w2, w3, x01, x23);
+    if constexpr (kKind == Distribution::Kind::kUniform) {
+      StoreUniform(x01, x23, dst);
+    } else if constexpr (kKind == Distribution::Kind::kNormal) {
+      StoreNormal(hn::Sqrt(MinusTwoLogRadius(x01)), x23, dst);
+    } else {
+      VD z[2] = {OpenUniformF64(dd, du, x01), OpenUniformF64(dd, du, x23)};
+      static_assert(kKind == Distribution::Kind::kTruncatedNormal, "f64: uniform, normal or truncated normal");
+      StoreTruncated(z, dst);
+    }
 #else
     VU32 w0[kPhiloxVectors], w1[kPhiloxVectors], w2[kPhiloxVectors], w3[kPhiloxVectors];
     PhiloxBlocksInterleaved(du32, key.seed, key.stream, first_block, w0, w1, w2, w3);
+    // Vector i of doubles: blocks i L + [0, L) (L = Lanes(dd)), the lower
+    // (i even) or upper (i odd) half of Philox vector i / 2; 2 doubles per
+    // block, at dst + 2 L i.
     const hn::Half<DU32> dh;
-    const size_t lanes = hn::Lanes(dd);
-    HWY_UNROLL(4)
-    for (size_t k = 0; k < kPhiloxVectors; ++k) {
-      // Blocks k 2L + [0, L) in the lower half, k 2L + [L, 2L) in the upper
-      // (L = Lanes(dd)); 2 doubles per block.
-      double* dst = static_cast<double*>(out) + k * 4 * lanes;
-      Transform(hn::LowerHalf(dh, w0[k]), hn::LowerHalf(dh, w1[k]), hn::LowerHalf(dh, w2[k]),
-                hn::LowerHalf(dh, w3[k]), dst);
-      Transform(hn::UpperHalf(dh, w0[k]), hn::UpperHalf(dh, w1[k]), hn::UpperHalf(dh, w2[k]),
-                hn::UpperHalf(dh, w3[k]), dst + 2 * lanes);
+    constexpr size_t kN = 2 * kPhiloxVectors;
+    const size_t stride = 2 * hn::Lanes(dd);
+    auto words = [&](size_t i, VU& x01, VU& x23) {
+      const size_t k = i / 2;
+      auto half = [&](VU32 v) { return i % 2 == 0 ? hn::LowerHalf(dh, v) : hn::UpperHalf(dh, v); };
+      Words(half(w0[k]), half(w1[k]), half(w2[k]), half(w3[k]), x01, x23);
+    };
+    if constexpr (kKind == Distribution::Kind::kUniform) {
+      HWY_UNROLL(8)
+      for (size_t i = 0; i < kN; ++i) {
+        VU x01, x23;
+        words(i, x01, x23);
+        StoreUniform(x01, x23, dst + i * stride);
+      }
+    } else if constexpr (kKind == Distribution::Kind::kNormal) {
+      // In phases across all vectors, as BatchF32 does: every radius's log
+      // and sqrt chain first, then the angles, so that the chains overlap.
+      VD radius[kN];
+      VU angle[kN];
+      HWY_UNROLL(8)
+      for (size_t i = 0; i < kN; ++i) {
+        VU x01;
+        words(i, x01, angle[i]);
+        radius[i] = MinusTwoLogRadius(x01);
+      }
+      HWY_UNROLL(8)
+      for (VD& r : radius) r = hn::Sqrt(r);
+      HWY_UNROLL(8)
+      for (size_t i = 0; i < kN; ++i) StoreNormal(radius[i], angle[i], dst + i * stride);
+    } else {
+      // Two vectors of doubles at a time, four uniforms (TruncatedStandardN).
+      HWY_UNROLL(4)
+      for (size_t i = 0; i < kN; i += 2) {
+        VU x[4];
+        words(i, x[0], x[1]);
+        words(i + 1, x[2], x[3]);
+        VD z[4];
+        for (size_t j = 0; j < 4; ++j) z[j] = OpenUniformF64(dd, du, x[j]);
+        StoreTruncated(z, dst + i * stride);
+      }
     }
 #endif
   }
 
+  // The 64-bit words of the blocks: x01 = w1:w0, x23 = w3:w2.
   template <class VU32>
-  HWY_INLINE void Transform(VU32 w0, VU32 w1, VU32 w2, VU32 w3, void* out) const {
-    const VU x01 = hn::Or(hn::ShiftLeft<32>(hn::PromoteTo(du, w1)), hn::PromoteTo(du, w0));
-    const VU x23 = hn::Or(hn::ShiftLeft<32>(hn::PromoteTo(du, w3)), hn::PromoteTo(du, w2));
+  HWY_INLINE void Words(VU32 w0, VU32 w1, VU32 w2, VU32 w3, VU& x01, VU& x23) const {
+    x01 = hn::Or(hn::ShiftLeft<32>(hn::PromoteTo(du, w1)), hn::PromoteTo(du, w0));
+    x23 = hn::Or(hn::ShiftLeft<32>(hn::PromoteTo(du, w3)), hn::PromoteTo(du, w2));
+  }
+
+  HWY_INLINE VD ScaleClampD(VD z) const {
+    return ScaleClamp(dd, z, hn::Set(dd, p.d_scale), hn::Set(dd, p.d_offset), hn::Set(dd, p.d_lo),
+                      hn::Set(dd, p.d_hi));
+  }
+
+  // Uniform: (x >> 11) 2^-53 for each word, scaled and clamped.
+  HWY_INLINE void StoreUniform(VU x01, VU x23, double* dst) const {
+    auto v = [&](VU x) { return ScaleClampD(hn::Mul(Bits53(x), hn::Set(dd, 0x1.0p-53))); };
+    hn::StoreInterleaved2(v(x01), v(x23), dd, dst);
+  }
+
+  // -2 ln u of the radius u = ((x >> 11) + 1) 2^-53 in (0, 1], exact.
+  HWY_INLINE VD MinusTwoLogRadius(VU x) const {
+    const VD u = hn::Mul(hn::Add(Bits53(x), hn::Set(dd, 1.0)), hn::Set(dd, 0x1.0p-53));
+    return hn::Mul(LogPositive(dd, u), hn::Set(dd, -2.0));
+  }
+
+  // The two Box-Muller outputs of each block from its radius and angle word.
+  HWY_INLINE void StoreNormal(VD r, VU angle, double* dst) const {
     const VD scale = hn::Set(dd, p.d_scale);
     const VD offset = hn::Set(dd, p.d_offset);
-    const VD lo = hn::Set(dd, p.d_lo);
-    const VD hi = hn::Set(dd, p.d_hi);
-    double* dst = static_cast<double*>(out);
-    if constexpr (kKind == Distribution::Kind::kUniform) {
-      auto v = [&](VU x) {
-        return ScaleClamp(dd, hn::Mul(Bits53(x), hn::Set(dd, 0x1.0p-53)), scale, offset, lo, hi);
-      };
-      hn::StoreInterleaved2(v(x01), v(x23), dd, dst);
-    } else if constexpr (kKind == Distribution::Kind::kNormal) {
-      // Radius u = ((x >> 11) + 1) 2^-53 in (0, 1], exact.
-      const VD u = hn::Mul(hn::Add(Bits53(x01), hn::Set(dd, 1.0)), hn::Set(dd, 0x1.0p-53));
-      const VD r = hn::Sqrt(hn::Mul(LogPositive(dd, u), hn::Set(dd, -2.0)));
-      VD c, s;
-      SinCosAngleF64(dd, du, x23, c, s);
-      hn::StoreInterleaved2(Fma(dd, hn::Mul(r, c), scale, offset),
-                            Fma(dd, hn::Mul(r, s), scale, offset), dd, dst);
-    } else {
-      static_assert(kKind == Distribution::Kind::kTruncatedNormal, "f64: uniform, normal or truncated normal");
-      const VD pa = hn::Set(dd, p.d_pa);
-      const VD pspan = hn::Set(dd, p.d_pspan);
-      const VD qa = hn::Set(dd, p.d_qa);
-      auto v = [&](VU x) {
-        // ((x >> 12) + 1/2) 2^-52 = (2 (x >> 12) + 1) 2^-53, exact, formed as
-        // (1 + (x >> 12) 2^-52) - (1 - 2^-53) (both exact, as OpenUniformF32):
-        // no 64-bit integer conversion, which AVX2 and SSE4 emulate.
-        const VD one_plus = hn::BitCast(
-            dd, hn::Or(hn::ShiftRight<12>(x), hn::Set(du, uint64_t{0x3FF0000000000000})));
-        const VD u = hn::Sub(one_plus, hn::Set(dd, 1.0 - 0x1.0p-53));
-        return ScaleClamp(dd, TruncatedStandard(dd, u, pa, pspan, qa), scale, offset, lo, hi);
-      };
-      hn::StoreInterleaved2(v(x01), v(x23), dd, dst);
+    VD c, s;
+    SinCosAngleF64(dd, du, angle, c, s);
+    hn::StoreInterleaved2(Fma(dd, hn::Mul(r, c), scale, offset),
+                          Fma(dd, hn::Mul(r, s), scale, offset), dd, dst);
+  }
+
+  // Truncated normal from kN (2 or 4) uniforms: pairs of vectors (the two
+  // words of each block) stored interleaved, one pair after another.
+  template <size_t kN>
+  HWY_INLINE void StoreTruncated(VD (&z)[kN], double* dst) const {
+    TruncatedStandardN(dd, z, hn::Set(dd, p.d_pa), hn::Set(dd, p.d_pspan), hn::Set(dd, p.d_qa));
+    for (size_t i = 0; i < kN; i += 2) {
+      hn::StoreInterleaved2(ScaleClampD(z[i]), ScaleClampD(z[i + 1]), dd, dst + i * hn::Lanes(dd));
     }
   }
 };

@@ -60,6 +60,7 @@ struct TransformConstants<float> {
 template <>
 struct TransformConstants<double> {
   static constexpr auto kLogR = AtanhSeries<double, 10>();
+  // 32 significant bits, so that e * kLn2Hi is exact for |e| < 2^21.
   static constexpr double kLn2Hi = 6.93147180369123816490e-01;  // 0x3FE62E42FEE00000
   static constexpr double kLn2Lo = 1.90821492927058770002e-10;
   static constexpr uint64_t kSqrtHalfBits = 0x3FE6A09E667F3BCDull;

@@ -178,6 +178,39 @@ HWY_INLINE V Fma(D d, V a, V b, V c) {
 #endif
 }
 
+// a * b + c where the product a * b is exact (the caller proves it, e.g. a
+// small integer times a constant with trailing zero bits): then the FMA's one
+// rounding is the sum's, so targets without FMA instructions need no
+// emulation (SSE4: about 20 operations less). The same value as Fma.
+template <class D, class V = VecOf<D>>
+HWY_INLINE V FmaExactProduct(D d, V a, V b, V c) {
+#if HWY_NATIVE_FMA
+  (void)d;
+  return hn::MulAdd(a, b, c);
+#else
+  (void)d;
+  return hn::Add(hn::Mul(a, b), c);
+#endif
+}
+
+// Signed integer lanes with |v| < 2^51 (double) or any int32 (float) to
+// floating point, exactly. AVX2 and SSE4 have no int64 -> double instruction
+// (Highway emulates it in five operations): there the magic number
+// M = 2^52 + 2^51 does it in two, since the pattern of M plus v is the double
+// M + v for |v| < 2^51 (v lands in the mantissa, whose unit is 1) and
+// (M + v) - M is exact. The same value ConvertTo gives, so the same bits.
+template <class D, class VI>
+HWY_INLINE VecOf<D> SmallIntToFloat(D d, VI v) {
+#if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3 && HWY_TARGET != HWY_SCALAR
+  if constexpr (sizeof(hn::TFromD<D>) == 8) {
+    const hn::RebindToSigned<D> di;
+    return hn::Sub(hn::BitCast(d, hn::Add(v, hn::Set(di, int64_t{0x4338000000000000}))),
+                   hn::Set(d, 0x1.8p52));
+  }
+#endif
+  return hn::ConvertTo(d, v);
+}
+
 // c[0] + z (c[1] + z (c[2] + ...)): coefficients in ascending powers.
 template <class D, class T, size_t N, class V = VecOf<D>>
 HWY_INLINE V PolyAscending(D d, V z, const std::array<T, N>& c) {
@@ -213,7 +246,8 @@ HWY_INLINE V LogReduced(D d, V e, V f) {
   const V r = hn::Mul(z, PolyAscending(d, z, C::kLogR));
   const V hfsq = hn::Mul(hn::Set(d, T(0.5)), hn::Mul(f, f));
   const V t = Fma(d, s, hn::Add(hfsq, r), hn::Mul(e, hn::Set(d, C::kLn2Lo)));
-  return Fma(d, e, hn::Set(d, C::kLn2Hi), hn::Sub(f, hn::Sub(hfsq, t)));
+  // e * kLn2Hi is exact (kLn2Hi's trailing zeros: transform_constants.h).
+  return FmaExactProduct(d, e, hn::Set(d, C::kLn2Hi), hn::Sub(f, hn::Sub(hfsq, t)));
 }
 
 // ln x for normal positive x (exact exponent/mantissa split, then LogReduced).
@@ -229,7 +263,7 @@ HWY_INLINE V LogPositive(D d, V x) {
   const auto e = hn::ShiftRight<kMantBits>(
       hn::Sub(bits, hn::Set(di, static_cast<TI>(C::kSqrtHalfBits))));
   const V m = hn::BitCast(d, hn::Sub(bits, hn::ShiftLeft<kMantBits>(e)));
-  return LogReduced(d, hn::ConvertTo(d, e), hn::Sub(m, hn::Set(d, T(1))));
+  return LogReduced(d, SmallIntToFloat(d, e), hn::Sub(m, hn::Set(d, T(1))));
 }
 
 // -2 ln u for the f32 Box-Muller radius u = (w + 1/2) 2^-32, w a 32-bit word,
@@ -303,7 +337,7 @@ HWY_INLINE void SinCosAngleF64(DD dd, DU64 du, VecOf<DU64> x64, VecOf<DD>& c, Ve
   const auto k = hn::ShiftRight<51>(t);
   const auto rem = hn::Sub(hn::BitCast(di, hn::And(t, hn::Set(du, (uint64_t{1} << 51) - 1))),
                            hn::Set(di, int64_t{1} << 50));
-  const auto n = hn::ConvertTo(dd, hn::Add(hn::ShiftLeft<1>(rem), hn::Set(di, int64_t{1})));
+  const auto n = SmallIntToFloat(dd, hn::Add(hn::ShiftLeft<1>(rem), hn::Set(di, int64_t{1})));
   const auto x = Fma(dd, n, hn::Set(dd, C::kAngleHi), hn::Mul(n, hn::Set(dd, C::kAngleLo)));
   SinCosQuadrant(dd, du, x, k, c, s);
 }
@@ -313,30 +347,77 @@ HWY_INLINE void SinCosAngleF64(DD dd, DU64 du, VecOf<DU64> x64, VecOf<DD>& c, Ve
 // Phi^-1 of p, given p and q = 1 - p (both accurate: the caller forms them
 // without cancellation): sqrt(2) erfinv(p - q) with w = -ln(4 p q).
 // Valid for p, q >= 2.8e-8 (|z| <= 5.4); error figure in README.md.
+// In three steps, so that a batch can run each across several vectors
+// (InverseNormalCdfN): ErfinvW, then the polynomial (ErfinvCentral where
+// w < 5, else ErfinvTail), then InverseNormalCdfFinish.
+template <class D, class V = VecOf<D>>
+HWY_INLINE V ErfinvW(D d, V p, V q) {
+  using T = hn::TFromD<D>;
+  return hn::Neg(LogPositive(d, hn::Mul(hn::Mul(p, q), hn::Set(d, T(4)))));
+}
+
+template <class D, class V = VecOf<D>>
+HWY_INLINE V ErfinvCentral(D d, V w) {
+  using T = hn::TFromD<D>;
+  return PolyDescending(d, hn::Sub(w, hn::Set(d, T(2.5))), internal::kErfinvCentral);
+}
+
+template <class D, class V = VecOf<D>>
+HWY_INLINE V ErfinvTail(D d, V w) {
+  using T = hn::TFromD<D>;
+  return PolyDescending(d, hn::Sub(hn::Sqrt(w), hn::Set(d, T(3))), internal::kErfinvTail);
+}
+
+template <class D, class V = VecOf<D>>
+HWY_INLINE auto ErfinvInCentral(D d, V w) {
+  using T = hn::TFromD<D>;
+  return hn::Lt(w, hn::Set(d, T(5)));
+}
+
+// Lane by lane: central where w < 5, else tail. A polynomial no lane of the
+// vector takes is not evaluated (the usual case: |z| < 2.9 in every lane
+// skips the tail's sqrt and 8 FMAs); the selected values, hence the bits,
+// are the same either way.
+template <class D, class V = VecOf<D>>
+HWY_INLINE V ErfinvPoly(D d, V w) {
+  const auto in_central = ErfinvInCentral(d, w);
+  if (hn::AllTrue(d, in_central)) return ErfinvCentral(d, w);
+  if (hn::AllFalse(d, in_central)) return ErfinvTail(d, w);
+  return hn::IfThenElse(in_central, ErfinvCentral(d, w), ErfinvTail(d, w));
+}
+
+template <class D, class V = VecOf<D>>
+HWY_INLINE V InverseNormalCdfFinish(D d, V p, V q, V poly) {
+  using T = hn::TFromD<D>;
+  return hn::Mul(hn::Mul(hn::Sub(p, q), poly), hn::Set(d, static_cast<T>(1.41421356237309504880)));
+}
+
 template <class D, class V = VecOf<D>>
 HWY_INLINE V InverseNormalCdf(D d, V p, V q) {
-  using T = hn::TFromD<D>;
-  const V w = hn::Neg(LogPositive(d, hn::Mul(hn::Mul(p, q), hn::Set(d, T(4)))));
-  auto central = [&] {
-    return PolyDescending(d, hn::Sub(w, hn::Set(d, T(2.5))), internal::kErfinvCentral);
-  };
-  auto tail = [&] {
-    return PolyDescending(d, hn::Sub(hn::Sqrt(w), hn::Set(d, T(3))), internal::kErfinvTail);
-  };
-  // Lane by lane: central where w < 5, else tail. A polynomial no lane of the
-  // vector takes is not evaluated (the usual case: |z| < 2.9 in every lane
-  // skips the tail's sqrt and 8 FMAs); the selected values, hence the bits,
-  // are the same either way.
-  const auto in_central = hn::Lt(w, hn::Set(d, T(5)));
-  V poly;
-  if (hn::AllTrue(d, in_central)) {
-    poly = central();
-  } else if (hn::AllFalse(d, in_central)) {
-    poly = tail();
+  return InverseNormalCdfFinish(d, p, q, ErfinvPoly(d, ErfinvW(d, p, q)));
+}
+
+// InverseNormalCdf of kN vectors in place (p[i] becomes Phi^-1(p[i])), each
+// step across all of them, with one branch when every lane is central (the
+// usual case), so that their log and polynomial chains overlap. The same
+// operations on each lane as InverseNormalCdf: the same bits.
+template <size_t kN, class D, class V = VecOf<D>>
+HWY_INLINE void InverseNormalCdfN(D d, V (&p)[kN], const V (&q)[kN]) {
+  V w[kN];
+  HWY_UNROLL(8)
+  for (size_t i = 0; i < kN; ++i) w[i] = ErfinvW(d, p[i], q[i]);
+  auto all_central = ErfinvInCentral(d, w[0]);
+  HWY_UNROLL(8)
+  for (size_t i = 1; i < kN; ++i) all_central = hn::And(all_central, ErfinvInCentral(d, w[i]));
+  if (HWY_LIKELY(hn::AllTrue(d, all_central))) {
+    HWY_UNROLL(8)
+    for (size_t i = 0; i < kN; ++i) w[i] = ErfinvCentral(d, w[i]);
   } else {
-    poly = hn::IfThenElse(in_central, central(), tail());
+    HWY_UNROLL(8)
+    for (size_t i = 0; i < kN; ++i) w[i] = ErfinvPoly(d, w[i]);
   }
-  return hn::Mul(hn::Mul(hn::Sub(p, q), poly), hn::Set(d, static_cast<T>(1.41421356237309504880)));
+  HWY_UNROLL(8)
+  for (size_t i = 0; i < kN; ++i) p[i] = InverseNormalCdfFinish(d, p[i], q[i], w[i]);
 }
 
 // ---------------------------------------------------------------- transforms
@@ -366,12 +447,36 @@ HWY_INLINE VecOf<DF> OpenUniformF32(DF df, DU du, VecOf<DU> w) {
   return hn::Sub(one_plus, hn::Set(df, 1.0f - 0x1.0p-24f));
 }
 
+// f64 truncated-normal uniform from a 64-bit word: ((x >> 12) + 1/2) 2^-52 =
+// (2 (x >> 12) + 1) 2^-53, exact, formed as (1 + (x >> 12) 2^-52) - (1 - 2^-53)
+// (both exact, as OpenUniformF32): no 64-bit integer conversion, which AVX2
+// and SSE4 emulate.
+template <class DD, class DU>
+HWY_INLINE VecOf<DD> OpenUniformF64(DD dd, DU du, VecOf<DU> x) {
+  const auto one_plus =
+      hn::BitCast(dd, hn::Or(hn::ShiftRight<12>(x), hn::Set(du, uint64_t{0x3FF0000000000000})));
+  return hn::Sub(one_plus, hn::Set(dd, 1.0 - 0x1.0p-53));
+}
+
 // Truncated normal: p = pa + u pspan, q = qa - u pspan, value = Phi^-1(p).
 template <class D, class V = VecOf<D>>
 HWY_INLINE V TruncatedStandard(D d, V u, V pa, V pspan, V qa) {
   const V p = Fma(d, u, pspan, pa);
   const V q = Fma(d, hn::Neg(u), pspan, qa);
   return InverseNormalCdf(d, p, q);
+}
+
+// TruncatedStandard of kN vectors in place (u[i] becomes the value), each
+// step across all of them (InverseNormalCdfN).
+template <size_t kN, class D, class V = VecOf<D>>
+HWY_INLINE void TruncatedStandardN(D d, V (&u)[kN], V pa, V pspan, V qa) {
+  V q[kN];
+  HWY_UNROLL(8)
+  for (size_t i = 0; i < kN; ++i) {
+    q[i] = Fma(d, hn::Neg(u[i]), pspan, qa);
+    u[i] = Fma(d, u[i], pspan, pa);
+  }
+  InverseNormalCdfN(d, u, q);
 }
 
 // NOLINTNEXTLINE(google-readability-namespace-comments)
