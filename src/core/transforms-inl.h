@@ -260,6 +260,26 @@ HWY_INLINE V LogPositive(D d, V x) {
   constexpr int kMantBits = sizeof(T) == 4 ? 23 : 52;
   using TI = hn::TFromD<decltype(di)>;
   const auto bits = hn::BitCast(di, x);
+#if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3 && HWY_TARGET != HWY_SCALAR
+  if constexpr (sizeof(T) == 8) {
+    // AVX2 and SSE4 have no 64-bit arithmetic shift (Highway emulates it in
+    // four operations) nor int64 -> double. The same e and m from a logical
+    // shift of t + 2^62 (t = bits - kSqrtHalfBits, |t| < 2^62, so t + 2^62
+    // is positive): e + 1024 = (t + 2^62) >> 52, and the double e is the
+    // magic-number conversion (SmallIntToFloat) with the 1024 folded into
+    // the magic. m's bits: bits - (e << 52) = kSqrtHalfBits + (t mod 2^52).
+    const hn::RebindToUnsigned<D> du;
+    const auto t_biased = hn::BitCast(
+        du, hn::Sub(bits, hn::Set(di, static_cast<TI>(C::kSqrtHalfBits - (uint64_t{1} << 62)))));
+    const auto e_biased = hn::ShiftRight<52>(t_biased);
+    const V e = hn::Sub(
+        hn::BitCast(d, hn::Add(e_biased, hn::Set(du, uint64_t{0x4338000000000000} - 1024))),
+        hn::Set(d, 0x1.8p52));
+    const V m = hn::BitCast(d, hn::Add(hn::And(t_biased, hn::Set(du, (uint64_t{1} << 52) - 1)),
+                                       hn::Set(du, C::kSqrtHalfBits)));
+    return LogReduced(d, e, hn::Sub(m, hn::Set(d, T(1))));
+  }
+#endif
   const auto e = hn::ShiftRight<kMantBits>(
       hn::Sub(bits, hn::Set(di, static_cast<TI>(C::kSqrtHalfBits))));
   const V m = hn::BitCast(d, hn::Sub(bits, hn::ShiftLeft<kMantBits>(e)));
