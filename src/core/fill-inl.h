@@ -318,9 +318,15 @@ struct BatchF64 {
     } else if constexpr (kKind == Distribution::Kind::kNormal) {
       StoreNormal(hn::Sqrt(MinusTwoLogRadius(x01)), x23, dst);
     } else {
-      VD z[2] = {OpenUniformF64(dd, du, x01), OpenUniformF64(dd, du, x23)};
+      // One vector at a time (SVE vectors cannot be array elements).
       static_assert(kKind == Distribution::Kind::kTruncatedNormal, "f64: uniform, normal or truncated normal");
-      StoreTruncated(z, dst);
+      const VD pa = hn::Set(dd, p.d_pa);
+      const VD pspan = hn::Set(dd, p.d_pspan);
+      const VD qa = hn::Set(dd, p.d_qa);
+      auto v = [&](VU x) {
+        return ScaleClampD(TruncatedStandard(dd, OpenUniformF64(dd, du, x), pa, pspan, qa));
+      };
+      hn::StoreInterleaved2(v(x01), v(x23), dd, dst);
     }
 #else
     VU32 w0[kPhiloxVectors], w1[kPhiloxVectors], w2[kPhiloxVectors], w3[kPhiloxVectors];
@@ -407,15 +413,15 @@ struct BatchF64 {
                           Fma(dd, hn::Mul(r, s), scale, offset), dd, dst);
   }
 
-  // Truncated normal from kN (2 or 4) uniforms: pairs of vectors (the two
-  // words of each block) stored interleaved, one pair after another.
-  template <size_t kN>
-  HWY_INLINE void StoreTruncated(VD (&z)[kN], double* dst) const {
+#if !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
+  // Truncated normal from four uniforms (TruncatedStandardN): two pairs of
+  // vectors (the two words of each block) stored interleaved, one after the other.
+  HWY_INLINE void StoreTruncated(VD (&z)[4], double* dst) const {
     TruncatedStandardN(dd, z, hn::Set(dd, p.d_pa), hn::Set(dd, p.d_pspan), hn::Set(dd, p.d_qa));
-    for (size_t i = 0; i < kN; i += 2) {
-      hn::StoreInterleaved2(ScaleClampD(z[i]), ScaleClampD(z[i + 1]), dd, dst + i * hn::Lanes(dd));
-    }
+    hn::StoreInterleaved2(ScaleClampD(z[0]), ScaleClampD(z[1]), dd, dst);
+    hn::StoreInterleaved2(ScaleClampD(z[2]), ScaleClampD(z[3]), dd, dst + 2 * hn::Lanes(dd));
   }
+#endif
 };
 
 // Elements [first, first + count) of the stream into out[0, count). Whole
