@@ -184,13 +184,8 @@ HWY_INLINE V Fma(D d, V a, V b, V c) {
 // emulation (SSE4: about 20 operations less). The same value as Fma.
 template <class D, class V = VecOf<D>>
 HWY_INLINE V FmaExactProduct(D d, V a, V b, V c) {
-#if HWY_NATIVE_FMA
-  (void)d;
-  return hn::MulAdd(a, b, c);
-#else
-  (void)d;
+  if constexpr (HWY_NATIVE_FMA) return Fma(d, a, b, c);
   return hn::Add(hn::Mul(a, b), c);
-#endif
 }
 
 // Signed integer lanes with |v| < 2^51 (double) or any int32 (float) to
