@@ -36,7 +36,7 @@ DEFAULT_BENCHES = {
 }
 
 
-def cpu_ghz():
+def cpu_ghz() -> float:
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as f:
             for line in f:
@@ -47,7 +47,7 @@ def cpu_ghz():
     return float("nan")
 
 
-def run_once(binary, flt, min_time):
+def run_once(binary: str, flt: str, min_time: str) -> dict[str, tuple[str, float]]:
     cmd = [binary, f"--benchmark_filter={flt}", f"--benchmark_min_time={min_time}",
            "--benchmark_format=json"]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
@@ -65,7 +65,7 @@ def run_once(binary, flt, min_time):
     return rows
 
 
-def main():
+def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("old")
     ap.add_argument("new")
@@ -99,7 +99,7 @@ def main():
     print("| benchmark | unit | old | new | old cyc | new cyc | new/old |")
     print("|---|---|---:|---:|---:|---:|---:|")
     worst = []
-    for (name, row), s in samples.items():
+    for (_name, row), s in samples.items():
         if not s["old"] or not s["new"]:
             continue
         o, n = stat(s["old"]), stat(s["new"])
