@@ -247,15 +247,11 @@ struct BatchF32 {
 
   // One vector of blocks, any kind.
   HWY_INLINE void Transform(VU w0, VU w1, VU w2, VU w3, void* out) const {
-    const VF scale = hn::Set(df, p.f_scale);
-    const VF offset = hn::Set(df, p.f_offset);
-    const VF lo = hn::Set(df, p.f_lo);
-    const VF hi = hn::Set(df, p.f_hi);
     if constexpr (kBits) {
       hn::StoreInterleaved4(w0, w1, w2, w3, du, static_cast<uint32_t*>(out));
     } else if constexpr (kKind == Distribution::Kind::kUniform) {
-      auto v = [&](VU w) { return ScaleClamp(df, UniformF32(df, du, w), scale, offset, lo, hi); };
-      StoreQuad<kDType>(df, v(w0), v(w1), v(w2), v(w3), out);
+      StoreScaled(UniformF32(df, du, w0), UniformF32(df, du, w1), UniformF32(df, du, w2),
+                  UniformF32(df, du, w3), out);
     } else if constexpr (kKind == Distribution::Kind::kNormal) {
       StoreNormal(hn::Sqrt(MinusTwoLogRadius(df, du, w0)), hn::Sqrt(MinusTwoLogRadius(df, du, w2)),
                   w1, w3, out);
@@ -263,13 +259,11 @@ struct BatchF32 {
       const VF pa = hn::Set(df, p.f_pa);
       const VF pspan = hn::Set(df, p.f_pspan);
       const VF qa = hn::Set(df, p.f_qa);
-      auto v = [&](VU w) {
-        const VF z = TruncatedStandard(df, OpenUniformF32(df, du, w), pa, pspan, qa);
-        return ScaleClamp(df, z, scale, offset, lo, hi);
-      };
-      StoreQuad<kDType>(df, v(w0), v(w1), v(w2), v(w3), out);
+      auto z = [&](VU w) { return TruncatedStandard(df, OpenUniformF32(df, du, w), pa, pspan, qa); };
+      StoreScaled(z(w0), z(w1), z(w2), z(w3), out);
     }
   }
+
 };
 
 template <Distribution::Kind kKind>

@@ -194,13 +194,23 @@ HWY_INLINE V FmaExactProduct(D d, V a, V b, V c) {
 // M = 2^52 + 2^51 does it in two, since the pattern of M plus v is the double
 // M + v for |v| < 2^51 (v lands in the mantissa, whose unit is 1) and
 // (M + v) - M is exact. The same value ConvertTo gives, so the same bits.
+inline constexpr double kSmallIntMagic = 0x1.8p52;                  // M = 2^52 + 2^51
+inline constexpr uint64_t kSmallIntMagicBits = 0x4338000000000000;  // its pattern
+
+// The double M + v from v + kSmallIntMagicBits's pattern, minus M (the
+// second half of SmallIntToFloat, for callers that fold an offset into the add).
+template <class D, class VU>
+HWY_INLINE VecOf<D> MagicPatternToFloat(D d, VU magic_plus_v) {
+  return hn::Sub(hn::BitCast(d, magic_plus_v), hn::Set(d, kSmallIntMagic));
+}
+
 template <class D, class VI>
 HWY_INLINE VecOf<D> SmallIntToFloat(D d, VI v) {
 #if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3 && HWY_TARGET != HWY_SCALAR
   if constexpr (sizeof(hn::TFromD<D>) == 8) {
     const hn::RebindToSigned<D> di;
-    return hn::Sub(hn::BitCast(d, hn::Add(v, hn::Set(di, int64_t{0x4338000000000000}))),
-                   hn::Set(d, 0x1.8p52));
+    return MagicPatternToFloat(
+        d, hn::Add(v, hn::Set(di, static_cast<int64_t>(kSmallIntMagicBits))));
   }
 #endif
   return hn::ConvertTo(d, v);
@@ -267,9 +277,7 @@ HWY_INLINE V LogPositive(D d, V x) {
     const auto t_biased = hn::BitCast(
         du, hn::Sub(bits, hn::Set(di, static_cast<TI>(C::kSqrtHalfBits - (uint64_t{1} << 62)))));
     const auto e_biased = hn::ShiftRight<52>(t_biased);
-    const V e = hn::Sub(
-        hn::BitCast(d, hn::Add(e_biased, hn::Set(du, uint64_t{0x4338000000000000} - 1024))),
-        hn::Set(d, 0x1.8p52));
+    const V e = MagicPatternToFloat(d, hn::Add(e_biased, hn::Set(du, kSmallIntMagicBits - 1024)));
     const V m = hn::BitCast(d, hn::Add(hn::And(t_biased, hn::Set(du, (uint64_t{1} << 52) - 1)),
                                        hn::Set(du, C::kSqrtHalfBits)));
     return LogReduced(d, e, hn::Sub(m, hn::Set(d, T(1))));
