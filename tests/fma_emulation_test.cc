@@ -3,7 +3,8 @@
 // double-rounding cases (where a multiply-then-add through double, or two
 // double roundings, give the wrong answer: each family checks that it does),
 // cancellation, tiny and subnormal results, zeros and random inputs, through
-// the scalar functions and through every compiled target's vector Fma.
+// the scalar functions and through every compiled target's vector Fma; and
+// the float Horner chains (SSE4's HornerF32x4) against std::fma chains.
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/fma_emulation_test.cc"
@@ -11,6 +12,20 @@
 
 #include "hwy/highway.h"
 #include "src/core/transforms-inl.h"
+
+#ifndef FANFILL_TESTS_FMA_EMULATION_TEST_CHAINS_
+#define FANFILL_TESTS_FMA_EMULATION_TEST_CHAINS_
+#include <array>
+namespace fanfill_test {
+// A one-step chain fma(a, z, c) with HardF32's construction (m = 3, k = 0):
+// for z = +-(1 - 3 2^-23) the double sum lands on a float midpoint that the
+// exact value is not on, so HornerF32x4 must notice and take the exact path.
+inline constexpr float kHardU = 0x1.0p-23f;
+inline constexpr std::array<float, 2> kHardChain = {0x1.0p-24f * (1.0f + 3.0f * kHardU),
+                                                    1.0f + kHardU};
+inline constexpr float kHardZ = 1.0f - 3.0f * kHardU;
+}  // namespace fanfill_test
+#endif
 
 HWY_BEFORE_NAMESPACE();
 namespace fanfill_test {
@@ -50,6 +65,26 @@ void FmaF64OnTarget(const double* a, const double* b, const double* c, double* o
   FmaOnTarget(a, b, c, out, n, emulated);
 }
 
+// out[i] = the Horner chain `chain` (HornerChain below) at z[i] on this target (n a multiple of 16).
+void HornerOnTarget(int chain, const float* z, float* out, size_t n) {
+  namespace ff = fanfill::HWY_NAMESPACE;
+  using C = fanfill::internal::TransformConstants<float>;
+  const hn::ScalableTag<float> d;
+  for (size_t i = 0; i < n; i += hn::Lanes(d)) {
+    const auto v = hn::LoadU(d, z + i);
+    hn::Vec<decltype(d)> r;
+    switch (chain) {
+      case 0: r = ff::PolyDescending<kHardChain>(d, v); break;
+      case 1: r = ff::PolyAscending<C::kLogR>(d, v); break;
+      case 2: r = ff::PolyAscending<C::kSin>(d, v); break;
+      case 3: r = ff::PolyAscending<C::kCos>(d, v); break;
+      case 4: r = ff::PolyDescending<fanfill::internal::kErfinvCentral>(d, v); break;
+      default: r = ff::PolyDescending<fanfill::internal::kErfinvTail>(d, v); break;
+    }
+    hn::StoreU(r, d, out + i);
+  }
+}
+
 // NOLINTNEXTLINE(google-readability-namespace-comments)
 }  // namespace HWY_NAMESPACE
 }  // namespace fanfill_test
@@ -74,6 +109,7 @@ namespace fanfill_test {
 
 HWY_EXPORT(FmaF32OnTarget);
 HWY_EXPORT(FmaF64OnTarget);
+HWY_EXPORT(HornerOnTarget);
 
 namespace {
 
@@ -313,6 +349,79 @@ void CheckTargets() {
 
 TEST(FmaEmulation, EveryTargetF32MatchesStdFma) { CheckTargets<float>(); }
 TEST(FmaEmulation, EveryTargetF64MatchesStdFma) { CheckTargets<double>(); }
+
+// The chains of HornerOnTarget by std::fma, in float: {coefficients in Horner order}.
+std::vector<float> HornerChain(int chain) {
+  using C = fanfill::internal::TransformConstants<float>;
+  auto reversed = [](const auto& c) { return std::vector<float>(c.rbegin(), c.rend()); };
+  auto as_float = [](const auto& c) { return std::vector<float>(c.begin(), c.end()); };
+  switch (chain) {
+    case 0: return as_float(kHardChain);
+    case 1: return reversed(C::kLogR);
+    case 2: return reversed(C::kSin);
+    case 3: return reversed(C::kCos);
+    case 4: return as_float(fanfill::internal::kErfinvCentral);
+    default: return as_float(fanfill::internal::kErfinvTail);
+  }
+}
+
+float HornerByStdFma(const std::vector<float>& c, float z) {
+  float acc = c[0];
+  for (size_t k = 1; k < c.size(); ++k) acc = std::fma(acc, z, c[k]);
+  return acc;
+}
+
+// z for the chains: the hard pair; random values in [-80, 80] and of every
+// magnitude from the subnormals to 2^9; values whose chains overflow to
+// infinity; zeros, infinities and NaN.
+std::vector<float> HornerInputs() {
+  std::vector<float> z = {kHardZ, -kHardZ, 0.0f, -0.0f, 64.0f, -64.0f, std::nextafter(64.0f, 100.0f),
+                          std::numeric_limits<float>::infinity(),
+                          -std::numeric_limits<float>::infinity(),
+                          std::numeric_limits<float>::quiet_NaN(),
+                          std::numeric_limits<float>::denorm_min(),
+                          std::numeric_limits<float>::max(), -1e20f, 3e9f, 1e5f};
+  std::mt19937_64 rng(2026);
+  std::uniform_real_distribution<float> wide(-80.0f, 80.0f), mant(1.0f, 2.0f);
+  std::uniform_int_distribution<int> expo(-150, 8), coin(0, 1);
+  for (int i = 0; i < (1 << 19); ++i) {
+    z.push_back(wide(rng));
+    z.push_back((coin(rng) ? -1 : 1) * std::ldexp(mant(rng), expo(rng)));
+  }
+  while (z.size() % 16 != 0) z.push_back(1.0f);
+  return z;
+}
+
+TEST(FmaEmulation, HardChainIsHard) {
+  // Rounding the double sum to float gives the wrong float for both signs.
+  const double a = kHardChain[0], c = kHardChain[1];
+  for (float z : {kHardZ, -kHardZ}) {
+    EXPECT_NE(static_cast<float>(a * z + c), std::fma(kHardChain[0], z, kHardChain[1])) << z;
+  }
+}
+
+TEST(FmaEmulation, EveryTargetHornerChainMatchesStdFma) {
+  const std::vector<float> z = HornerInputs();
+  for (const std::string& target : fanfill::SupportedTargets()) {
+    fanfill::ForceTarget(target);
+    for (int chain = 0; chain < 6; ++chain) {
+      const std::vector<float> c = HornerChain(chain);
+      std::vector<float> got(z.size());
+      HWY_DYNAMIC_DISPATCH(HornerOnTarget)(chain, z.data(), got.data(), z.size());
+      size_t bad = 0;
+      for (size_t i = 0; i < z.size(); ++i) {
+        const float want = HornerByStdFma(c, z[i]);
+        const bool same = Bits(got[i]) == Bits(want) || (std::isnan(got[i]) && std::isnan(want));
+        if (!same && bad++ < 5) {
+          ADD_FAILURE() << target << ": chain " << chain << " at z = " << z[i] << ": want "
+                        << want << ", got " << got[i];
+        }
+      }
+      EXPECT_EQ(bad, 0u) << target << ": chain " << chain;
+    }
+  }
+  fanfill::ForceTarget("auto");
+}
 
 }  // namespace
 }  // namespace fanfill_test

@@ -41,8 +41,10 @@
 #ifndef FANFILL_SRC_CORE_FMA_EMULATION_H_
 #define FANFILL_SRC_CORE_FMA_EMULATION_H_
 
+#include <array>
 #include <bit>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 
 namespace fanfill::internal {
@@ -83,6 +85,35 @@ inline float FmaF32(float a, float b, float c) {
   double sum, err;
   TwoSum(p, static_cast<double>(c), sum, err);
   return static_cast<float>(RoundToOdd(sum, err));
+}
+
+// Horner's rule over float coefficients, acc <- fma(acc, z, c_k), on four
+// floats held in double across the chain (SSE4: HornerF32x4 in
+// transforms-inl.h): each step s = acc z + c_k in double (the product exact,
+// the sum rounded once), then acc = RN_float(s). As in FmaF32, that is
+// RN_float(x) of the exact x = acc z + c_k unless s is a float midpoint or
+// below the float normal range. The chain tests only for the midpoint (once
+// per step; one branch per chain) because, for coefficients that pass
+// HornerInDoubleIsExact (each a finite float with |c_k| >= 2^-30), no step
+// goes below the normal range, whatever z:
+// - if acc or z is 0, x = c_k. If |acc z| is not within a factor 2 of |c_k|,
+//   |x| >= |c_k| / 2. Otherwise |acc z| >= 2^(e_c - 1) (e_c: c_k's exponent),
+//   and the last bit of acc z (the product of two 24-bit significands, or
+//   fewer for a subnormal z) is at or above 2^(e_c - 48), as is c_k's
+//   (2^(e_c - 23)): x is a multiple of 2^(e_c - 48), so 0 or at least 2^-78;
+// - x = 0 gives s = +0, as the FMA does; every acc is 0 or a normal float.
+// Above the range the same argument as FmaF32's holds (the overflow
+// threshold 2^128 - 2^103 is a double and a midpoint, so caught); once acc is
+// infinite or NaN the double steps give the FMA's infinities and NaN. A chain
+// with a midpoint anywhere is evaluated lane by lane with FmaF32.
+template <class T, size_t N>
+constexpr bool HornerInDoubleIsExact(const std::array<T, N>& c) {
+  for (const T x : c) {
+    const double v = static_cast<float>(x);
+    const double m = v < 0 ? -v : v;
+    if (!(m >= 0x1.0p-30 && m <= 0x1.fffffep127)) return false;
+  }
+  return N > 0;
 }
 
 // a * b == p + e exactly (Dekker; Veltkamp's split by 2^27 + 1), without FMA.

@@ -17,6 +17,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <tuple>
+#include <type_traits>
 
 #include "hwy/highway.h"
 #include "src/core/fma_emulation.h"
@@ -29,6 +31,14 @@ namespace HWY_NAMESPACE {
 namespace hn = hwy::HWY_NAMESPACE;
 
 // ---------------------------------------------------------------- arithmetic
+
+// Coefficient k of a Horner chain over kC (kAscending: kC holds ascending
+// powers, so the chain starts at its end), as the lane type T.
+template <const auto& kC, bool kAscending, class T>
+constexpr T HornerCoefficient(size_t k) {
+  constexpr size_t kN = std::tuple_size_v<std::remove_cvref_t<decltype(kC)>>;
+  return static_cast<T>(kC[kAscending ? kN - 1 - k : k]);
+}
 
 #if !HWY_NATIVE_FMA
 namespace fma_emulation {
@@ -134,6 +144,64 @@ HWY_INLINE V F64x2(D d, V a, V b, V c) {
   const V ro = hn::BitCast(d, hn::Add(bits, hn::IfThenElseZero(fix, delta)));
   return hn::IfThenElse(hn::Eq(ro, hn::Zero(d)), th, hn::Add(th, ro));
 }
+
+// The chain lane by lane through the scalar exact FMA.
+template <const auto& kC, bool kAscending, class D, class V = VecOf<D>>
+HWY_NOINLINE V HornerByLane(D d, V z) {
+  constexpr size_t kN = std::tuple_size_v<std::remove_cvref_t<decltype(kC)>>;
+  HWY_ALIGN float lanes[4];
+  hn::Store(z, d, lanes);
+  for (float& lane : lanes) {
+    float acc = HornerCoefficient<kC, kAscending, float>(0);
+    for (size_t k = 1; k < kN; ++k) {
+      acc = internal::FmaF32(acc, lane, HornerCoefficient<kC, kAscending, float>(k));
+    }
+    lane = acc;
+  }
+  return hn::Load(d, lanes);
+}
+
+// Horner's rule on four floats, each step Fma(acc, z, c_k), with acc kept in
+// double between the steps (the proof is in src/core/fma_emulation.h, at
+// HornerInDoubleIsExact): per step and half a multiply, an add, the midpoint
+// test and the rounding to float and back, where F32x4 also splits, promotes
+// and branches; one branch per chain, to the exact lane-by-lane chain. The
+// same value as the chain of F32x4 for every z.
+template <const auto& kC, bool kAscending, class D, class V = VecOf<D>>
+HWY_INLINE V HornerF32x4(D d, V z) {
+  static_assert(internal::HornerInDoubleIsExact(kC),
+                "coefficients outside HornerF32x4's proof (src/core/fma_emulation.h)");
+  constexpr size_t kN = std::tuple_size_v<std::remove_cvref_t<decltype(kC)>>;
+  const hn::Half<D> dh;
+  const hn::Repartition<double, D> dd;
+  const hn::RebindToUnsigned<decltype(dd)> du;
+  const auto z_lo = hn::PromoteTo(dd, hn::LowerHalf(dh, z));
+  const auto z_hi = hn::PromoteTo(dd, hn::UpperHalf(dh, z));
+  const auto low_bits = hn::Set(du, uint64_t{0x1FFFFFFF});
+  const auto midpoint_bits = hn::Set(du, uint64_t{0x10000000});
+  auto midpoint = [&](VecOf<decltype(dd)> s) {
+    return hn::Eq(hn::And(hn::BitCast(du, s), low_bits), midpoint_bits);
+  };
+  auto acc_lo = hn::Set(dd, HornerCoefficient<kC, kAscending, float>(0));
+  auto acc_hi = acc_lo;
+  auto f_lo = hn::DemoteTo(dh, acc_lo);
+  auto f_hi = f_lo;
+  auto undecided = hn::Ne(acc_lo, acc_lo);  // all false
+  for (size_t k = 1; k < kN; ++k) {
+    const auto c = hn::Set(dd, HornerCoefficient<kC, kAscending, float>(k));
+    const auto s_lo = hn::Add(hn::Mul(acc_lo, z_lo), c);
+    const auto s_hi = hn::Add(hn::Mul(acc_hi, z_hi), c);
+    undecided = hn::Or(undecided, hn::RebindMask(dd, hn::Or(midpoint(s_lo), midpoint(s_hi))));
+    f_lo = hn::DemoteTo(dh, s_lo);
+    f_hi = hn::DemoteTo(dh, s_hi);
+    acc_lo = hn::PromoteTo(dd, f_lo);
+    acc_hi = hn::PromoteTo(dd, f_hi);
+  }
+  if (HWY_UNLIKELY(!hn::AllFalse(dd, undecided))) {
+    return HornerByLane<kC, kAscending>(d, z);
+  }
+  return hn::Combine(d, f_hi, f_lo);
+}
 #endif  // HWY_TARGET != HWY_SCALAR
 
 // The fastest exact FMA this CPU allows (measured in docs/benchmarks.md):
@@ -216,24 +284,37 @@ HWY_INLINE VecOf<D> SmallIntToFloat(D d, VI v) {
   return hn::ConvertTo(d, v);
 }
 
-// c[0] + z (c[1] + z (c[2] + ...)): coefficients in ascending powers.
-template <class D, class T, size_t N, class V = VecOf<D>>
-HWY_INLINE V PolyAscending(D d, V z, const std::array<T, N>& c) {
-  V acc = hn::Set(d, static_cast<hn::TFromD<D>>(c[N - 1]));
-  for (size_t i = N - 1; i-- > 0;) {
-    acc = Fma(d, acc, z, hn::Set(d, static_cast<hn::TFromD<D>>(c[i])));
+// Horner's rule over the constant coefficients kC (a std::array, any
+// arithmetic element type, rounded to the lane type): kAscending: kC[0] + z
+// (kC[1] + z (kC[2] + ...)); else kC in Horner order, from the highest power
+// down. Each step is one Fma. SSE4 evaluates float chains with HornerF32x4,
+// which gives the same values.
+template <const auto& kC, bool kAscending, class D, class V = VecOf<D>>
+HWY_INLINE V Horner(D d, V z) {
+  using T = hn::TFromD<D>;
+#if !HWY_NATIVE_FMA && HWY_TARGET != HWY_SCALAR
+  if constexpr (sizeof(T) == 4 && D::kPrivateN * sizeof(T) == 16) {
+    return fma_emulation::HornerF32x4<kC, kAscending>(d, z);
+  }
+#endif
+  constexpr size_t kN = std::tuple_size_v<std::remove_cvref_t<decltype(kC)>>;
+  V acc = hn::Set(d, HornerCoefficient<kC, kAscending, T>(0));
+  for (size_t k = 1; k < kN; ++k) {
+    acc = Fma(d, acc, z, hn::Set(d, HornerCoefficient<kC, kAscending, T>(k)));
   }
   return acc;
 }
 
+// kC[0] + z (kC[1] + z (kC[2] + ...)): coefficients in ascending powers.
+template <const auto& kC, class D, class V = VecOf<D>>
+HWY_INLINE V PolyAscending(D d, V z) {
+  return Horner<kC, true>(d, z);
+}
+
 // Same, coefficients from the highest power down.
-template <class D, class T, size_t N, class V = VecOf<D>>
-HWY_INLINE V PolyDescending(D d, V z, const std::array<T, N>& c) {
-  V acc = hn::Set(d, static_cast<hn::TFromD<D>>(c[0]));
-  for (size_t i = 1; i < N; ++i) {
-    acc = Fma(d, acc, z, hn::Set(d, static_cast<hn::TFromD<D>>(c[i])));
-  }
-  return acc;
+template <const auto& kC, class D, class V = VecOf<D>>
+HWY_INLINE V PolyDescending(D d, V z) {
+  return Horner<kC, false>(d, z);
 }
 
 // ---------------------------------------------------------------- log
@@ -248,7 +329,7 @@ HWY_INLINE V LogReduced(D d, V e, V f) {
   using C = internal::TransformConstants<T>;
   const V s = hn::Div(f, hn::Add(hn::Set(d, T(2)), f));
   const V z = hn::Mul(s, s);
-  const V r = hn::Mul(z, PolyAscending(d, z, C::kLogR));
+  const V r = hn::Mul(z, PolyAscending<C::kLogR>(d, z));
   const V hfsq = hn::Mul(hn::Set(d, T(0.5)), hn::Mul(f, f));
   const V t = Fma(d, s, hn::Add(hfsq, r), hn::Mul(e, hn::Set(d, C::kLn2Lo)));
   // e * kLn2Hi is exact (kLn2Hi's trailing zeros: transform_constants.h).
@@ -320,8 +401,8 @@ HWY_INLINE void SinCosQuadrant(D d, DU du, V x, VecOf<DU> k, V& cos_out, V& sin_
   using C = internal::TransformConstants<T>;
   using TU = hn::TFromD<DU>;
   const V z = hn::Mul(x, x);
-  const V sin_x = Fma(d, hn::Mul(x, z), PolyAscending(d, z, C::kSin), x);
-  const V cos_x = Fma(d, z, PolyAscending(d, z, C::kCos), hn::Set(d, T(1)));
+  const V sin_x = Fma(d, hn::Mul(x, z), PolyAscending<C::kSin>(d, z), x);
+  const V cos_x = PolyAscending<C::kCos>(d, z);  // ends with Fma(acc, z, 1)
   const auto one = hn::Set(du, TU{1});
   const auto two = hn::Set(du, TU{2});
   const auto swap = hn::RebindMask(d, hn::Eq(hn::And(k, one), one));
@@ -382,13 +463,13 @@ HWY_INLINE V ErfinvW(D d, V p, V q) {
 template <class D, class V = VecOf<D>>
 HWY_INLINE V ErfinvCentral(D d, V w) {
   using T = hn::TFromD<D>;
-  return PolyDescending(d, hn::Sub(w, hn::Set(d, T(2.5))), internal::kErfinvCentral);
+  return PolyDescending<internal::kErfinvCentral>(d, hn::Sub(w, hn::Set(d, T(2.5))));
 }
 
 template <class D, class V = VecOf<D>>
 HWY_INLINE V ErfinvTail(D d, V w) {
   using T = hn::TFromD<D>;
-  return PolyDescending(d, hn::Sub(hn::Sqrt(w), hn::Set(d, T(3))), internal::kErfinvTail);
+  return PolyDescending<internal::kErfinvTail>(d, hn::Sub(hn::Sqrt(w), hn::Set(d, T(3))));
 }
 
 template <class D, class V = VecOf<D>>
