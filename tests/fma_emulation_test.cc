@@ -65,6 +65,19 @@ void FmaF64OnTarget(const double* a, const double* b, const double* c, double* o
   FmaOnTarget(a, b, c, out, n, emulated);
 }
 
+// out[i] = FmaScale(x[i], scale, offset) on this target (n a multiple of 16),
+// with its multiply-only path where PlusZeroOffset allows it.
+void FmaScaleOnTarget(const float* x, float scale, float offset, float* out, size_t n) {
+  namespace ff = fanfill::HWY_NAMESPACE;
+  const hn::ScalableTag<float> d;
+  const bool plus_zero = ff::PlusZeroOffset(scale, offset);
+  for (size_t i = 0; i < n; i += hn::Lanes(d)) {
+    hn::StoreU(ff::FmaScale(d, hn::LoadU(d, x + i), hn::Set(d, scale), hn::Set(d, offset),
+                            plus_zero),
+               d, out + i);
+  }
+}
+
 // out[i] = the Horner chain `chain` (HornerChain below) at z[i] on this target (n a multiple of 16).
 void HornerOnTarget(int chain, const float* z, float* out, size_t n) {
   namespace ff = fanfill::HWY_NAMESPACE;
@@ -104,12 +117,14 @@ HWY_AFTER_NAMESPACE();
 
 #include "fanfill/fanfill.hpp"
 #include "src/core/fma_emulation.h"
+#include "src/core/transform_constants.h"
 
 namespace fanfill_test {
 
 HWY_EXPORT(FmaF32OnTarget);
 HWY_EXPORT(FmaF64OnTarget);
 HWY_EXPORT(HornerOnTarget);
+HWY_EXPORT(FmaScaleOnTarget);
 
 namespace {
 
@@ -390,6 +405,61 @@ std::vector<float> HornerInputs() {
   }
   while (z.size() % 16 != 0) z.push_back(1.0f);
   return z;
+}
+
+// FmaScale against std::fma: zeros of both signs (where the product alone
+// has the wrong sign), products that underflow to -0 or overflow, infinities,
+// NaN, random values; offsets +0 (the multiply-only path), -0 and nonzero.
+TEST(FmaEmulation, EveryTargetFmaScaleMatchesStdFma) {
+  const float inf = std::numeric_limits<float>::infinity();
+  std::vector<float> x = {0.0f, -0.0f, 1.0f, -1.0f, 1e-30f, -1e-30f, 1e30f, -1e30f,
+                          std::numeric_limits<float>::denorm_min(), -inf, inf,
+                          std::numeric_limits<float>::quiet_NaN()};
+  std::mt19937_64 rng(11);
+  std::normal_distribution<float> normal(0.0f, 3.0f);
+  for (int i = 0; i < 100000; ++i) x.push_back(normal(rng));
+  while (x.size() % 16 != 0) x.push_back(0.0f);
+  const float scales[] = {0.02f, -1.5f, 1e-20f, 3e25f};
+  const float offsets[] = {0.0f, -0.0f, 0.1f};
+  for (const std::string& target : fanfill::SupportedTargets()) {
+    fanfill::ForceTarget(target);
+    for (float scale : scales) {
+      for (float offset : offsets) {
+        std::vector<float> got(x.size());
+        HWY_DYNAMIC_DISPATCH(FmaScaleOnTarget)(x.data(), scale, offset, got.data(), x.size());
+        size_t bad = 0;
+        for (size_t i = 0; i < x.size(); ++i) {
+          const float want = std::fma(x[i], scale, offset);
+          const bool same = Bits(got[i]) == Bits(want) || (std::isnan(got[i]) && std::isnan(want));
+          if (!same && bad++ < 3) {
+            ADD_FAILURE() << target << ": fma(" << x[i] << ", " << scale << ", " << offset
+                          << ") = " << want << ", FmaScale gave " << got[i];
+          }
+        }
+        EXPECT_EQ(bad, 0u) << target << " scale " << scale << " offset " << offset;
+      }
+    }
+  }
+  fanfill::ForceTarget("auto");
+}
+
+// SinCosAngleF32's FmaExactInDouble: for every odd n, |n| < 2^22, the sum
+// n kAngleHi + RN(n kAngleLo) is exact in double (checked in long double,
+// 64-bit significand) and rounds to the FMA's float.
+TEST(FmaEmulation, AngleSumIsExactInDouble) {
+  using C = fanfill::internal::TransformConstants<float>;
+  static_assert(std::numeric_limits<long double>::digits >= 64, "x86 long double");
+  size_t inexact = 0, wrong = 0;
+  for (int32_t r = -(1 << 21); r < (1 << 21); ++r) {
+    const float n = static_cast<float>(2 * r + 1);
+    const float y = n * C::kAngleLo;
+    const double s = static_cast<double>(n) * C::kAngleHi + static_cast<double>(y);
+    inexact += static_cast<long double>(s) !=
+               static_cast<long double>(n) * C::kAngleHi + static_cast<long double>(y);
+    wrong += static_cast<float>(s) != std::fma(n, C::kAngleHi, y);
+  }
+  EXPECT_EQ(inexact, 0u);
+  EXPECT_EQ(wrong, 0u);
 }
 
 TEST(FmaEmulation, HardChainIsHard) {

@@ -231,7 +231,10 @@ struct BatchF32 {
     VF c01, s01, c23, s23;
     SinCosAngleF32(df, du, angle01, c01, s01);
     SinCosAngleF32(df, du, angle23, c23, s23);
-    auto v = [&](VF r, VF trig) { return Fma(df, hn::Mul(r, trig), scale, offset); };
+    const bool plus_zero = PlusZeroOffset(p.f_scale, p.f_offset);
+    auto v = [&](VF r, VF trig) {
+      return FmaScale(df, hn::Mul(r, trig), scale, offset, plus_zero);
+    };
     StoreQuad<kDType>(df, v(r01, c01), v(r01, s01), v(r23, c23), v(r23, s23), out);
   }
 
@@ -241,7 +244,8 @@ struct BatchF32 {
     const VF offset = hn::Set(df, p.f_offset);
     const VF lo = hn::Set(df, p.f_lo);
     const VF hi = hn::Set(df, p.f_hi);
-    auto v = [&](VF z) { return ScaleClamp(df, z, scale, offset, lo, hi); };
+    const bool plus_zero = PlusZeroOffset(p.f_scale, p.f_offset);
+    auto v = [&](VF z) { return ScaleClamp(df, z, scale, offset, lo, hi, plus_zero); };
     StoreQuad<kDType>(df, v(z0), v(z1), v(z2), v(z3), out);
   }
 

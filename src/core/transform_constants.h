@@ -35,6 +35,14 @@ constexpr std::array<T, N> AtanhSeries() {
   return c;
 }
 
+// floor(log2 x) for finite x > 0 (a constant expression).
+constexpr int FloorLog2(double x) {
+  int e = 0;
+  while (x >= 2) x /= 2, ++e;
+  while (x < 1) x *= 2, --e;
+  return e;
+}
+
 template <class T>
 struct TransformConstants;
 
@@ -56,6 +64,14 @@ struct TransformConstants<float> {
   static constexpr double kAngleStep = 6.283185307179586476925 / 33554432.0;
   static constexpr float kAngleHi = static_cast<float>(kAngleStep);
   static constexpr float kAngleLo = static_cast<float>(kAngleStep - static_cast<double>(kAngleHi));
+  // The angle's sum S = n kAngleHi + y, y = RN_float(n kAngleLo), is exact in
+  // double (FmaExactInDouble): with 2^h <= kAngleHi < 2^(h+1), 2^l <= |kAngleLo|
+  // and 2^m <= |n| < 2^(m+1), m <= 21: n kAngleHi is a multiple of 2^(h-23),
+  // |y| >= 2^(m+l) makes y one of 2^(m+l-23), and h >= m + l (h - l >= 24:
+  // |kAngleLo| <= ulp(kAngleHi) / 2), so S is a multiple of 2^(m+l-23) with
+  // |S| < 2^(m+h+2): fewer than 2^(h-l+25) multiples, within 2^53 for h - l <= 28.
+  static constexpr bool kAngleSumExactInDouble =
+      FloorLog2(kAngleHi) - FloorLog2(kAngleLo < 0 ? -kAngleLo : kAngleLo) <= 28;
 };
 
 template <>

@@ -256,6 +256,29 @@ HWY_INLINE V FmaExactProduct(D d, V a, V b, V c) {
   return hn::Add(hn::Mul(a, b), c);
 }
 
+// a * b + c for float lanes where the caller proves that the exact a b + c
+// (a, b, c floats) is a multiple of some 2^k with fewer than 2^53 multiples
+// below |a b + c|, so that it is a double: then computed in double it is
+// exact and rounds to float once, the FMA's value, and SSE4 needs neither
+// the midpoint test nor the branch of F32x4. Fma elsewhere.
+template <class D, class V = VecOf<D>>
+HWY_INLINE V FmaExactInDouble(D d, V a, V b, V c) {
+#if !HWY_NATIVE_FMA && HWY_TARGET != HWY_SCALAR
+  using T = hn::TFromD<D>;
+  if constexpr (sizeof(T) == 4 && D::kPrivateN * sizeof(T) == 16) {
+    const hn::Half<D> dh;
+    const hn::Repartition<double, D> dd;
+    auto half = [&](VecOf<decltype(dh)> x, VecOf<decltype(dh)> y, VecOf<decltype(dh)> z) {
+      return hn::DemoteTo(dh, hn::Add(hn::Mul(hn::PromoteTo(dd, x), hn::PromoteTo(dd, y)),
+                                      hn::PromoteTo(dd, z)));
+    };
+    return hn::Combine(d, half(hn::UpperHalf(dh, a), hn::UpperHalf(dh, b), hn::UpperHalf(dh, c)),
+                       half(hn::LowerHalf(dh, a), hn::LowerHalf(dh, b), hn::LowerHalf(dh, c)));
+  }
+#endif
+  return Fma(d, a, b, c);
+}
+
 // Signed integer lanes with |v| < 2^51 (double) or any int32 (float) to
 // floating point, exactly. AVX2 and SSE4 have no int64 -> double instruction
 // (Highway emulates it in five operations): there the magic number
@@ -427,7 +450,10 @@ HWY_INLINE void SinCosAngleF32(DF df, DU du, VecOf<DU> w, VecOf<DF>& c, VecOf<DF
   const auto rem = hn::Sub(hn::BitCast(di, hn::And(t, hn::Set(du, 0x3FFFFFu))),
                            hn::Set(di, 1 << 21));
   const auto n = hn::ConvertTo(df, hn::Add(hn::ShiftLeft<1>(rem), hn::Set(di, 1)));
-  const auto x = Fma(df, n, hn::Set(df, C::kAngleHi), hn::Mul(n, hn::Set(df, C::kAngleLo)));
+  // n kAngleHi + RN(n kAngleLo) is exact in double (kAngleSumExactInDouble).
+  static_assert(C::kAngleSumExactInDouble);
+  const auto x = FmaExactInDouble(df, n, hn::Set(df, C::kAngleHi),
+                                  hn::Mul(n, hn::Set(df, C::kAngleLo)));
   SinCosQuadrant(df, du, x, k, c, s);
 }
 
@@ -526,10 +552,32 @@ HWY_INLINE void InverseNormalCdfN(D d, V (&p)[kN], const V (&q)[kN]) {
 
 // ---------------------------------------------------------------- transforms
 
+// Whether FmaScale may take its multiply-only path: offset is +0 and scale
+// finite and nonzero (a scalar test, once per batch).
+template <class T>
+bool PlusZeroOffset(T scale, T offset) {
+  return offset == T(0) && !std::signbit(offset) && std::isfinite(scale) && scale != T(0);
+}
+
+// fma(x, scale, offset). Where Fma is emulated in vectors (SSE4) and
+// PlusZeroOffset(scale, offset) holds (mean 0, the usual normal and
+// truncated normal), the FMA's one rounding is the product's: fma(x, s, +0)
+// is RN(x s) unless x s is an exact zero (x = +-0, s finite and nonzero),
+// where it is +0 (-0 + +0) and the product alone would keep x's sign.
+template <class D, class V = VecOf<D>>
+HWY_INLINE V FmaScale(D d, V x, V scale, V offset, bool plus_zero_offset) {
+#if !HWY_NATIVE_FMA && HWY_TARGET != HWY_SCALAR
+  if (plus_zero_offset) return hn::IfThenZeroElse(hn::Eq(x, hn::Zero(d)), hn::Mul(x, scale));
+#else
+  (void)plus_zero_offset;
+#endif
+  return Fma(d, x, scale, offset);
+}
+
 // Scale and clamp: value = clamp(fma(x, scale, offset), lo, hi).
 template <class D, class V = VecOf<D>>
-HWY_INLINE V ScaleClamp(D d, V x, V scale, V offset, V lo, V hi) {
-  return hn::Min(hn::Max(Fma(d, x, scale, offset), lo), hi);
+HWY_INLINE V ScaleClamp(D d, V x, V scale, V offset, V lo, V hi, bool plus_zero_offset = false) {
+  return hn::Min(hn::Max(FmaScale(d, x, scale, offset, plus_zero_offset), lo), hi);
 }
 
 // f32 uniform from a word: (w >> 8) 2^-24.
