@@ -64,7 +64,7 @@ void SinCosQuadrant(T x, U k, T& cos_out, T& sin_out) {  // kernels: SinCosQuadr
   using C = TransformConstants<T>;
   const T z = x * x;
   const T sin_x = std::fma(x * z, PolyAscending(z, C::kSin), x);
-  const T cos_x = PolyAscending(z, C::kCos);  // ends with fma(acc, z, 1)
+  const T cos_x = std::fma(z, PolyAscending(z, C::kCos), T(1));
   const bool swap = (k & 1) != 0;
   const T c = swap ? sin_x : cos_x;
   const T s = swap ? cos_x : sin_x;

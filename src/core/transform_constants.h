@@ -56,10 +56,9 @@ struct TransformConstants<float> {
   static constexpr uint32_t kSqrtHalfBits = 0x3F3504F3u;  // sqrt(1/2)
   // sin x = x + x z (s1 + s2 z + ...), cos x = 1 + z (c1 + c2 z + ...), z = x^2,
   // |x| <= pi/4: Taylor terms up to x^9 (sin; next term 2.5e-9 relative) and
-  // x^10 (cos; next 1.6e-10). kCos starts with the 1, so that cos is one
-  // Horner chain (the same FMAs as fma(z, c1 + ..., 1)).
+  // x^10 (cos; next 1.6e-10).
   static constexpr auto kSin = TaylorSeries<float, 4>(3, 2, -1);  // -1/3!, 1/5!, ...
-  static constexpr auto kCos = TaylorSeries<float, 6>(0, 2, 1);   // 1, -1/2!, 1/4!, ...
+  static constexpr auto kCos = TaylorSeries<float, 5>(2, 2, -1);  // -1/2!, 1/4!, ...
   // 2 pi 2^-25 split in two: the angle is n * (kAngleHi + kAngleLo), n odd, |n| < 2^22.
   static constexpr double kAngleStep = 6.283185307179586476925 / 33554432.0;
   static constexpr float kAngleHi = static_cast<float>(kAngleStep);
@@ -83,7 +82,7 @@ struct TransformConstants<double> {
   static constexpr uint64_t kSqrtHalfBits = 0x3FE6A09E667F3BCDull;
   // |x| <= pi/4: sin up to x^17 (next term 1.2e-19 relative), cos up to x^16 (2.7e-18).
   static constexpr auto kSin = TaylorSeries<double, 8>(3, 2, -1);
-  static constexpr auto kCos = TaylorSeries<double, 9>(0, 2, 1);  // 1, -1/2!, ...
+  static constexpr auto kCos = TaylorSeries<double, 8>(2, 2, -1);
   // 2 pi 2^-54 split in two (2 pi = kTwoPiHi + kTwoPiLo to 106 bits): n odd, |n| < 2^51.
   static constexpr double kTwoPiHi = 6.28318530717958623200e+00;
   static constexpr double kTwoPiLo = 2.44929359829470635445e-16;

@@ -425,7 +425,7 @@ HWY_INLINE void SinCosQuadrant(D d, DU du, V x, VecOf<DU> k, V& cos_out, V& sin_
   using TU = hn::TFromD<DU>;
   const V z = hn::Mul(x, x);
   const V sin_x = Fma(d, hn::Mul(x, z), PolyAscending<C::kSin>(d, z), x);
-  const V cos_x = PolyAscending<C::kCos>(d, z);  // ends with Fma(acc, z, 1)
+  const V cos_x = Fma(d, z, PolyAscending<C::kCos>(d, z), hn::Set(d, T(1)));
   const auto one = hn::Set(du, TU{1});
   const auto two = hn::Set(du, TU{2});
   const auto swap = hn::RebindMask(d, hn::Eq(hn::And(k, one), one));
