@@ -257,10 +257,9 @@ HWY_INLINE V FmaExactProduct(D d, V a, V b, V c) {
 }
 
 // a * b + c for float lanes where the caller proves that the exact a b + c
-// (a, b, c floats) is a multiple of some 2^k with fewer than 2^53 multiples
-// below |a b + c|, so that it is a double: then computed in double it is
-// exact and rounds to float once, the FMA's value, and SSE4 needs neither
-// the midpoint test nor the branch of F32x4. Fma elsewhere.
+// is a double (K 2^k with an integer |K| <= 2^53): computed in double it is
+// then exact and rounds to float once, the FMA's value, so SSE4 needs
+// neither F32x4's midpoint test nor its branch. Fma elsewhere.
 template <class D, class V = VecOf<D>>
 HWY_INLINE V FmaExactInDouble(D d, V a, V b, V c) {
 #if !HWY_NATIVE_FMA && HWY_TARGET != HWY_SCALAR
