@@ -5,7 +5,9 @@
 // under it the fills dispatch to AVX2 (or lower).
 //
 // Usage: fixed_work init_small|init_model|normal_f32|uniform_f32|uniform_bf16|
-//                   trunc_f32|normal_f64|init_block|bits_scalar|orthogonal
+//                   trunc_f32|normal_f64|normal_f8e4m3|uniform_f8e4m3|init_block|
+//                   bits_scalar|orthogonal
+#include <cstdint>
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -42,6 +44,10 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 4; ++i) Fill(f.data(), DType::kF32, f.size(), Distribution::Uniform(-1, 1), key, {0, 1});
   } else if (w == "uniform_bf16") {
     for (int i = 0; i < 4; ++i) Fill(h.data(), DType::kBF16, h.size(), Distribution::Uniform(-1, 1), key, {0, 1});
+  } else if (w == "normal_f8e4m3" || w == "uniform_f8e4m3") {
+    std::vector<uint8_t> b(1 << 20);
+    const Distribution dist = w[0] == 'n' ? Distribution::Normal(0, 1) : Distribution::Uniform(-1, 1);
+    for (int i = 0; i < 4; ++i) Fill(b.data(), DType::kF8E4M3, b.size(), dist, key, {0, 1});
   } else if (w == "trunc_f32") {
     for (int i = 0; i < 4; ++i) Fill(f.data(), DType::kF32, f.size(), Distribution::TruncatedNormal(0, 1, -2, 2), key, {0, 1});
   } else if (w == "normal_f64") {

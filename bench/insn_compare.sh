@@ -20,7 +20,7 @@ link "$new_src" "$new_build" "$work/new"
 count() { valgrind --tool=callgrind --callgrind-out-file=/dev/null "$1" "$2" 2>&1 |
           sed -n 's/.*Collected : \([0-9]*\).*/\1/p'; }
 printf '%-14s %14s %14s %8s\n' workload old new new/old
-for w in init_small init_model normal_f32 uniform_f32 uniform_bf16 trunc_f32 normal_f64 init_block \
+for w in init_small init_model normal_f32 uniform_f32 uniform_bf16 trunc_f32 normal_f64 normal_f8e4m3 uniform_f8e4m3 init_block \
          bits_scalar orthogonal; do
   o=$(count "$work/old" "$w")
   n=$(count "$work/new" "$w")

@@ -110,6 +110,17 @@ struct F8Format {
   // Added to the float bits to rebias the exponent and round (part 1).
   static constexpr uint32_t kRebias =
       (uint32_t(kBias - 127) << 23) + ((uint32_t{1} << (kShift - 1)) - 1);
+  // The fills' conversion (F8FillBits in fill-inl.h): the exponent field of
+  // the smallest normal, and what turns it into the rounding constant
+  // C = 1.5 * 2^(e + kShift), whose ulp 2^(e - kMantBits) is the FP8 step of
+  // binade e; kFillBias is what (bits(|v| + C) & 0xFFFF) + (bits(|v| + C) >>
+  // kShift) exceeds the FP8 pattern by: 2^kMantBits * (exponent field of
+  // kDenormMagicBits) + 2^(kMantBits - 1).
+  static constexpr uint32_t kRoundMagicOffset = (uint32_t{kShift} << 23) | 0x00400000u;
+  static constexpr uint32_t kFillBias =
+      ((kDenormMagicBits >> 23) << kMantBits) + (uint32_t{1} << (kMantBits - 1));
+  static_assert(kMantBits != 3 || kFillBias == 1132);
+  static_assert(kMantBits != 2 || kFillBias == 538);
 };
 
 template <int kMantBits>

@@ -60,13 +60,9 @@ HWY_INLINE VecOf<DU> ToF16Bits(DF df, DU du, VecOf<DF> v) {
 // float lanes -> FP8 patterns (kMantBits 3: E4M3, 2: E5M2) in 32-bit lanes
 // (the value in the low byte, the rest zero): the vector twin of
 // internal::FloatToF8Bits, the same result on every input, NaN, infinities
-// and overflow included (torch 2.13's rounding: see dtype.h).
-// kFillRange: only for |v| <= 464 (E4M3) / |v| < 61440 (E5M2), where neither
-// saturation nor overflow can happen: what the fills store (they refuse
-// parameters whose values could exceed the largest finite value, 448 /
-// 57344, and a float rounding of such a value stays far below these bounds),
-// without the three or four operations that handle the rest.
-template <int kMantBits, bool kFillRange = false, class DF, class DU>
+// and overflow included (torch 2.13's rounding: see dtype.h). The fills
+// store through F8FillBits below instead.
+template <int kMantBits, class DF, class DU>
 HWY_INLINE VecOf<DU> ToF8Bits(DF df, DU du, VecOf<DF> v) {
   using F = internal::F8Format<kMantBits>;
   const hn::RebindToSigned<DF> di;
@@ -87,7 +83,6 @@ HWY_INLINE VecOf<DU> ToF8Bits(DF df, DU du, VecOf<DF> v) {
   const auto is_sub =
       hn::RebindMask(du, hn::Lt(imag, hn::Set(di, static_cast<int32_t>(F::kMinNormalBits))));
   auto r = hn::IfThenElse(is_sub, sub, normal);
-  if constexpr (kFillRange) return hn::Or(r, hn::ShiftRight<24>(sign));
   const auto nan = hn::RebindMask(du, hn::Gt(imag, hn::Set(di, 0x7F800000)));
   if constexpr (kMantBits == 3) {
     // Saturate: what rounds to 480 or more (0x7F and up; the normal path's
@@ -103,6 +98,76 @@ HWY_INLINE VecOf<DU> ToF8Bits(DF df, DU du, VecOf<DF> v) {
   return hn::Or(r, hn::ShiftRight<24>(sign));
 }
 
+// The fills' FP8 rounding, for finite lanes with |v| <= 464 (E4M3) /
+// |v| < 61440 (E5M2): what the fills store (they refuse parameters whose
+// values could exceed the largest finite value, 448 / 57344, and a float
+// rounding of such a value stays far below these bounds), where neither
+// saturation nor overflow can happen. Lane j of the result is
+// (FP8 pattern of v_j + F::kFillBias) << kF8FillUnitShift, the pattern
+// internal::FloatToF8Bits gives; StoreQuad sums four such vectors shifted
+// into their bytes and subtracts the biases once (exact modulo 2^32).
+//
+// One rounding, done by the FPU, for normal and subnormal results alike:
+// with e = max(exponent of |v|, the smallest normal's e_min = 1 - bias), the
+// constant C = 1.5 * 2^(e + kShift) has ulp 2^(e - kMantBits), the FP8 step
+// of binade e (below e_min: the subnormal step). |v| < 2^(e+1) keeps
+// |v| + C inside C's binade, so t = RN(|v| + C) = C + k ulp, k = |v| / ulp
+// rounded to nearest, ties to even (C's mantissa field 0x400000 is even in
+// ulps, so t's last bit is k's, and so is the FP8 mantissa's), 0 <= k <=
+// 2^(kMantBits+1): bits(t) = bits(C) + k with no carry out of the low 16
+// bits. The pattern is 2^kMantBits (e - e_min) + k (k = 2^(kMantBits+1), a
+// rounding up into the next binade, is that binade's first pattern), and
+// bits(t) >> kShift = 2^kMantBits E + 2^(kMantBits-1), E = C's exponent
+// field = e + 127 + kShift; so (bits(t) & 0xFFFF) + (bits(t) >> kShift) =
+// pattern + kFillBias, and the sign, put at bit 7 of the low half first,
+// adds its 128. On x86 one pmaddwd forms that sum (times 2^8: the low half
+// times 256, the high half, < 2^15, times 2^(24 - kShift)). Nothing here is
+// subnormal but possibly |v| itself, which rounds to k = 0 whether or not
+// the FPU treats it as zero, so MXCSR's FTZ/DAZ do not change the result.
+#undef FANFILL_F8_PMADDWD  // defined once per target
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL || HWY_TARGET == HWY_AVX2 || \
+    HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
+#define FANFILL_F8_PMADDWD 1
+constexpr int kF8FillUnitShift = 8;
+#else
+#define FANFILL_F8_PMADDWD 0
+constexpr int kF8FillUnitShift = 0;
+#endif
+
+template <int kMantBits, class DF, class DU>
+HWY_INLINE VecOf<DU> F8FillBits(DF df, DU du, VecOf<DF> v) {
+  using F = internal::F8Format<kMantBits>;
+  const hn::RebindToSigned<DF> di;
+  const auto bits = hn::BitCast(du, v);
+  const auto mag = hn::And(bits, hn::Set(du, 0x7FFFFFFFu));
+  const auto e = hn::BitCast(du, hn::Max(hn::BitCast(di, hn::And(bits, hn::Set(du, 0x7F800000u))),
+                                         hn::Set(di, static_cast<int32_t>(F::kMinNormalBits))));
+  const auto c = hn::Add(e, hn::Set(du, F::kRoundMagicOffset));
+  const auto t = hn::BitCast(du, hn::Add(hn::BitCast(df, mag), hn::BitCast(df, c)));
+  const auto ts = hn::OrAnd(t, hn::ShiftRight<24>(bits), hn::Set(du, 0x80u));
+#if FANFILL_F8_PMADDWD
+  constexpr uint32_t kWeights = (uint32_t{1} << (24 - F::kShift)) << 16 | 256u;
+  const auto w = hn::Set(du, kWeights);
+#if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
+  return VecOf<DU>{_mm512_madd_epi16(ts.raw, w.raw)};
+#elif HWY_TARGET == HWY_AVX2
+  return VecOf<DU>{_mm256_madd_epi16(ts.raw, w.raw)};
+#else
+  return VecOf<DU>{_mm_madd_epi16(ts.raw, w.raw)};
+#endif
+#else
+  return hn::Add(hn::And(ts, hn::Set(du, 0xFFFFu)), hn::ShiftRight<F::kShift>(ts));
+#endif
+}
+
+// x << kBits for kBits >= 0, x >> -kBits otherwise.
+template <int kBits, class V>
+HWY_INLINE V ShiftBy(V x) {
+  if constexpr (kBits > 0) return hn::ShiftLeft<kBits>(x);
+  if constexpr (kBits < 0) return hn::ShiftRight<-kBits>(x);
+  return x;
+}
+
 // ---------------------------------------------------------------- stores
 
 // Four float vectors (element 4j + m of the batch in lane j of vector m),
@@ -115,12 +180,15 @@ HWY_INLINE void StoreQuad(DF df, V v0, V v1, V v2, V v3, void* out) {
     // Elements 4j..4j+3 are bytes 0..3 of 32-bit lane j (little-endian): the
     // four byte vectors merged by shifts are already in memory order.
     static_assert(std::endian::native == std::endian::little, "FP8 stores assume little-endian");
+    // Each byte's bias (F8FillBits) is subtracted once for the four.
     constexpr int kMant = kDType == DType::kF8E4M3 ? 3 : 2;
+    constexpr int kUnit = kF8FillUnitShift;
     const hn::RebindToUnsigned<DF> du;
-    auto f8 = [&](V v) { return ToF8Bits<kMant, /*kFillRange=*/true>(df, du, v); };
-    const auto b01 = hn::Or(f8(v0), hn::ShiftLeft<8>(f8(v1)));
-    const auto b23 = hn::Or(f8(v2), hn::ShiftLeft<8>(f8(v3)));
-    hn::StoreU(hn::Or(b01, hn::ShiftLeft<16>(b23)), du, static_cast<uint32_t*>(out));
+    auto f8 = [&](V v) { return F8FillBits<kMant>(df, du, v); };
+    const auto s01 = hn::Add(ShiftBy<-kUnit>(f8(v0)), ShiftBy<8 - kUnit>(f8(v1)));
+    const auto s23 = hn::Add(ShiftBy<16 - kUnit>(f8(v2)), ShiftBy<24 - kUnit>(f8(v3)));
+    const auto bias = hn::Set(du, internal::F8Format<kMant>::kFillBias * 0x01010101u);
+    hn::StoreU(hn::Sub(hn::Add(s01, s23), bias), du, static_cast<uint32_t*>(out));
   } else if constexpr (kDType == DType::kBF16) {
     // Elements 4j, 4j+1 are the low and high halves of 32-bit lane j of
     // p01 (little-endian), 4j+2, 4j+3 of p23: the rounded words' top halves
