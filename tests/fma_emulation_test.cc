@@ -187,6 +187,31 @@ Cases<float> HardF32() {
   return cases;
 }
 
+// float, results on the subnormal grid (step 2^-149): c = k 2^-149 with k
+// odd and near 2^23, a b = 2^-150 (1 - m^2 2^-46), just under half a step:
+// the exact sum rounds down to c, but the double sum (53 bits at about 2^-126)
+// lands on the midpoint (k + 1/2) 2^-149, which ties to the even k + 1. The
+// midpoint test cannot see it (the float grid here is not the 24-bit one);
+// the tiny-result branch of FmaF32 and F32x4 must.
+Cases<float> HardSubnormalF32() {
+  Cases<float> cases;
+  const float u = 0x1.0p-23f;
+  int naive_wrong = 0, count = 0;
+  for (int m = 1; m < 256; m += 2) {
+    for (int k : {(1 << 22) + 1, (1 << 22) + 12345, 3 << 21 | 1, (1 << 23) - 1, (1 << 23) - 77}) {
+      const float a = 0x1.0p-100f * (1.0f + static_cast<float>(m) * u);
+      const float b = 0x1.0p-50f * (1.0f - static_cast<float>(m) * u);
+      const float c = std::ldexp(static_cast<float>(k), -149);
+      naive_wrong += static_cast<float>(static_cast<double>(a) * b + c) != std::fma(a, b, c);
+      ++count;
+      // Every sign combination is hard (c - a b sits just above (k - 1/2) 2^-149).
+      for (int s = 0; s < 8; ++s) cases.Add(s & 1 ? -a : a, s & 2 ? -b : b, s & 4 ? -c : c);
+    }
+  }
+  EXPECT_GT(naive_wrong, count / 4) << "the subnormal hard cases are not hard";
+  return cases;
+}
+
 // double: the same construction with u = 2^-52: a b + c rounded twice (the
 // product, then the sum) ties to the wrong double.
 Cases<double> HardF64() {
@@ -238,6 +263,17 @@ Cases<T> Random(size_t n, int emax, int spread, uint64_t seed) {
 template <class T>
 Cases<T> Special() {
   Cases<T> cases;
+  if constexpr (sizeof(T) == 4) {
+    // Sums in (2^128 - 2^103, 2^128): above the overflow midpoint, below 2^128
+    // (infinity, which a clamping double -> float conversion would miss).
+    // First, each with three plain lanes (All starts Special at a multiple of
+    // 16): a vector holding another flagged lane would go by lane anyway.
+    const T big = std::numeric_limits<T>::max();
+    for (T c : {std::ldexp(T(1.5), 103), -std::ldexp(T(1.5), 103), std::ldexp(T(1), 103)}) {
+      cases.Add(c > 0 ? big : -big, T(1), c);  // 2^103 exactly: the midpoint, ties to inf
+      for (int i = 0; i < 3; ++i) cases.Add(T(1), T(1), T(1));
+    }
+  }
   const T tiny = sizeof(T) == 4 ? std::numeric_limits<T>::min() : std::ldexp(T(1), -400);
   const T tinier = sizeof(T) == 4 ? std::numeric_limits<T>::denorm_min() : std::ldexp(T(1), -450);
   const T values[] = {T(0), -T(0), T(1), T(-1), T(0.5), T(3), std::ldexp(T(1), -60), tiny, tinier};
@@ -291,12 +327,14 @@ Cases<T> All() {
   };
   if constexpr (sizeof(T) == 4) {
     append(HardF32());
+    append(HardSubnormalF32());
     append(Random<float>(1 << 21, 40, 40, 1));
     append(Random<float>(1 << 18, 60, 100, 2));
   } else {
     append(HardF64());
     append(Random<double>(1 << 21, 300, 120, 3));
   }
+  cases.PadTo16();
   append(Special<T>());
   cases.PadTo16();
   return cases;
@@ -386,11 +424,12 @@ float HornerByStdFma(const std::vector<float>& c, float z) {
   return acc;
 }
 
-// z for the chains: the hard pair; random values in [-80, 80] and of every
+// z for the chains: the hard pair (in lanes 0-1 and 2-3 of a 4-lane
+// vector: both halves of HornerF32x4); random values in [-80, 80] and of every
 // magnitude from the subnormals to 2^9; values whose chains overflow to
 // infinity; zeros, infinities and NaN.
 std::vector<float> HornerInputs() {
-  std::vector<float> z = {kHardZ, -kHardZ, 0.0f, -0.0f, 64.0f, -64.0f, std::nextafter(64.0f, 100.0f),
+  std::vector<float> z = {kHardZ, -kHardZ, 0.0f, -0.0f, 1.0f, 0.5f, kHardZ, -kHardZ, 64.0f, -64.0f, std::nextafter(64.0f, 100.0f),
                           std::numeric_limits<float>::infinity(),
                           -std::numeric_limits<float>::infinity(),
                           std::numeric_limits<float>::quiet_NaN(),
@@ -419,7 +458,10 @@ TEST(FmaEmulation, EveryTargetFmaScaleMatchesStdFma) {
   std::normal_distribution<float> normal(0.0f, 3.0f);
   for (int i = 0; i < 100000; ++i) x.push_back(normal(rng));
   while (x.size() % 16 != 0) x.push_back(0.0f);
-  const float scales[] = {0.02f, -1.5f, 1e-20f, 3e25f};
+  // Zero, infinite and NaN scales too: PlusZeroOffset must refuse the
+  // multiply-only path there (0 * -1 is -0, fma gives +0; inf * 0 is NaN).
+  const float scales[] = {0.02f, -1.5f, 1e-20f, 3e25f, 0.0f, -0.0f, inf, -inf,
+                          std::numeric_limits<float>::quiet_NaN()};
   const float offsets[] = {0.0f, -0.0f, 0.1f};
   for (const std::string& target : fanfill::SupportedTargets()) {
     fanfill::ForceTarget(target);

@@ -100,12 +100,17 @@ inline float FmaF32(float a, float b, float c) {
 //   |x| >= |c_k| / 2. Otherwise |acc z| >= 2^(e_c - 1) (e_c: c_k's exponent),
 //   and the last bit of acc z (the product of two 24-bit significands, or
 //   fewer for a subnormal z) is at or above 2^(e_c - 48), as is c_k's
-//   (2^(e_c - 23)): x is a multiple of 2^(e_c - 48), so 0 or at least 2^-78;
+//   (2^(e_c - 23)): x is a multiple of 2^(e_c - 48), so 0 or at least 2^-78
+//   (the argument needs only e_c >= -78; 2^-30 is a margin, not a limit);
 // - x = 0 gives s = +0, as the FMA does; every acc is 0 or a normal float.
 // Above the range the same argument as FmaF32's holds (the overflow
-// threshold 2^128 - 2^103 is a double and a midpoint, so caught); once acc is
-// infinite or NaN the double steps give the FMA's infinities and NaN. A chain
-// with a midpoint anywhere is evaluated lane by lane with FmaF32.
+// threshold 2^128 - 2^103 is a double and a midpoint, so caught), provided
+// the double -> float rounding turns what exceeds FLT_MAX into infinity, as
+// x86's cvtpd2ps does; then once acc is infinite or NaN the double steps give
+// the FMA's infinities and NaN. Highway's EMU128 DemoteTo clamps to FLT_MAX
+// instead, so there the chain also flags |s| > FLT_MAX
+// (kDemoteRoundsToInfinity). A chain with a flagged step anywhere is
+// evaluated lane by lane with FmaF32.
 template <class T, size_t N>
 constexpr bool HornerInDoubleIsExact(const std::array<T, N>& c) {
   for (const T x : c) {

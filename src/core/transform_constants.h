@@ -5,6 +5,7 @@
 #define FANFILL_SRC_CORE_TRANSFORM_CONSTANTS_H_
 
 #include <array>
+#include <cstddef>
 #include <cstdint>
 
 namespace fanfill::internal {

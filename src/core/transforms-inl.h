@@ -17,6 +17,7 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <tuple>
 #include <type_traits>
 
@@ -87,11 +88,13 @@ HWY_INLINE V F32x4(D d, V a, V b, V c) {
   const auto low_words = hn::ConcatEven(di, w_hi, w_lo);  // bits 0..31 of each double
   const auto high_words = hn::ConcatOdd(di, w_hi, w_lo);  // bits 32..63
   const auto midpoint = hn::Eq(hn::And(low_words, hn::Set(di, 0x1FFFFFFF)), hn::Set(di, 0x10000000));
-  const auto exponent = hn::And(high_words, hn::Set(di, 0x7FF00000));
-  // Below 2^-126 (the subnormal grid), or at 2^128 and beyond (infinities and
-  // NaN, which DemoteTo need not keep on every target): by lane.
-  const auto tiny = hn::Lt(exponent, hn::Set(di, 0x38100000));
-  const auto huge = hn::Gt(exponent, hn::Set(di, 0x47EFFFFF));
+  const auto magnitude = hn::And(high_words, hn::Set(di, 0x7FFFFFFF));  // high word of |s|
+  // Below 2^-126 (the subnormal grid), or from just under FLT_MAX (high word
+  // 0x47EFFFFF; FLT_MAX is 0x47EFFFFF'E0000000) up, infinities and NaN
+  // included: EMU128's and SCALAR's DemoteTo clamp what exceeds FLT_MAX
+  // instead of rounding it to infinity. By lane.
+  const auto tiny = hn::Lt(magnitude, hn::Set(di, 0x38100000));
+  const auto huge = hn::Gt(magnitude, hn::Set(di, 0x47EFFFFE));
   if (HWY_UNLIKELY(!hn::AllFalse(di, hn::Or(hn::Or(midpoint, tiny), huge)))) {
     return ByLaneEmulated(d, a, b, c);
   }
@@ -161,6 +164,15 @@ HWY_NOINLINE V HornerByLane(D d, V z) {
   return hn::Load(d, lanes);
 }
 
+// Whether DemoteTo(double -> float) rounds what exceeds FLT_MAX to infinity,
+// as the FMA does: x86's cvtpd2ps does; EMU128's (and SCALAR's) DemoteTo
+// clamps to +-FLT_MAX, so there HornerF32x4 also sends such lanes by lane.
+#if HWY_ARCH_X86 && HWY_TARGET != HWY_EMU128
+constexpr bool kDemoteRoundsToInfinity = true;
+#else
+constexpr bool kDemoteRoundsToInfinity = false;
+#endif
+
 // Horner's rule on four floats, each step Fma(acc, z, c_k), with acc kept in
 // double between the steps (the proof is in src/core/fma_emulation.h, at
 // HornerInDoubleIsExact): per step and half a multiply, an add, the midpoint
@@ -192,6 +204,10 @@ HWY_INLINE V HornerF32x4(D d, V z) {
     const auto s_lo = hn::Add(hn::Mul(acc_lo, z_lo), c);
     const auto s_hi = hn::Add(hn::Mul(acc_hi, z_hi), c);
     undecided = hn::Or(undecided, hn::RebindMask(dd, hn::Or(midpoint(s_lo), midpoint(s_hi))));
+    if constexpr (!kDemoteRoundsToInfinity) {
+      const auto max = hn::Set(dd, static_cast<double>(std::numeric_limits<float>::max()));
+      undecided = hn::Or(undecided, hn::Or(hn::Gt(hn::Abs(s_lo), max), hn::Gt(hn::Abs(s_hi), max)));
+    }
     f_lo = hn::DemoteTo(dh, s_lo);
     f_hi = hn::DemoteTo(dh, s_hi);
     acc_lo = hn::PromoteTo(dd, f_lo);
