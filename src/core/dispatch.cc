@@ -24,6 +24,7 @@
 
 #include "fanfill/fanfill.hpp"
 #include "src/core/fill_params.h"
+#include "src/core/fp_env.h"
 
 namespace fanfill {
 
@@ -40,6 +41,7 @@ constexpr uint64_t kChunkBytes = 256 * 1024;
 
 void Run(const FillParams& p, StreamKey key, void* out, uint64_t first, uint64_t count,
          int max_threads) {
+  const DefaultFpEnvironment fp_env;  // this thread's part (src/core/fp_env.h)
   const size_t size = ElementBytes(p);
   const uint64_t chunk = kChunkBytes / size;
   const KernelArgs args{p, key};
@@ -52,6 +54,7 @@ void Run(const FillParams& p, StreamKey key, void* out, uint64_t first, uint64_t
   auto body = [&] {
     tbb::parallel_for(tbb::blocked_range<uint64_t>(0, chunks),
                       [&](const tbb::blocked_range<uint64_t>& r) {
+                        const DefaultFpEnvironment task_fp_env;  // a worker's own
                         for (uint64_t c = r.begin(); c != r.end(); ++c) {
                           const uint64_t begin = c * chunk;
                           const uint64_t n = std::min(chunk, count - begin);

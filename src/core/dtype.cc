@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "src/core/fp_env.h"
+
 namespace fanfill {
 namespace internal {
 namespace {
@@ -157,6 +159,7 @@ void StoreAt(void* out, DType dtype, uint64_t i, double v) {
 }
 
 void StoreConstant(void* out, DType dtype, uint64_t count, double v) {
+  const DefaultFpEnvironment fp_env;  // a subnormal constant stays one (fp_env.h)
   switch (dtype) {
     case DType::kF32:
       return FillWith(out, count, static_cast<float>(v));

@@ -11,6 +11,7 @@
 #include "src/core/common.h"
 #include "src/core/dtype.h"
 #include "src/core/fill_params.h"
+#include "src/core/fp_env.h"
 #include "src/core/transform_constants.h"
 
 namespace fanfill {
@@ -100,6 +101,7 @@ void CheckMaxThreads(int max_threads, const char* fn) {
 }
 
 FillParams MakeFillParams(DType dtype, const Distribution& dist) {
+  const DefaultFpEnvironment fp_env;  // the bounds' stepping needs subnormals (fp_env.h)
   CheckDType(dtype);
   FillParams p;
   p.dtype = dtype;

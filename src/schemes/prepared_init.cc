@@ -20,6 +20,7 @@
 #include "src/core/common.h"
 #include "src/core/dtype.h"
 #include "src/core/fill_params.h"
+#include "src/core/fp_env.h"
 #include "src/schemes/scheme_internal.h"
 #include "src/tensor/block_runs.h"
 
@@ -52,6 +53,7 @@ bool IsPointwise(Description::Kind kind) {
 // Validates (shape, layout, scheme, dtype, scale) and builds the plan into `plan`.
 void BuildPlan(InitPlan& plan, std::span<const int64_t> shape, Layout layout,
                const Scheme& scheme, DType dtype, StreamKey key, double scale) {
+  const DefaultFpEnvironment fp_env;  // the scheme's scale and bounds (src/core/fp_env.h)
   CheckDType(dtype);
   if (layout != Layout::kOI && layout != Layout::kIO) {
     Fail("unknown layout " + std::to_string(static_cast<int>(layout)) +
@@ -150,6 +152,7 @@ uint64_t DiracIndex(std::span<const int64_t> shape, Layout layout, uint64_t o, u
 }
 
 void RunWhole(const InitPlan& plan, void* out, int max_threads) {
+  const DefaultFpEnvironment fp_env;  // constants, eye, dirac, orthogonal's QR
   const Description& d = plan.d;
   const uint64_t count = d.count;
   switch (d.kind) {

@@ -238,3 +238,28 @@ def test_no_grad_fills_parameters():
     with torch.no_grad():
         fanfill.init_(p, "kaiming_uniform", seed=1, name="p")
     assert p.requires_grad and p.abs().sum() > 0
+
+
+def test_torch_flush_denormal_does_not_change_the_bits():
+    """torch.set_flush_denormal(True) sets FTZ/DAZ on this thread; fanfill's
+    fills compute in the default environment anyway (src/core/fp_env.h): the
+    same subnormal values, and the validation of subnormal bounds ends."""
+    if not torch.set_flush_denormal(False):
+        pytest.skip("this CPU has no flush-denormal mode")
+    shape = (1 << 17,)
+    cases = [
+        (lambda t, n: fanfill.fill_normal(t, 0.0, 1e-39, seed=3, threads=n), torch.float32),
+        (lambda t, n: fanfill.fill_uniform(t, -1e-38, 1e-38, seed=3, threads=n), torch.float32),
+        (lambda t, n: fanfill.fill_normal(t, 0.0, 1e-309, seed=3, threads=n), torch.float64),
+    ]
+    want = [fill(torch.empty(shape, dtype=dtype), 1) for fill, dtype in cases]
+    assert int((want[0] != 0).sum()) > shape[0] // 2  # subnormals really stored
+    try:
+        assert torch.set_flush_denormal(True)
+        assert float(torch.tensor([1e-39]) * 1.0) == 0.0  # torch itself now flushes
+        for (fill, dtype), w in zip(cases, want):
+            for threads in (0, 1):
+                assert torch.equal(fill(torch.empty(shape, dtype=dtype), threads), w)
+        assert float(torch.tensor([1e-39]) * 1.0) == 0.0  # the caller's mode is back
+    finally:
+        torch.set_flush_denormal(False)

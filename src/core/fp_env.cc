@@ -1,0 +1,66 @@
+#include "src/core/fp_env.h"
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <xmmintrin.h>
+#elif !defined(__aarch64__)
+#include <cfenv>
+#endif
+
+namespace fanfill::internal {
+
+#if defined(__x86_64__) || defined(__i386__)
+// MXCSR: status flags in bits 0-5 (kept), DAZ bit 6, exception masks 7-12,
+// rounding 13-14, FTZ 15. The default 0x1F80: every exception masked, round
+// to nearest, neither FTZ nor DAZ.
+namespace {
+constexpr unsigned kMxcsrDefault = 0x1F80u;
+constexpr unsigned kMxcsrFlags = 0x3Fu;
+}  // namespace
+
+DefaultFpEnvironment::DefaultFpEnvironment() {
+  const unsigned csr = _mm_getcsr();
+  saved_ = csr;
+  if ((csr & ~kMxcsrFlags) != kMxcsrDefault) {
+    _mm_setcsr(kMxcsrDefault | (csr & kMxcsrFlags));
+    changed_ = true;
+  }
+}
+
+DefaultFpEnvironment::~DefaultFpEnvironment() {
+  if (changed_) _mm_setcsr(static_cast<unsigned>(saved_));
+}
+
+#elif defined(__aarch64__)
+// FPCR: 0 is round to nearest, no flush-to-zero (FZ, FZ16), no default NaN,
+// no traps.
+DefaultFpEnvironment::DefaultFpEnvironment() {
+  uint64_t fpcr;
+  __asm__ __volatile__("mrs %0, fpcr" : "=r"(fpcr));
+  saved_ = fpcr;
+  if (fpcr != 0) {
+    __asm__ __volatile__("msr fpcr, %0" : : "r"(uint64_t{0}));
+    changed_ = true;
+  }
+}
+
+DefaultFpEnvironment::~DefaultFpEnvironment() {
+  if (changed_) __asm__ __volatile__("msr fpcr, %0" : : "r"(saved_));
+}
+
+#else
+// Elsewhere the rounding mode, the part of the environment standard C++ reaches.
+DefaultFpEnvironment::DefaultFpEnvironment() {
+  const int mode = std::fegetround();
+  saved_ = static_cast<uint64_t>(mode);
+  if (mode != FE_TONEAREST) {
+    std::fesetround(FE_TONEAREST);
+    changed_ = true;
+  }
+}
+
+DefaultFpEnvironment::~DefaultFpEnvironment() {
+  if (changed_) std::fesetround(static_cast<int>(saved_));
+}
+#endif
+
+}  // namespace fanfill::internal
