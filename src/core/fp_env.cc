@@ -7,6 +7,11 @@
 #endif
 
 namespace fanfill::internal {
+namespace {
+// No memory access of the scope moves across the environment's change (the
+// constructor and destructor are also out of line, in this file).
+inline void CompilerBarrier() { __asm__ __volatile__("" : : : "memory"); }
+}  // namespace
 
 #if defined(__x86_64__) || defined(__i386__)
 // MXCSR: status flags in bits 0-5 (kept), DAZ bit 6, exception masks 7-12,
@@ -24,9 +29,11 @@ DefaultFpEnvironment::DefaultFpEnvironment() {
     _mm_setcsr(kMxcsrDefault | (csr & kMxcsrFlags));
     changed_ = true;
   }
+  CompilerBarrier();
 }
 
 DefaultFpEnvironment::~DefaultFpEnvironment() {
+  CompilerBarrier();
   if (changed_) _mm_setcsr(static_cast<unsigned>(saved_));
 }
 
@@ -38,13 +45,15 @@ DefaultFpEnvironment::DefaultFpEnvironment() {
   __asm__ __volatile__("mrs %0, fpcr" : "=r"(fpcr));
   saved_ = fpcr;
   if (fpcr != 0) {
-    __asm__ __volatile__("msr fpcr, %0" : : "r"(uint64_t{0}));
+    __asm__ __volatile__("msr fpcr, %0" : : "r"(uint64_t{0}) : "memory");
     changed_ = true;
   }
+  CompilerBarrier();
 }
 
 DefaultFpEnvironment::~DefaultFpEnvironment() {
-  if (changed_) __asm__ __volatile__("msr fpcr, %0" : : "r"(saved_));
+  CompilerBarrier();
+  if (changed_) __asm__ __volatile__("msr fpcr, %0" : : "r"(saved_) : "memory");
 }
 
 #else

@@ -257,7 +257,7 @@ def test_torch_flush_denormal_does_not_change_the_bits():
     try:
         assert torch.set_flush_denormal(True)
         assert float(torch.tensor([1e-39]) * 1.0) == 0.0  # torch itself now flushes
-        for (fill, dtype), w in zip(cases, want):
+        for (fill, dtype), w in zip(cases, want, strict=True):
             for threads in (0, 1):
                 assert torch.equal(fill(torch.empty(shape, dtype=dtype), threads), w)
         assert float(torch.tensor([1e-39]) * 1.0) == 0.0  # the caller's mode is back
