@@ -2,11 +2,12 @@
 // (src/core/fp_env.h): under flush-to-zero and denormals-are-zero (what
 // torch.set_flush_denormal(True) sets) and under the other rounding modes,
 // every fill, scheme and block fill gives the bits it gives in the default
-// environment, on one thread and on several (whose worker threads, started
-// after the caller set FTZ, inherit it), validation ends (it steps through
+// environment, on one thread and on several, and when called from a oneTBB
+// task whose context captured the environment (which oneTBB then applies on
+// every worker that runs the fill's own tasks; plain workers were seen not
+// to inherit the caller's MXCSR); validation ends (it steps through
 // subnormal bounds), and the caller's environment is as it was afterwards.
-// Each test runs in a process of its own (gtest_discover_tests), so the
-// workers of a test are started under the environment it sets.
+// Each test runs in a process of its own (gtest_discover_tests).
 #include <gtest/gtest.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_group.h>
@@ -14,7 +15,6 @@
 
 #include <cfenv>
 #include <cstdint>
-#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>

@@ -128,11 +128,10 @@ HWY_INLINE VecOf<DU> ToF8Bits(DF df, DU du, VecOf<DF> v) {
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL || HWY_TARGET == HWY_AVX2 || \
     HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
 #define FANFILL_F8_PMADDWD 1
-constexpr int kF8FillUnitShift = 8;
 #else
 #define FANFILL_F8_PMADDWD 0
-constexpr int kF8FillUnitShift = 0;
 #endif
+constexpr int kF8FillUnitShift = FANFILL_F8_PMADDWD ? 8 : 0;
 
 template <int kMantBits, class DF, class DU>
 HWY_INLINE VecOf<DU> F8FillBits(DF df, DU du, VecOf<DF> v) {

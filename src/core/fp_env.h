@@ -4,13 +4,13 @@
 // fesetround changes the rounding). Element i stays a pure function of
 // (seed, stream, i): under a caller's FTZ the subnormal values of a fill
 // would otherwise be flushed, by this thread and by the worker threads that
-// inherited the environment of the thread that started them, and the
+// inherited the environment through a oneTBB context that captured it, and the
 // validation's stepping through subnormal bounds (SmallestAtLeast) would
 // never end.
 //
 // DefaultFpEnvironment sets that environment for its scope where it differs
 // and restores the caller's at the end. Used where a request is validated
-// (MakeFillParams, the scheme plans) and where kernels run (internal::Run on
+// (MakeFillParams, the scheme plans, StoreConstant) and where kernels run (internal::Run on
 // the calling thread and in every parallel task). The constructor and
 // destructor are calls the compiler cannot see into, so no floating-point
 // work of the scope that depends on memory moves across them. Internal: not
