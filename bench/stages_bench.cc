@@ -156,7 +156,7 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   fanfill::ForceTarget("auto");
   for (const std::string& target : fanfill::SupportedTargets()) {
-    if (target != "AVX3" && target != "AVX2") continue;
+    if (target != "AVX3" && target != "AVX2" && target != "SSE4") continue;
     for (int s = 0; s < 7; ++s) {
       const std::string name =
           std::string("BM_Stage/") + (s < 6 ? kStages[s] : "library") + "/target:" + target;

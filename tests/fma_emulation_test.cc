@@ -4,7 +4,9 @@
 // double roundings, give the wrong answer: each family checks that it does),
 // cancellation, tiny and subnormal results, zeros and random inputs, through
 // the scalar functions and through every compiled target's vector Fma; and
-// the float Horner chains (SSE4's HornerF32x4) against std::fma chains.
+// the float Horner chains (SSE4's HornerF32x4, and HornerLockedF32x4 over
+// every z the kernels can give it) against std::fma chains; FmaNormalResult
+// (SSE4: the midpoint test alone) on the cases inside its precondition.
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/fma_emulation_test.cc"
@@ -78,6 +80,18 @@ void FmaScaleOnTarget(const float* x, float scale, float offset, float* out, siz
   }
 }
 
+// out[i] = FmaNormalResult(a[i], b[i], c[i]) on this target (n a multiple
+// of 16; SSE4: F32x4 with only its midpoint test).
+void FmaNormalResultOnTarget(const float* a, const float* b, const float* c, float* out,
+                             size_t n) {
+  const hn::ScalableTag<float> d;
+  for (size_t i = 0; i < n; i += hn::Lanes(d)) {
+    hn::StoreU(fanfill::HWY_NAMESPACE::FmaNormalResult(d, hn::LoadU(d, a + i), hn::LoadU(d, b + i),
+                                                       hn::LoadU(d, c + i)),
+               d, out + i);
+  }
+}
+
 // out[i] = the Horner chain `chain` (HornerChain below) at z[i] on this target (n a multiple of 16).
 void HornerOnTarget(int chain, const float* z, float* out, size_t n) {
   namespace ff = fanfill::HWY_NAMESPACE;
@@ -92,7 +106,11 @@ void HornerOnTarget(int chain, const float* z, float* out, size_t n) {
       case 2: r = ff::PolyAscending<C::kSin>(d, v); break;
       case 3: r = ff::PolyAscending<C::kCos>(d, v); break;
       case 4: r = ff::PolyDescending<fanfill::internal::kErfinvCentral>(d, v); break;
-      default: r = ff::PolyDescending<fanfill::internal::kErfinvTail>(d, v); break;
+      case 5: r = ff::PolyDescending<fanfill::internal::kErfinvTail>(d, v); break;
+      // The locked chains (SSE4: HornerLockedF32x4), for z in [0, z_max] only.
+      case 6: r = ff::PolyAscending<C::kLogR, &C::kLogZMax>(d, v); break;
+      case 7: r = ff::PolyAscending<C::kSin, &C::kSinCosZMax>(d, v); break;
+      default: r = ff::PolyAscending<C::kCosWithOne, &C::kSinCosZMax>(d, v); break;
     }
     hn::StoreU(r, d, out + i);
   }
@@ -125,6 +143,7 @@ HWY_EXPORT(FmaF32OnTarget);
 HWY_EXPORT(FmaF64OnTarget);
 HWY_EXPORT(HornerOnTarget);
 HWY_EXPORT(FmaScaleOnTarget);
+HWY_EXPORT(FmaNormalResultOnTarget);
 
 namespace {
 
@@ -414,7 +433,10 @@ std::vector<float> HornerChain(int chain) {
     case 2: return reversed(C::kSin);
     case 3: return reversed(C::kCos);
     case 4: return as_float(fanfill::internal::kErfinvCentral);
-    default: return as_float(fanfill::internal::kErfinvTail);
+    case 5: return as_float(fanfill::internal::kErfinvTail);
+    case 6: return reversed(C::kLogR);
+    case 7: return reversed(C::kSin);
+    default: return reversed(C::kCosWithOne);
   }
 }
 
@@ -444,6 +466,157 @@ std::vector<float> HornerInputs() {
   }
   while (z.size() % 16 != 0) z.push_back(1.0f);
   return z;
+}
+
+// FmaNormalResult against std::fma on every case of All<float>() whose exact
+// a b + c is 0 or of magnitude in [2^-125, 2^126] (its precondition, with
+// margin): the hard double-rounding families are among them, and SSE4 must
+// still catch their midpoints with the range tests left out.
+TEST(FmaEmulation, EveryTargetFmaNormalResultMatchesStdFma) {
+  const Cases<float> all = All<float>();
+  Cases<float> cases;
+  size_t hard = 0;
+  for (size_t i = 0; i < all.size(); ++i) {
+    // The product is exact in long double (64-bit significand); the sum is 0
+    // exactly when the exact value is, and otherwise close enough to bound it.
+    const long double x = static_cast<long double>(all.a[i]) * all.b[i] + all.c[i];
+    const long double m = x < 0 ? -x : x;
+    if (!(x == 0 || (m >= 0x1.0p-125L && m <= 0x1.0p126L))) continue;
+    cases.Add(all.a[i], all.b[i], all.c[i]);
+    const double s = static_cast<double>(all.a[i]) * all.b[i] + static_cast<double>(all.c[i]);
+    hard += static_cast<float>(s) != std::fma(all.a[i], all.b[i], all.c[i]);
+  }
+  cases.PadTo16();
+  EXPECT_GT(hard, 100u) << "the normal-range cases should include double-rounding ones";
+  for (const std::string& target : fanfill::SupportedTargets()) {
+    fanfill::ForceTarget(target);
+    std::vector<float> got(cases.size());
+    HWY_DYNAMIC_DISPATCH(FmaNormalResultOnTarget)(cases.a.data(), cases.b.data(), cases.c.data(),
+                                                  got.data(), cases.size());
+    ExpectAllEqual(cases, got, target + " (FmaNormalResult)");
+  }
+  fanfill::ForceTarget("auto");
+}
+
+// The locked chains' plans (src/core/fma_emulation.h): the three the kernels
+// use hold over their z ranges; chains that leave a binade or cross zero, or
+// ranges beyond what a chain allows, are refused.
+TEST(FmaEmulation, LockedChainPlans) {
+  using C = fanfill::internal::TransformConstants<float>;
+  using fanfill::internal::PlanLockedChain;
+  static_assert(PlanLockedChain(C::kLogR, true, C::kLogZMax).ok);
+  static_assert(PlanLockedChain(C::kSin, true, C::kSinCosZMax).ok);
+  static_assert(PlanLockedChain(C::kCosWithOne, true, C::kSinCosZMax).ok);
+  // cos x = 1 - z/2 + ... leaves [1/2, 1] for z a little above 1.
+  EXPECT_FALSE(PlanLockedChain(C::kCosWithOne, true, 1.2).ok);
+  EXPECT_FALSE(PlanLockedChain(C::kLogR, true, 0.5).ok);
+  // The erfinv chains change sign or binade over their ranges.
+  EXPECT_FALSE(PlanLockedChain(fanfill::internal::kErfinvCentral, false, 2.5).ok);
+  EXPECT_FALSE(PlanLockedChain(fanfill::internal::kErfinvTail, false, 2.5).ok);
+  // A one-step chain 1 + z/4 stays in [1, 2] for z <= 4; the plan's bounds
+  // are widened outwards, so it takes 3.999 and refuses 4 and beyond.
+  static constexpr std::array<float, 2> kEdge = {1.0f, 0.25f};
+  EXPECT_TRUE(PlanLockedChain(kEdge, true, 3.999).ok);
+  EXPECT_FALSE(PlanLockedChain(kEdge, true, 4.0).ok);
+  EXPECT_FALSE(PlanLockedChain(kEdge, true, 4.001).ok);
+  // Negative chains lock too (-1 + z/4 in [-1, -3/4]); one that crosses zero
+  // (0.1 - z) does not, nor one that leaves its binade (-1 + z/4 beyond z = 2).
+  static constexpr std::array<float, 2> kNegative = {-1.0f, 0.25f};
+  static constexpr std::array<float, 2> kCrossing = {0.1f, -1.0f};
+  EXPECT_TRUE(PlanLockedChain(kNegative, true, 1.0).ok);
+  EXPECT_FALSE(PlanLockedChain(kNegative, true, 2.5).ok);
+  EXPECT_FALSE(PlanLockedChain(kCrossing, true, 0.2).ok);
+  EXPECT_TRUE(PlanLockedChain(kCrossing, true, 0.01).ok);
+  // Outside its range a plan's arithmetic is wrong (the comparisons below
+  // can fail): cos's chain evaluated for z in [1.2, 1.5), where cos x < 1/2.
+  static constexpr auto kCosPlan = PlanLockedChain(C::kCosWithOne, true, C::kSinCosZMax);
+  const std::vector<float> cos_chain = HornerChain(8);
+  size_t differ = 0;
+  for (float z = 1.2f; z < 1.5f; z = std::nextafter(z, 2.0f)) {
+    const float locked = fanfill::internal::HornerLocked(kCosPlan, z);
+    differ += Bits(locked) != Bits(HornerByStdFma(cos_chain, z));
+  }
+  EXPECT_GT(differ, 1000u);
+}
+
+// Every z the f32 sincos can see: z = RN(x^2) for x = RN(n kAngleHi +
+// RN(n kAngleLo)), n odd, 0 < n < 2^22 (x is odd in n); and z for the log:
+// z = RN(s^2), s = RN(f / (2 + f)) for f = m - 1 over every float m in
+// [sqrt(1/2), sqrt(2)) (LogPositive's f), sampled floats of [0, kLogZMax]
+// and the range ends.
+std::vector<float> SinCosZ() {
+  using C = fanfill::internal::TransformConstants<float>;
+  std::vector<float> z;
+  for (int32_t n = 1; n < (1 << 22); n += 2) {
+    const float nf = static_cast<float>(n);
+    const float x = std::fma(nf, C::kAngleHi, nf * C::kAngleLo);
+    z.push_back(x * x);
+  }
+  z.push_back(0.0f);
+  z.push_back(static_cast<float>(C::kSinCosZMax));
+  while (z.size() % 16 != 0) z.push_back(0.5f);
+  return z;
+}
+
+std::vector<float> LogZ() {
+  using C = fanfill::internal::TransformConstants<float>;
+  std::vector<float> z;
+  const uint32_t lo = std::bit_cast<uint32_t>(0.70710677f);  // sqrt(1/2)
+  const uint32_t hi = std::bit_cast<uint32_t>(1.4142135f);   // sqrt(2)
+  for (uint32_t b = lo; b <= hi; ++b) {
+    const float f = std::bit_cast<float>(b) - 1.0f;
+    const float s = f / (2.0f + f);
+    z.push_back(s * s);
+  }
+  const uint32_t top = std::bit_cast<uint32_t>(static_cast<float>(C::kLogZMax));
+  for (uint32_t b = 0; b <= top; b += 101) z.push_back(std::bit_cast<float>(b));
+  z.push_back(static_cast<float>(C::kLogZMax));
+  while (z.size() % 16 != 0) z.push_back(0.0f);
+  return z;
+}
+
+void ExpectChainMatches(int chain, const std::vector<float>& z) {
+  const std::vector<float> c = HornerChain(chain);
+  using C = fanfill::internal::TransformConstants<float>;
+  using fanfill::internal::HornerLocked;
+  using fanfill::internal::PlanLockedChain;
+  static constexpr auto kLogPlan = PlanLockedChain(C::kLogR, true, C::kLogZMax);
+  static constexpr auto kSinPlan = PlanLockedChain(C::kSin, true, C::kSinCosZMax);
+  static constexpr auto kCosPlan = PlanLockedChain(C::kCosWithOne, true, C::kSinCosZMax);
+  std::vector<float> want(z.size());
+  size_t bad = 0;
+  for (size_t i = 0; i < z.size(); ++i) {
+    want[i] = HornerByStdFma(c, z[i]);
+    const float scalar = chain == 6   ? HornerLocked(kLogPlan, z[i])
+                         : chain == 7 ? HornerLocked(kSinPlan, z[i])
+                                      : HornerLocked(kCosPlan, z[i]);
+    if (Bits(scalar) != Bits(want[i]) && bad++ < 5) {
+      ADD_FAILURE() << "HornerLocked: chain " << chain << " at z = " << z[i] << ": want "
+                    << want[i] << ", got " << scalar;
+    }
+  }
+  EXPECT_EQ(bad, 0u) << "HornerLocked: chain " << chain;
+  for (const std::string& target : fanfill::SupportedTargets()) {
+    fanfill::ForceTarget(target);
+    std::vector<float> got(z.size());
+    HWY_DYNAMIC_DISPATCH(HornerOnTarget)(chain, z.data(), got.data(), z.size());
+    bad = 0;
+    for (size_t i = 0; i < z.size(); ++i) {
+      if (Bits(got[i]) != Bits(want[i]) && bad++ < 5) {
+        ADD_FAILURE() << target << ": chain " << chain << " at z = " << z[i] << ": want "
+                      << want[i] << ", got " << got[i];
+      }
+    }
+    EXPECT_EQ(bad, 0u) << target << ": chain " << chain;
+  }
+  fanfill::ForceTarget("auto");
+}
+
+TEST(FmaEmulation, LockedChainsMatchStdFmaOverTheirDomain) {
+  const std::vector<float> sincos = SinCosZ(), log = LogZ();
+  ExpectChainMatches(6, log);
+  ExpectChainMatches(7, sincos);
+  ExpectChainMatches(8, sincos);
 }
 
 // FmaScale against std::fma: zeros of both signs (where the product alone
@@ -516,7 +689,7 @@ TEST(FmaEmulation, EveryTargetHornerChainMatchesStdFma) {
   const std::vector<float> z = HornerInputs();
   for (const std::string& target : fanfill::SupportedTargets()) {
     fanfill::ForceTarget(target);
-    for (int chain = 0; chain < 6; ++chain) {
+    for (int chain = 0; chain < 6; ++chain) {  // 6-8 (locked) need z in range: below
       const std::vector<float> c = HornerChain(chain);
       std::vector<float> got(z.size());
       HWY_DYNAMIC_DISPATCH(HornerOnTarget)(chain, z.data(), got.data(), z.size());

@@ -47,6 +47,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "src/core/transform_constants.h"
+
 namespace fanfill::internal {
 
 // s + err == x + y exactly (Knuth's TwoSum; round to nearest, no overflow).
@@ -119,6 +121,85 @@ constexpr bool HornerInDoubleIsExact(const std::array<T, N>& c) {
     if (!(m >= 0x1.0p-30 && m <= 0x1.fffffep127)) return false;
   }
   return N > 0;
+}
+
+// Horner chains whose steps each stay in one binade ("locked" chains): for a
+// chain acc <- fma(acc, z, c_k) over float coefficients and every float z in
+// [0, z_max], PlanLockedChain bounds each step's exact value x = acc z + c_k
+// by interval arithmetic (acc from the previous step's bounds, rounded
+// outwards) and, where every step's x has one sign and a magnitude in one
+// binade [2^e, 2^(e+1)] (both ends included: they are float grid points),
+// returns per step the constant M = 1.5 2^(e+29) and c_k + M. Then
+// RN_float(x) = RN_double(acc z + (c_k + M)) - M, exactly, because:
+// - acc z is exact in double (two 24-bit significands) and c_k + M is exact
+//   (the plan requires c_k to be a multiple of g = 2^(e-23));
+// - M + x lies in [2^(e+29), 2^(e+30)), where the double grid is g, the float
+//   grid of x's binade; so the one double rounding is x rounded to the float
+//   grid, ties to even: M's index on that grid (3 2^51) is even, so the
+//   double's last bit is the float's;
+// - the subtraction of M is exact (a multiple of g below 2^(e+2)).
+// That is the FMA's float, with one multiply, one add and one subtract in
+// double per step and no test (SSE4's HornerLockedF32x4; HornerF32x4 tests
+// every step for a float midpoint instead). The caller proves z's range; the
+// plan's z_max is a bound with margin (transform_constants.h).
+template <size_t N>
+struct LockedChain {
+  bool ok = false;
+  std::array<double, N> magic{};   // M for steps 1 .. N-1 (index 0 unused)
+  std::array<double, N> addend{};  // c_k + M
+  std::array<double, N> coef{};    // the chain's coefficients in Horner order, as floats
+};
+
+template <class T, size_t N>
+constexpr LockedChain<N> PlanLockedChain(const std::array<T, N>& c, bool ascending, double z_max) {
+  LockedChain<N> plan;
+  for (size_t k = 0; k < N; ++k) {
+    plan.coef[k] = static_cast<float>(c[ascending ? N - 1 - k : k]);
+  }
+  if (!(z_max >= 0) || N < 2) return plan;
+  auto pow2 = [](int e) {
+    double p = 1;
+    for (; e > 0; --e) p *= 2;
+    for (; e < 0; ++e) p /= 2;
+    return p;
+  };
+  double lo = plan.coef[0], hi = plan.coef[0];
+  for (size_t k = 1; k < N; ++k) {
+    const double ck = plan.coef[k];
+    // acc z for acc in [lo, hi], z in [0, z_max]; widened by far more than
+    // the rounding of these double operations (none where it is an exact 0).
+    double p_lo = lo * z_max < 0 ? lo * z_max : 0;
+    double p_hi = hi * z_max > 0 ? hi * z_max : 0;
+    const double slack = 0x1.0p-40 * ((ck < 0 ? -ck : ck) + (p_hi > -p_lo ? p_hi : -p_lo));
+    const double x_lo = ck + p_lo - (p_lo != 0 ? slack : 0);
+    const double x_hi = ck + p_hi + (p_hi != 0 ? slack : 0);
+    if (!(x_lo > 0 || x_hi < 0)) return plan;  // may cross zero
+    const double m_lo = x_lo > 0 ? x_lo : -x_hi, m_hi = x_lo > 0 ? x_hi : -x_lo;
+    const int e = FloorLog2(m_lo);
+    if (m_hi > pow2(e + 1)) return plan;  // more than one binade
+    const double g = pow2(e - 23);
+    const double q = ck / g;  // exact: g is a power of 2
+    if (q != static_cast<double>(static_cast<int64_t>(q))) return plan;
+    plan.magic[k] = 1.5 * pow2(e + 29);
+    plan.addend[k] = ck + plan.magic[k];
+    // The float result stays in the binade, whose ends are grid points.
+    lo = x_lo > 0 ? pow2(e) : -pow2(e + 1);
+    hi = x_lo > 0 ? pow2(e + 1) : -pow2(e);
+    lo = lo > x_lo - g ? lo : x_lo - g;
+    hi = hi < x_hi + g ? hi : x_hi + g;
+  }
+  plan.ok = true;
+  return plan;
+}
+
+// The locked chain at one z in [0, z_max] (the scalar twin of SSE4's
+// HornerLockedF32x4; tests/fma_emulation_test.cc checks both against std::fma).
+template <size_t N>
+inline float HornerLocked(const LockedChain<N>& plan, float z) {
+  double acc = plan.coef[0];
+  const double zd = z;
+  for (size_t k = 1; k < N; ++k) acc = (acc * zd + plan.addend[k]) - plan.magic[k];
+  return static_cast<float>(acc);
 }
 
 // a * b == p + e exactly (Dekker; Veltkamp's split by 2^27 + 1), without FMA.

@@ -55,11 +55,22 @@ struct TransformConstants<float> {
   static constexpr float kLn2Hi = 6.93359375e-01f;
   static constexpr float kLn2Lo = -2.12194440e-04f;
   static constexpr uint32_t kSqrtHalfBits = 0x3F3504F3u;  // sqrt(1/2)
+  // A bound on LogReduced's z = s^2 (<= 0.0295, above) with a wide margin
+  // (|s| <= 0.5): the range over which SSE4 evaluates kLogR as a locked chain
+  // (fma_emulation.h, PlanLockedChain; it holds up to z ~ 0.28).
+  static constexpr double kLogZMax = 0.25;
   // sin x = x + x z (s1 + s2 z + ...), cos x = 1 + z (c1 + c2 z + ...), z = x^2,
   // |x| <= pi/4: Taylor terms up to x^9 (sin; next term 2.5e-9 relative) and
   // x^10 (cos; next 1.6e-10).
   static constexpr auto kSin = TaylorSeries<float, 4>(3, 2, -1);  // -1/3!, 1/5!, ...
   static constexpr auto kCos = TaylorSeries<float, 5>(2, 2, -1);  // -1/2!, 1/4!, ...
+  // cos x = 1 + z (kCos[0] + z (kCos[1] + ...)) as one chain (its last step is
+  // fma(P, z, 1), the same value as cos's fma(z, P, 1)), for SSE4's locked chains.
+  static constexpr auto kCosWithOne = TaylorSeries<float, 6>(0, 2, 1);  // 1, -1/2!, 1/4!, ...
+  // A bound on SinCosQuadrant's z = x^2 (|x| <= pi/4: z <= 0.6169) with margin
+  // (|x| <= 0.83): the range of the locked kSin and kCosWithOne chains (they
+  // hold up to z ~ 2.6 and ~ 1.0).
+  static constexpr double kSinCosZMax = 0.7;
   // 2 pi 2^-25 split in two: the angle is n * (kAngleHi + kAngleLo), n odd, |n| < 2^22.
   static constexpr double kAngleStep = 6.283185307179586476925 / 33554432.0;
   static constexpr float kAngleHi = static_cast<float>(kAngleStep);
@@ -73,6 +84,18 @@ struct TransformConstants<float> {
   static constexpr bool kAngleSumExactInDouble =
       FloorLog2(kAngleHi) - FloorLog2(kAngleLo < 0 ? -kAngleLo : kAngleLo) <= 28;
 };
+
+// kCosWithOne is 1 followed by kCos, coefficient for coefficient.
+constexpr bool CosWithOneExtendsCos() {
+  const auto& c = TransformConstants<float>::kCos;
+  const auto& c1 = TransformConstants<float>::kCosWithOne;
+  if (c1.size() != c.size() + 1 || c1[0] != 1.0f) return false;
+  for (size_t i = 0; i < c.size(); ++i) {
+    if (c1[i + 1] != c[i]) return false;
+  }
+  return true;
+}
+static_assert(CosWithOneExtendsCos());
 
 template <>
 struct TransformConstants<double> {

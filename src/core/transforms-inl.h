@@ -72,8 +72,11 @@ HWY_INLINE V ByLaneStd(D d, V a, V b, V c) {
 // Four floats: FmaF32's fast path on both halves in double (the product is
 // exact, the sum rounded once), the whole vector by lane when any lane's sum
 // is a float midpoint or below 2^-126 (FloatRoundingUndecided: about one FMA
-// in 2^24 on the kernels' values).
-template <class D, class V = VecOf<D>>
+// in 2^24 on the kernels' values). !kRangeTests: only the midpoint test, for
+// callers that prove every lane's exact a b + c is 0 or of magnitude in
+// [2^-126, 2^127] (then no sum is below 2^-126 but 0, exact, and none
+// reaches FLT_MAX).
+template <bool kRangeTests = true, class D, class V = VecOf<D>>
 HWY_INLINE V F32x4(D d, V a, V b, V c) {
   const hn::Half<D> dh;
   const hn::Repartition<double, D> dd;
@@ -86,8 +89,12 @@ HWY_INLINE V F32x4(D d, V a, V b, V c) {
   const auto w_lo = hn::BitCast(di, s_lo);
   const auto w_hi = hn::BitCast(di, s_hi);
   const auto low_words = hn::ConcatEven(di, w_hi, w_lo);  // bits 0..31 of each double
-  const auto high_words = hn::ConcatOdd(di, w_hi, w_lo);  // bits 32..63
   const auto midpoint = hn::Eq(hn::And(low_words, hn::Set(di, 0x1FFFFFFF)), hn::Set(di, 0x10000000));
+  if constexpr (!kRangeTests) {
+    if (HWY_UNLIKELY(!hn::AllFalse(di, midpoint))) return ByLaneEmulated(d, a, b, c);
+    return hn::Combine(d, hn::DemoteTo(dh, s_hi), hn::DemoteTo(dh, s_lo));
+  }
+  const auto high_words = hn::ConcatOdd(di, w_hi, w_lo);  // bits 32..63
   const auto magnitude = hn::And(high_words, hn::Set(di, 0x7FFFFFFF));  // high word of |s|
   // Below 2^-126 (the subnormal grid), or from just under FLT_MAX (high word
   // 0x47EFFFFF; FLT_MAX is 0x47EFFFFF'E0000000) up, infinities and NaN
@@ -218,6 +225,30 @@ HWY_INLINE V HornerF32x4(D d, V z) {
   }
   return hn::Combine(d, f_hi, f_lo);
 }
+
+// Horner's rule on four floats for z in [0, *kZMax], where the chain is locked
+// (internal::PlanLockedChain, src/core/fma_emulation.h): per step and half a
+// multiply, an add and a subtract in double, no test and no rounding to float
+// and back. The same value as HornerF32x4 for every such z.
+template <const auto& kC, bool kAscending, const double* kZMax, class D, class V = VecOf<D>>
+HWY_INLINE V HornerLockedF32x4(D d, V z) {
+  static constexpr auto kPlan = internal::PlanLockedChain(kC, kAscending, *kZMax);
+  static_assert(kPlan.ok, "chain not locked over [0, *kZMax] (src/core/fma_emulation.h)");
+  constexpr size_t kN = std::tuple_size_v<std::remove_cvref_t<decltype(kC)>>;
+  const hn::Half<D> dh;
+  const hn::Repartition<double, D> dd;
+  const auto z_lo = hn::PromoteTo(dd, hn::LowerHalf(dh, z));
+  const auto z_hi = hn::PromoteTo(dd, hn::UpperHalf(dh, z));
+  auto acc_lo = hn::Set(dd, kPlan.coef[0]);
+  auto acc_hi = acc_lo;
+  for (size_t k = 1; k < kN; ++k) {
+    const auto addend = hn::Set(dd, kPlan.addend[k]);
+    const auto magic = hn::Set(dd, kPlan.magic[k]);
+    acc_lo = hn::Sub(hn::Add(hn::Mul(acc_lo, z_lo), addend), magic);
+    acc_hi = hn::Sub(hn::Add(hn::Mul(acc_hi, z_hi), addend), magic);
+  }
+  return hn::Combine(d, hn::DemoteTo(dh, acc_hi), hn::DemoteTo(dh, acc_lo));  // exact
+}
 #endif  // HWY_TARGET != HWY_SCALAR
 
 // The fastest exact FMA this CPU allows (measured in docs/benchmarks.md):
@@ -260,6 +291,20 @@ HWY_INLINE V Fma(D d, V a, V b, V c) {
 #else
   return fma_emulation::Fma(d, a, b, c);
 #endif
+}
+
+// a * b + c where the caller proves that every lane's exact a b + c is 0 or
+// of magnitude in [2^-126, 2^127] (a normal float): SSE4's F32x4 then needs
+// only its midpoint test. The same value as Fma.
+template <class D, class V = VecOf<D>>
+HWY_INLINE V FmaNormalResult(D d, V a, V b, V c) {
+#if !HWY_NATIVE_FMA && HWY_TARGET != HWY_SCALAR
+  using T = hn::TFromD<D>;
+  if constexpr (sizeof(T) == 4 && D::kPrivateN * sizeof(T) == 16) {
+    return fma_emulation::F32x4<false>(d, a, b, c);
+  }
+#endif
+  return Fma(d, a, b, c);
 }
 
 // a * b + c where the product a * b is exact (the caller proves it, e.g. a
@@ -326,13 +371,19 @@ HWY_INLINE VecOf<D> SmallIntToFloat(D d, VI v) {
 // arithmetic element type, rounded to the lane type): kAscending: kC[0] + z
 // (kC[1] + z (kC[2] + ...)); else kC in Horner order, from the highest power
 // down. Each step is one Fma. SSE4 evaluates float chains with HornerF32x4,
-// which gives the same values.
-template <const auto& kC, bool kAscending, class D, class V = VecOf<D>>
+// or, where the caller bounds z to [0, *kZMax] (kZMax not null), with
+// HornerLockedF32x4; both give the same values.
+template <const auto& kC, bool kAscending, const double* kZMax = nullptr, class D,
+          class V = VecOf<D>>
 HWY_INLINE V Horner(D d, V z) {
   using T = hn::TFromD<D>;
 #if !HWY_NATIVE_FMA && HWY_TARGET != HWY_SCALAR
   if constexpr (sizeof(T) == 4 && D::kPrivateN * sizeof(T) == 16) {
-    return fma_emulation::HornerF32x4<kC, kAscending>(d, z);
+    if constexpr (kZMax != nullptr) {
+      return fma_emulation::HornerLockedF32x4<kC, kAscending, kZMax>(d, z);
+    } else {
+      return fma_emulation::HornerF32x4<kC, kAscending>(d, z);
+    }
   }
 #endif
   constexpr size_t kN = std::tuple_size_v<std::remove_cvref_t<decltype(kC)>>;
@@ -344,9 +395,11 @@ HWY_INLINE V Horner(D d, V z) {
 }
 
 // kC[0] + z (kC[1] + z (kC[2] + ...)): coefficients in ascending powers.
-template <const auto& kC, class D, class V = VecOf<D>>
+// kZMax not null: the caller guarantees 0 <= z <= *kZMax (see Horner); a
+// pointer, as clang 14 takes no double template arguments.
+template <const auto& kC, const double* kZMax = nullptr, class D, class V = VecOf<D>>
 HWY_INLINE V PolyAscending(D d, V z) {
-  return Horner<kC, true>(d, z);
+  return Horner<kC, true, kZMax>(d, z);
 }
 
 // Same, coefficients from the highest power down.
@@ -358,7 +411,8 @@ HWY_INLINE V PolyDescending(D d, V z) {
 // ---------------------------------------------------------------- log
 
 // ln(2^e (1 + f)) for f in [sqrt(1/2) - 1, sqrt(2) - 1] (an ulp beyond is fine)
-// and f exact: fdlibm's log decomposition with the Taylor series of atanh.
+// and f exact (float: f = 0 or |f| >= 2^-33, see t below): fdlibm's log
+// decomposition with the Taylor series of atanh.
 // Error: float <= 1 ulp, double <= 1 ulp of the result over that range
 // (measured in tests/accuracy_test.cc).
 template <class D, class V = VecOf<D>>
@@ -367,9 +421,22 @@ HWY_INLINE V LogReduced(D d, V e, V f) {
   using C = internal::TransformConstants<T>;
   const V s = hn::Div(f, hn::Add(hn::Set(d, T(2)), f));
   const V z = hn::Mul(s, s);
-  const V r = hn::Mul(z, PolyAscending<C::kLogR>(d, z));
+  // z <= 0.0295 over f's range (transform_constants.h), and z >= 0.
+  constexpr const double* kZMax =
+      sizeof(T) == 4 ? &internal::TransformConstants<float>::kLogZMax : nullptr;
+  const V r = hn::Mul(z, PolyAscending<C::kLogR, kZMax>(d, z));
   const V hfsq = hn::Mul(hn::Set(d, T(0.5)), hn::Mul(f, f));
-  const V t = Fma(d, s, hn::Add(hfsq, r), hn::Mul(e, hn::Set(d, C::kLn2Lo)));
+  // The exact s w + c (w = hfsq + r, c = RN(e kLn2Lo)) is 0 or a normal
+  // float in magnitude (FmaNormalResult), given f = 0 or |f| >= 2^-33 (float
+  // callers: LogPositive's f is a multiple of 2^-24; MinusTwoLogRadius's is
+  // a multiple of 2^-24 plus an odd multiple of 2^-33, both scaled by 2^-e >=
+  // 1): then s = 0 or |s| >= 2^-35, and w >= RN(f^2) / 2 >= 2^-67. With
+  // e = 0, c = -0 and the value is s w, 0 or |s w| >= 2^-102. Otherwise
+  // |c| >= |kLn2Lo| > 2^-13: either |s w| is not within a factor 2 of |c|,
+  // and |s w + c| >= 2^-14, or |s w| >= 2^-14 and s w + c is a multiple of
+  // 2^(-14 - 46) (the lowest bit of the product of two floats of that size),
+  // as c is. Every term is below 1: no overflow.
+  const V t = FmaNormalResult(d, s, hn::Add(hfsq, r), hn::Mul(e, hn::Set(d, C::kLn2Lo)));
   // e * kLn2Hi is exact (kLn2Hi's trailing zeros: transform_constants.h).
   return FmaExactProduct(d, e, hn::Set(d, C::kLn2Hi), hn::Sub(f, hn::Sub(hfsq, t)));
 }
@@ -433,14 +500,26 @@ HWY_INLINE VecOf<DF> MinusTwoLogRadius(DF df, DU du, VecOf<DU> w) {
 // cos and sin of k pi/2 + x for |x| <= pi/4 (Taylor polynomials; exact range
 // reduction happened in integers). k is the quadrant in an unsigned vector of
 // the same lane size. Max error 1.5 ulp for float (all 2^24 angles, tests/accuracy_test.cc).
+// float: x is SinCosAngleF32's remainder, 2 pi 2^-25 <= |x| <= pi/4 (the
+// proofs of SSE4's locked chains and FmaNormalResult below rely on it).
 template <class D, class DU, class V = VecOf<D>>
 HWY_INLINE void SinCosQuadrant(D d, DU du, V x, VecOf<DU> k, V& cos_out, V& sin_out) {
   using T = hn::TFromD<D>;
   using C = internal::TransformConstants<T>;
   using TU = hn::TFromD<DU>;
   const V z = hn::Mul(x, x);
-  const V sin_x = Fma(d, hn::Mul(x, z), PolyAscending<C::kSin>(d, z), x);
-  const V cos_x = Fma(d, z, PolyAscending<C::kCos>(d, z), hn::Set(d, T(1)));
+  V sin_x, cos_x;
+  if constexpr (sizeof(T) == 4) {
+    // 0 <= z <= 0.6169 (|x| <= pi/4); cos's last Fma folded into its chain.
+    using CF = internal::TransformConstants<float>;
+    // sin_x: x (1 + z P) with |z P| < 0.11, and |x| >= 2 pi 2^-25 (n odd):
+    // a normal float (FmaNormalResult).
+    sin_x = FmaNormalResult(d, hn::Mul(x, z), PolyAscending<CF::kSin, &CF::kSinCosZMax>(d, z), x);
+    cos_x = PolyAscending<CF::kCosWithOne, &CF::kSinCosZMax>(d, z);
+  } else {
+    sin_x = Fma(d, hn::Mul(x, z), PolyAscending<C::kSin>(d, z), x);
+    cos_x = Fma(d, z, PolyAscending<C::kCos>(d, z), hn::Set(d, T(1)));
+  }
   const auto one = hn::Set(du, TU{1});
   const auto two = hn::Set(du, TU{2});
   const auto swap = hn::RebindMask(d, hn::Eq(hn::And(k, one), one));
