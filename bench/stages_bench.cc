@@ -10,7 +10,7 @@
 //   BM_Stage/+fma       + the fused scale (mean + std z): the whole f32 normal
 //   BM_Stage/no_store   the whole normal, xor-folded into registers, not stored
 //   BM_Stage/library    fanfill::Fill f32 normal (the real kernel, same size)
-// Rows are BM_Stage/<stage>/target:<T> for T in AVX3, AVX2 where this CPU runs
+// Rows are BM_Stage/<stage>/target:<T> for T in AVX3, AVX2, SSE4 where this CPU runs
 // them (fanfill::ForceTarget). Counters as fanfill_bench: time_per_elem and
 // items_per_second (elements).
 #include <cstddef>
