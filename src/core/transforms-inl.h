@@ -14,6 +14,7 @@
 #endif
 
 #include <array>
+#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -304,6 +305,17 @@ HWY_INLINE V FmaNormalResult(D d, V a, V b, V c) {
     return fma_emulation::F32x4<false>(d, a, b, c);
   }
 #endif
+#if HWY_TARGET == HWY_SCALAR
+  if constexpr (sizeof(hn::TFromD<D>) == 4) {
+    // Inline in double (no std::fma call): FmaF32's fast path, the midpoint
+    // test alone; a midpoint goes to the exact FmaF32.
+    const float x = hn::GetLane(a), y = hn::GetLane(b), z = hn::GetLane(c);
+    const double s = static_cast<double>(x) * y + static_cast<double>(z);
+    const bool midpoint = (std::bit_cast<uint64_t>(s) & 0x1FFFFFFFu) == 0x10000000u;
+    return hn::Set(d, HWY_UNLIKELY(midpoint) ? internal::FmaExactCall(x, y, z)
+                                             : static_cast<float>(s));
+  }
+#endif
   return Fma(d, a, b, c);
 }
 
@@ -372,11 +384,19 @@ HWY_INLINE VecOf<D> SmallIntToFloat(D d, VI v) {
 // (kC[1] + z (kC[2] + ...)); else kC in Horner order, from the highest power
 // down. Each step is one Fma. SSE4 evaluates float chains with HornerF32x4,
 // or, where the caller bounds z to [0, *kZMax] (kZMax not null), with
-// HornerLockedF32x4; both give the same values.
+// HornerLockedF32x4 (SCALAR: internal::HornerLocked); all give the same values.
 template <const auto& kC, bool kAscending, const double* kZMax = nullptr, class D,
           class V = VecOf<D>>
 HWY_INLINE V Horner(D d, V z) {
   using T = hn::TFromD<D>;
+#if HWY_TARGET == HWY_SCALAR
+  if constexpr (sizeof(T) == 4 && kZMax != nullptr) {
+    // The locked chain in double, inline (no std::fma call per step).
+    static constexpr auto kPlan = internal::PlanLockedChain(kC, kAscending, *kZMax);
+    static_assert(kPlan.ok, "chain not locked over [0, *kZMax] (src/core/fma_emulation.h)");
+    return hn::Set(d, internal::HornerLocked(kPlan, hn::GetLane(z)));
+  }
+#endif
 #if !HWY_NATIVE_FMA && HWY_TARGET != HWY_SCALAR
   if constexpr (sizeof(T) == 4 && D::kPrivateN * sizeof(T) == 16) {
     if constexpr (kZMax != nullptr) {
