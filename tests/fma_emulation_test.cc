@@ -108,9 +108,9 @@ void HornerOnTarget(int chain, const float* z, float* out, size_t n) {
       case 4: r = ff::PolyDescending<fanfill::internal::kErfinvCentral>(d, v); break;
       case 5: r = ff::PolyDescending<fanfill::internal::kErfinvTail>(d, v); break;
       // The locked chains (SSE4: HornerLockedF32x4), for z in [0, z_max] only.
-      case 6: r = ff::PolyAscending<C::kLogR, &C::kLogZMax>(d, v); break;
-      case 7: r = ff::PolyAscending<C::kSin, &C::kSinCosZMax>(d, v); break;
-      default: r = ff::PolyAscending<C::kCosWithOne, &C::kSinCosZMax>(d, v); break;
+      case 6: r = ff::PolyAscending<C::kLogR, C::kLogZMax>(d, v); break;
+      case 7: r = ff::PolyAscending<C::kSin, C::kSinCosZMax>(d, v); break;
+      default: r = ff::PolyAscending<C::kCosWithOne, C::kSinCosZMax>(d, v); break;
     }
     hn::StoreU(r, d, out + i);
   }

@@ -44,6 +44,11 @@ constexpr int FloorLog2(double x) {
   return e;
 }
 
+// "No bound on z": the default of the kernels' polynomial helpers
+// (transforms-inl.h), whose SSE4 and scalar code takes locked chains only
+// for a positive bound.
+inline constexpr double kNoZBound = 0.0;
+
 template <class T>
 struct TransformConstants;
 

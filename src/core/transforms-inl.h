@@ -227,14 +227,14 @@ HWY_INLINE V HornerF32x4(D d, V z) {
   return hn::Combine(d, f_hi, f_lo);
 }
 
-// Horner's rule on four floats for z in [0, *kZMax], where the chain is locked
+// Horner's rule on four floats for z in [0, kZMax], where the chain is locked
 // (internal::PlanLockedChain, src/core/fma_emulation.h): per step and half a
 // multiply, an add and a subtract in double, no test and no rounding to float
 // and back. The same value as HornerF32x4 for every such z.
-template <const auto& kC, bool kAscending, const double* kZMax, class D, class V = VecOf<D>>
+template <const auto& kC, bool kAscending, const double& kZMax, class D, class V = VecOf<D>>
 HWY_INLINE V HornerLockedF32x4(D d, V z) {
-  static constexpr auto kPlan = internal::PlanLockedChain(kC, kAscending, *kZMax);
-  static_assert(kPlan.ok, "chain not locked over [0, *kZMax] (src/core/fma_emulation.h)");
+  static constexpr auto kPlan = internal::PlanLockedChain(kC, kAscending, kZMax);
+  static_assert(kPlan.ok, "chain not locked over [0, kZMax] (src/core/fma_emulation.h)");
   constexpr size_t kN = std::tuple_size_v<std::remove_cvref_t<decltype(kC)>>;
   const hn::Half<D> dh;
   const hn::Repartition<double, D> dd;
@@ -383,23 +383,23 @@ HWY_INLINE VecOf<D> SmallIntToFloat(D d, VI v) {
 // arithmetic element type, rounded to the lane type): kAscending: kC[0] + z
 // (kC[1] + z (kC[2] + ...)); else kC in Horner order, from the highest power
 // down. Each step is one Fma. SSE4 evaluates float chains with HornerF32x4,
-// or, where the caller bounds z to [0, *kZMax] (kZMax not null), with
+// or, where the caller bounds z to [0, kZMax] (kZMax > 0), with
 // HornerLockedF32x4 (SCALAR: internal::HornerLocked); all give the same values.
-template <const auto& kC, bool kAscending, const double* kZMax = nullptr, class D,
+template <const auto& kC, bool kAscending, const double& kZMax = internal::kNoZBound, class D,
           class V = VecOf<D>>
 HWY_INLINE V Horner(D d, V z) {
   using T = hn::TFromD<D>;
 #if HWY_TARGET == HWY_SCALAR
-  if constexpr (sizeof(T) == 4 && kZMax != nullptr) {
+  if constexpr (sizeof(T) == 4 && kZMax > 0) {
     // The locked chain in double, inline (no std::fma call per step).
-    static constexpr auto kPlan = internal::PlanLockedChain(kC, kAscending, *kZMax);
-    static_assert(kPlan.ok, "chain not locked over [0, *kZMax] (src/core/fma_emulation.h)");
+    static constexpr auto kPlan = internal::PlanLockedChain(kC, kAscending, kZMax);
+    static_assert(kPlan.ok, "chain not locked over [0, kZMax] (src/core/fma_emulation.h)");
     return hn::Set(d, internal::HornerLocked(kPlan, hn::GetLane(z)));
   }
 #endif
 #if !HWY_NATIVE_FMA && HWY_TARGET != HWY_SCALAR
   if constexpr (sizeof(T) == 4 && D::kPrivateN * sizeof(T) == 16) {
-    if constexpr (kZMax != nullptr) {
+    if constexpr (kZMax > 0) {
       return fma_emulation::HornerLockedF32x4<kC, kAscending, kZMax>(d, z);
     } else {
       return fma_emulation::HornerF32x4<kC, kAscending>(d, z);
@@ -415,9 +415,11 @@ HWY_INLINE V Horner(D d, V z) {
 }
 
 // kC[0] + z (kC[1] + z (kC[2] + ...)): coefficients in ascending powers.
-// kZMax not null: the caller guarantees 0 <= z <= *kZMax (see Horner); a
-// pointer, as clang 14 takes no double template arguments.
-template <const auto& kC, const double* kZMax = nullptr, class D, class V = VecOf<D>>
+// kZMax > 0: the caller guarantees 0 <= z <= kZMax (see Horner); a reference
+// to a constant, as clang 14 takes no double template arguments (and GCC's
+// sanitizer builds do not fold an address compared with null).
+template <const auto& kC, const double& kZMax = internal::kNoZBound, class D,
+          class V = VecOf<D>>
 HWY_INLINE V PolyAscending(D d, V z) {
   return Horner<kC, true, kZMax>(d, z);
 }
@@ -442,8 +444,8 @@ HWY_INLINE V LogReduced(D d, V e, V f) {
   const V s = hn::Div(f, hn::Add(hn::Set(d, T(2)), f));
   const V z = hn::Mul(s, s);
   // z <= 0.0295 over f's range (transform_constants.h), and z >= 0.
-  constexpr const double* kZMax =
-      sizeof(T) == 4 ? &internal::TransformConstants<float>::kLogZMax : nullptr;
+  constexpr const double& kZMax =
+      sizeof(T) == 4 ? internal::TransformConstants<float>::kLogZMax : internal::kNoZBound;
   const V r = hn::Mul(z, PolyAscending<C::kLogR, kZMax>(d, z));
   const V hfsq = hn::Mul(hn::Set(d, T(0.5)), hn::Mul(f, f));
   // The exact s w + c (w = hfsq + r, c = RN(e kLn2Lo)) is 0 or a normal
@@ -534,8 +536,8 @@ HWY_INLINE void SinCosQuadrant(D d, DU du, V x, VecOf<DU> k, V& cos_out, V& sin_
     using CF = internal::TransformConstants<float>;
     // sin_x: x (1 + z P) with |z P| < 0.11, and |x| >= 2 pi 2^-25 (n odd):
     // a normal float (FmaNormalResult).
-    sin_x = FmaNormalResult(d, hn::Mul(x, z), PolyAscending<CF::kSin, &CF::kSinCosZMax>(d, z), x);
-    cos_x = PolyAscending<CF::kCosWithOne, &CF::kSinCosZMax>(d, z);
+    sin_x = FmaNormalResult(d, hn::Mul(x, z), PolyAscending<CF::kSin, CF::kSinCosZMax>(d, z), x);
+    cos_x = PolyAscending<CF::kCosWithOne, CF::kSinCosZMax>(d, z);
   } else {
     sin_x = Fma(d, hn::Mul(x, z), PolyAscending<C::kSin>(d, z), x);
     cos_x = Fma(d, z, PolyAscending<C::kCos>(d, z), hn::Set(d, T(1)));
