@@ -579,10 +579,10 @@ void ExpectChainMatches(int chain, const std::vector<float>& z) {
   const std::vector<float> c = HornerChain(chain);
   using C = fanfill::internal::TransformConstants<float>;
   using fanfill::internal::HornerLocked;
-  using fanfill::internal::PlanLockedChain;
-  static constexpr auto kLogPlan = PlanLockedChain(C::kLogR, true, C::kLogZMax);
-  static constexpr auto kSinPlan = PlanLockedChain(C::kSin, true, C::kSinCosZMax);
-  static constexpr auto kCosPlan = PlanLockedChain(C::kCosWithOne, true, C::kSinCosZMax);
+  using fanfill::internal::CheckedLockedPlan;
+  static constexpr auto kLogPlan = CheckedLockedPlan<C::kLogR, true, C::kLogZMax>();
+  static constexpr auto kSinPlan = CheckedLockedPlan<C::kSin, true, C::kSinCosZMax>();
+  static constexpr auto kCosPlan = CheckedLockedPlan<C::kCosWithOne, true, C::kSinCosZMax>();
   std::vector<float> want(z.size());
   size_t bad = 0;
   for (size_t i = 0; i < z.size(); ++i) {

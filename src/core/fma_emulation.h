@@ -72,11 +72,13 @@ inline double RoundToOdd(double s, double err) {
 // True when s (a double near a float result) may round to float differently
 // from the exact value it approximates: s is a float midpoint (its low 29
 // significand bits are 1000...0) or |s| < 2^-126 (float subnormals and zero).
+inline bool IsFloatMidpoint(double s) {
+  return (std::bit_cast<uint64_t>(s) & 0x1FFFFFFFu) == 0x10000000u;
+}
+
 inline bool FloatRoundingUndecided(double s) {
-  const uint64_t bits = std::bit_cast<uint64_t>(s);
-  const bool midpoint = (bits & 0x1FFFFFFFu) == 0x10000000u;
-  const bool tiny = (bits & 0x7FF0000000000000u) < 0x3810000000000000u;
-  return midpoint || tiny;
+  const bool tiny = (std::bit_cast<uint64_t>(s) & 0x7FF0000000000000u) < 0x3810000000000000u;
+  return IsFloatMidpoint(s) || tiny;
 }
 
 // Exactly std::fma(a, b, c) for float (see the header comment).
@@ -86,6 +88,16 @@ inline float FmaF32(float a, float b, float c) {
   if (!FloatRoundingUndecided(s)) return static_cast<float>(s);
   double sum, err;
   TwoSum(p, static_cast<double>(c), sum, err);
+  return static_cast<float>(RoundToOdd(sum, err));
+}
+
+// FmaF32 where the caller proves the exact a b + c is 0 or of magnitude in
+// [2^-126, 2^127]: then only a midpoint can make s round wrongly.
+inline float FmaF32NormalResult(float a, float b, float c) {
+  const double s = static_cast<double>(a) * static_cast<double>(b) + static_cast<double>(c);
+  if (!IsFloatMidpoint(s)) return static_cast<float>(s);
+  double sum, err;
+  TwoSum(static_cast<double>(a) * static_cast<double>(b), static_cast<double>(c), sum, err);
   return static_cast<float>(RoundToOdd(sum, err));
 }
 
@@ -190,6 +202,15 @@ constexpr LockedChain<N> PlanLockedChain(const std::array<T, N>& c, bool ascendi
   }
   plan.ok = true;
   return plan;
+}
+
+// The plan of the chain kC over [0, kZMax], refused at compile time unless
+// it is locked (the kernels' only way to a plan).
+template <const auto& kC, bool kAscending, const double& kZMax>
+constexpr auto CheckedLockedPlan() {
+  constexpr auto kPlan = PlanLockedChain(kC, kAscending, kZMax);
+  static_assert(kPlan.ok, "chain not locked over [0, kZMax] (src/core/fma_emulation.h)");
+  return kPlan;
 }
 
 // The locked chain at one z in [0, z_max] (the scalar twin of SSE4's

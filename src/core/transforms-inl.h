@@ -14,7 +14,6 @@
 #endif
 
 #include <array>
-#include <bit>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -233,8 +232,7 @@ HWY_INLINE V HornerF32x4(D d, V z) {
 // and back. The same value as HornerF32x4 for every such z.
 template <const auto& kC, bool kAscending, const double& kZMax, class D, class V = VecOf<D>>
 HWY_INLINE V HornerLockedF32x4(D d, V z) {
-  static constexpr auto kPlan = internal::PlanLockedChain(kC, kAscending, kZMax);
-  static_assert(kPlan.ok, "chain not locked over [0, kZMax] (src/core/fma_emulation.h)");
+  static constexpr auto kPlan = internal::CheckedLockedPlan<kC, kAscending, kZMax>();
   constexpr size_t kN = std::tuple_size_v<std::remove_cvref_t<decltype(kC)>>;
   const hn::Half<D> dh;
   const hn::Repartition<double, D> dd;
@@ -307,13 +305,8 @@ HWY_INLINE V FmaNormalResult(D d, V a, V b, V c) {
 #endif
 #if HWY_TARGET == HWY_SCALAR
   if constexpr (sizeof(hn::TFromD<D>) == 4) {
-    // Inline in double (no std::fma call): FmaF32's fast path, the midpoint
-    // test alone; a midpoint goes to the exact FmaF32.
-    const float x = hn::GetLane(a), y = hn::GetLane(b), z = hn::GetLane(c);
-    const double s = static_cast<double>(x) * y + static_cast<double>(z);
-    const bool midpoint = (std::bit_cast<uint64_t>(s) & 0x1FFFFFFFu) == 0x10000000u;
-    return hn::Set(d, HWY_UNLIKELY(midpoint) ? internal::FmaExactCall(x, y, z)
-                                             : static_cast<float>(s));
+    // Inline in double, no std::fma call.
+    return hn::Set(d, internal::FmaF32NormalResult(hn::GetLane(a), hn::GetLane(b), hn::GetLane(c)));
   }
 #endif
   return Fma(d, a, b, c);
@@ -392,8 +385,7 @@ HWY_INLINE V Horner(D d, V z) {
 #if HWY_TARGET == HWY_SCALAR
   if constexpr (sizeof(T) == 4 && kZMax > 0) {
     // The locked chain in double, inline (no std::fma call per step).
-    static constexpr auto kPlan = internal::PlanLockedChain(kC, kAscending, kZMax);
-    static_assert(kPlan.ok, "chain not locked over [0, kZMax] (src/core/fma_emulation.h)");
+    static constexpr auto kPlan = internal::CheckedLockedPlan<kC, kAscending, kZMax>();
     return hn::Set(d, internal::HornerLocked(kPlan, hn::GetLane(z)));
   }
 #endif
@@ -533,11 +525,10 @@ HWY_INLINE void SinCosQuadrant(D d, DU du, V x, VecOf<DU> k, V& cos_out, V& sin_
   V sin_x, cos_x;
   if constexpr (sizeof(T) == 4) {
     // 0 <= z <= 0.6169 (|x| <= pi/4); cos's last Fma folded into its chain.
-    using CF = internal::TransformConstants<float>;
     // sin_x: x (1 + z P) with |z P| < 0.11, and |x| >= 2 pi 2^-25 (n odd):
     // a normal float (FmaNormalResult).
-    sin_x = FmaNormalResult(d, hn::Mul(x, z), PolyAscending<CF::kSin, CF::kSinCosZMax>(d, z), x);
-    cos_x = PolyAscending<CF::kCosWithOne, CF::kSinCosZMax>(d, z);
+    sin_x = FmaNormalResult(d, hn::Mul(x, z), PolyAscending<C::kSin, C::kSinCosZMax>(d, z), x);
+    cos_x = PolyAscending<C::kCosWithOne, C::kSinCosZMax>(d, z);
   } else {
     sin_x = Fma(d, hn::Mul(x, z), PolyAscending<C::kSin>(d, z), x);
     cos_x = Fma(d, z, PolyAscending<C::kCos>(d, z), hn::Set(d, T(1)));
