@@ -92,6 +92,18 @@ void FmaNormalResultOnTarget(const float* a, const float* b, const float* c, flo
   }
 }
 
+// out[i] = FmaXzPolyPlusX<kSin, kSinCosZMax>(x[i], z[i]) on this target,
+// sin x's last step (n a multiple of 16; SSE4: FmaXzChainPlusX).
+void SinStepOnTarget(const float* x, const float* z, float* out, size_t n) {
+  using C = fanfill::internal::TransformConstants<float>;
+  const hn::ScalableTag<float> d;
+  for (size_t i = 0; i < n; i += hn::Lanes(d)) {
+    hn::StoreU(fanfill::HWY_NAMESPACE::FmaXzPolyPlusX<C::kSin, C::kSinCosZMax>(
+                   d, hn::LoadU(d, x + i), hn::LoadU(d, z + i)),
+               d, out + i);
+  }
+}
+
 // out[i] = the Horner chain `chain` (HornerChain below) at z[i] on this target (n a multiple of 16).
 void HornerOnTarget(int chain, const float* z, float* out, size_t n) {
   namespace ff = fanfill::HWY_NAMESPACE;
@@ -144,6 +156,7 @@ HWY_EXPORT(FmaF64OnTarget);
 HWY_EXPORT(HornerOnTarget);
 HWY_EXPORT(FmaScaleOnTarget);
 HWY_EXPORT(FmaNormalResultOnTarget);
+HWY_EXPORT(SinStepOnTarget);
 
 namespace {
 
@@ -617,6 +630,90 @@ TEST(FmaEmulation, LockedChainsMatchStdFmaOverTheirDomain) {
   ExpectChainMatches(6, log);
   ExpectChainMatches(7, sincos);
   ExpectChainMatches(8, sincos);
+}
+
+// sin x's last step, fma(RN(x z), P(z), x) with P the kSin chain, against
+// std::fma on every target: every (x, z = RN(x^2)) the f32 sincos can see
+// (x = RN(n kAngleHi + RN(n kAngleLo)), n odd, 0 < n < 2^22, both signs), and
+// pairs whose double sum is a float midpoint (SSE4's fallback), random pairs
+// of any binade with z in [0, kSinCosZMax] (FmaXzPolyPlusX's precondition:
+// |z P| < 0.12, so every result is a normal float).
+TEST(FmaEmulation, EveryTargetSinStepMatchesStdFma) {
+  using C = fanfill::internal::TransformConstants<float>;
+  const std::vector<float> p = HornerChain(2);  // kSin
+  std::vector<float> x, z;
+  for (int32_t n = 1; n < (1 << 22); n += 2) {
+    const float nf = static_cast<float>(n);
+    const float xn = std::fma(nf, C::kAngleHi, nf * C::kAngleLo);
+    for (float v : {xn, -xn}) {
+      x.push_back(v);
+      z.push_back(v * v);
+    }
+  }
+  // Pairs whose double sum RN(x z) P + x is a float midpoint (SSE4's
+  // fallback), found by a search over x in [1, 2) for random z: hard (the
+  // exact sum is not the midpoint; rounding the double sum gives the wrong
+  // float), then exact midpoints (ties to even). Every binade and both signs;
+  // the search result is checked below, so stale pairs fail the test.
+  const float kMidpointPairs[][2] = {
+      {0x1.cb048p+0f, 0x1.779f0cp-14f},  {0x1.ccac72p+0f, 0x1.030856p-12f},
+      {0x1.484138p+0f, 0x1.05b572p-8f},  {0x1.cb8e82p+0f, 0x1.05b572p-8f},
+      {0x1.16eb2ap+0f, 0x1.bb34e8p-6f},  {0x1.3f9bcap+0f, 0x1.a51e8cp-13f},
+      {0x1.27e428p+0f, 0x1.9c333p-4f},   {0x1.001d68p+0f, 0x1.c52e74p-12f},
+      {0x1.9bd968p+0f, 0x1.54b67ep-6f},  {0x1.c8e87ep+0f, 0x1.25bcc8p-9f},
+      {0x1.a0a088p+0f, 0x1.a3fa44p-8f},  {0x1.119da6p+0f, 0x1.e0bafep-7f},
+      {0x1.82ca6ap+0f, 0x1.a4c9dap-10f}, {0x1.fbb52ap+0f, 0x1.022a1p-1f},
+      {0x1.834362p+0f, 0x1.527508p-3f},  {0x1.cd1594p+0f, 0x1.1c44e2p-2f},
+      {0x1.86e9b4p+0f, 0x1.4f4c16p-1f},  {0x1.0adbf6p+0f, 0x1.eb2a54p-2f},
+      {0x1.a079b2p+0f, 0x1.3ab7ap-1f},   {0x1.368afap+0f, 0x1.37fa7ep-6f},
+  };
+  int hard = 0, undecided = 0;
+  for (const auto& pair : kMidpointPairs) {
+    for (int e : {-100, -20, -3, 0, 40, 100}) {
+      for (float sign : {1.0f, -1.0f}) {
+        const float xv = sign * std::ldexp(pair[0], e), zv = pair[1];
+        const float xz = xv * zv, pz = HornerByStdFma(p, zv);
+        const double sum = static_cast<double>(xz) * pz + xv;
+        undecided += (std::bit_cast<uint64_t>(sum) & 0x1FFFFFFF) == 0x10000000;
+        hard += static_cast<float>(sum) != std::fma(xz, pz, xv);
+        // In lane 1 and lane 2 of a 4-lane vector (both halves on SSE4).
+        for (float v : {1.0f, xv, xv, 1.0f}) x.push_back(v);
+        for (float v : {0.5f, zv, zv, 0.5f}) z.push_back(v);
+      }
+    }
+  }
+  EXPECT_EQ(undecided, 20 * 12) << "the midpoint pairs no longer reach a float midpoint";
+  EXPECT_EQ(hard, 13 * 12) << "the hard pairs are not hard";
+  std::mt19937 gen(13);
+  std::uniform_real_distribution<float> zdist(0.0f, static_cast<float>(C::kSinCosZMax));
+  std::uniform_real_distribution<float> mant(1.0f, 2.0f);
+  std::uniform_int_distribution<int> exponent(-120, 120);
+  for (int i = 0; i < (1 << 20); ++i) {
+    x.push_back((i & 1 ? -1.0f : 1.0f) * std::ldexp(mant(gen), exponent(gen)));
+    z.push_back(i % 64 == 0 ? 0.0f : zdist(gen));
+  }
+  while (x.size() % 16 != 0) {
+    x.push_back(1.0f);
+    z.push_back(0.5f);
+  }
+  std::vector<float> want(x.size());
+  for (size_t i = 0; i < x.size(); ++i) {
+    want[i] = std::fma(x[i] * z[i], HornerByStdFma(p, z[i]), x[i]);
+  }
+  for (const std::string& target : fanfill::SupportedTargets()) {
+    fanfill::ForceTarget(target);
+    std::vector<float> got(x.size());
+    HWY_DYNAMIC_DISPATCH(SinStepOnTarget)(x.data(), z.data(), got.data(), x.size());
+    size_t bad = 0;
+    for (size_t i = 0; i < x.size(); ++i) {
+      if (Bits(got[i]) != Bits(want[i]) && bad++ < 5) {
+        ADD_FAILURE() << target << ": x = " << x[i] << ", z = " << z[i] << ": want " << want[i]
+                      << ", got " << got[i];
+      }
+    }
+    EXPECT_EQ(bad, 0u) << target;
+  }
+  fanfill::ForceTarget("auto");
 }
 
 // FmaScale against std::fma: zeros of both signs (where the product alone

@@ -69,6 +69,33 @@ HWY_INLINE V ByLaneStd(D d, V a, V b, V c) {
 }
 
 #if HWY_TARGET != HWY_SCALAR
+// The sums a b + c of four lanes in double (lanes 0, 1 in s_lo, 2, 3 in
+// s_hi) rounded to float into `out`, with F32x4's tests; false (out not
+// set) where a lane is undecided and the caller must go by lane.
+template <bool kRangeTests, class D, class VD>
+HWY_INLINE bool RoundSumsToFloat(D d, VD s_lo, VD s_hi, VecOf<D>& out) {
+  const hn::Half<D> dh;
+  const hn::Repartition<int32_t, D> di;
+  const auto w_lo = hn::BitCast(di, s_lo);
+  const auto w_hi = hn::BitCast(di, s_hi);
+  const auto low_words = hn::ConcatEven(di, w_hi, w_lo);  // bits 0..31 of each double
+  auto undecided = hn::Eq(hn::And(low_words, hn::Set(di, 0x1FFFFFFF)), hn::Set(di, 0x10000000));
+  if constexpr (kRangeTests) {
+    const auto high_words = hn::ConcatOdd(di, w_hi, w_lo);  // bits 32..63
+    const auto magnitude = hn::And(high_words, hn::Set(di, 0x7FFFFFFF));  // high word of |s|
+    // Below 2^-126 (the subnormal grid), or from just under FLT_MAX (high word
+    // 0x47EFFFFF; FLT_MAX is 0x47EFFFFF'E0000000) up, infinities and NaN
+    // included: EMU128's and SCALAR's DemoteTo clamp what exceeds FLT_MAX
+    // instead of rounding it to infinity. By lane.
+    const auto tiny = hn::Lt(magnitude, hn::Set(di, 0x38100000));
+    const auto huge = hn::Gt(magnitude, hn::Set(di, 0x47EFFFFE));
+    undecided = hn::Or(hn::Or(undecided, tiny), huge);
+  }
+  if (HWY_UNLIKELY(!hn::AllFalse(di, undecided))) return false;
+  out = hn::Combine(d, hn::DemoteTo(dh, s_hi), hn::DemoteTo(dh, s_lo));
+  return true;
+}
+
 // Four floats: FmaF32's fast path on both halves in double (the product is
 // exact, the sum rounded once), the whole vector by lane when any lane's sum
 // is a float midpoint or below 2^-126 (FloatRoundingUndecided: about one FMA
@@ -80,32 +107,16 @@ template <bool kRangeTests = true, class D, class V = VecOf<D>>
 HWY_INLINE V F32x4(D d, V a, V b, V c) {
   const hn::Half<D> dh;
   const hn::Repartition<double, D> dd;
-  const hn::Repartition<int32_t, D> di;
   auto sum = [&](VecOf<decltype(dh)> x, VecOf<decltype(dh)> y, VecOf<decltype(dh)> z) {
     return hn::Add(hn::Mul(hn::PromoteTo(dd, x), hn::PromoteTo(dd, y)), hn::PromoteTo(dd, z));
   };
   const auto s_lo = sum(hn::LowerHalf(dh, a), hn::LowerHalf(dh, b), hn::LowerHalf(dh, c));
   const auto s_hi = sum(hn::UpperHalf(dh, a), hn::UpperHalf(dh, b), hn::UpperHalf(dh, c));
-  const auto w_lo = hn::BitCast(di, s_lo);
-  const auto w_hi = hn::BitCast(di, s_hi);
-  const auto low_words = hn::ConcatEven(di, w_hi, w_lo);  // bits 0..31 of each double
-  const auto midpoint = hn::Eq(hn::And(low_words, hn::Set(di, 0x1FFFFFFF)), hn::Set(di, 0x10000000));
-  if constexpr (!kRangeTests) {
-    if (HWY_UNLIKELY(!hn::AllFalse(di, midpoint))) return ByLaneEmulated(d, a, b, c);
-    return hn::Combine(d, hn::DemoteTo(dh, s_hi), hn::DemoteTo(dh, s_lo));
-  }
-  const auto high_words = hn::ConcatOdd(di, w_hi, w_lo);  // bits 32..63
-  const auto magnitude = hn::And(high_words, hn::Set(di, 0x7FFFFFFF));  // high word of |s|
-  // Below 2^-126 (the subnormal grid), or from just under FLT_MAX (high word
-  // 0x47EFFFFF; FLT_MAX is 0x47EFFFFF'E0000000) up, infinities and NaN
-  // included: EMU128's and SCALAR's DemoteTo clamp what exceeds FLT_MAX
-  // instead of rounding it to infinity. By lane.
-  const auto tiny = hn::Lt(magnitude, hn::Set(di, 0x38100000));
-  const auto huge = hn::Gt(magnitude, hn::Set(di, 0x47EFFFFE));
-  if (HWY_UNLIKELY(!hn::AllFalse(di, hn::Or(hn::Or(midpoint, tiny), huge)))) {
+  V result;
+  if (HWY_UNLIKELY(!RoundSumsToFloat<kRangeTests>(d, s_lo, s_hi, result))) {
     return ByLaneEmulated(d, a, b, c);
   }
-  return hn::Combine(d, hn::DemoteTo(dh, s_hi), hn::DemoteTo(dh, s_lo));
+  return result;
 }
 
 // Two doubles: FmaF64 (Boldo & Melquiond's emulated FMA) on vectors, the same
@@ -230,23 +241,55 @@ HWY_INLINE V HornerF32x4(D d, V z) {
 // (internal::PlanLockedChain, src/core/fma_emulation.h): per step and half a
 // multiply, an add and a subtract in double, no test and no rounding to float
 // and back. The same value as HornerF32x4 for every such z.
-template <const auto& kC, bool kAscending, const double& kZMax, class D, class V = VecOf<D>>
-HWY_INLINE V HornerLockedF32x4(D d, V z) {
+// On halves: z_lo, z_hi are lanes 0, 1 and 2, 3 in double; the chain's
+// float values, exactly, in double.
+template <const auto& kC, bool kAscending, const double& kZMax, class VD>
+HWY_INLINE void HornerLockedHalves(VD z_lo, VD z_hi, VD& acc_lo, VD& acc_hi) {
   static constexpr auto kPlan = internal::CheckedLockedPlan<kC, kAscending, kZMax>();
   constexpr size_t kN = std::tuple_size_v<std::remove_cvref_t<decltype(kC)>>;
-  const hn::Half<D> dh;
-  const hn::Repartition<double, D> dd;
-  const auto z_lo = hn::PromoteTo(dd, hn::LowerHalf(dh, z));
-  const auto z_hi = hn::PromoteTo(dd, hn::UpperHalf(dh, z));
-  auto acc_lo = hn::Set(dd, kPlan.coef[0]);
-  auto acc_hi = acc_lo;
+  const hn::DFromV<VD> dd;
+  acc_lo = hn::Set(dd, kPlan.coef[0]);
+  acc_hi = acc_lo;
   for (size_t k = 1; k < kN; ++k) {
     const auto addend = hn::Set(dd, kPlan.addend[k]);
     const auto magic = hn::Set(dd, kPlan.magic[k]);
     acc_lo = hn::Sub(hn::Add(hn::Mul(acc_lo, z_lo), addend), magic);
     acc_hi = hn::Sub(hn::Add(hn::Mul(acc_hi, z_hi), addend), magic);
   }
+}
+
+template <const auto& kC, bool kAscending, const double& kZMax, class D, class V = VecOf<D>>
+HWY_INLINE V HornerLockedF32x4(D d, V z) {
+  const hn::Half<D> dh;
+  const hn::Repartition<double, D> dd;
+  VecOf<decltype(dd)> acc_lo, acc_hi;
+  HornerLockedHalves<kC, kAscending, kZMax>(hn::PromoteTo(dd, hn::LowerHalf(dh, z)),
+                                            hn::PromoteTo(dd, hn::UpperHalf(dh, z)), acc_lo,
+                                            acc_hi);
   return hn::Combine(d, hn::DemoteTo(dh, acc_hi), hn::DemoteTo(dh, acc_lo));  // exact
+}
+
+// FmaXzPolyPlusX (below) on four floats: the locked chain's result stays
+// in double (it is a float, exactly) instead of being rounded to float and
+// promoted again for F32x4. The same value.
+template <const auto& kC, const double& kZMax, class D, class V = VecOf<D>>
+HWY_INLINE V FmaXzChainPlusX(D d, V x, V z) {
+  const hn::Half<D> dh;
+  const hn::Repartition<double, D> dd;
+  auto lower = [&](V v) { return hn::PromoteTo(dd, hn::LowerHalf(dh, v)); };
+  auto upper = [&](V v) { return hn::PromoteTo(dd, hn::UpperHalf(dh, v)); };
+  VecOf<decltype(dd)> p_lo, p_hi;
+  HornerLockedHalves<kC, true, kZMax>(lower(z), upper(z), p_lo, p_hi);
+  const V xz = hn::Mul(x, z);
+  V result;
+  if (HWY_UNLIKELY(!RoundSumsToFloat<false>(d, hn::Add(hn::Mul(lower(xz), p_lo), lower(x)),
+                                            hn::Add(hn::Mul(upper(xz), p_hi), upper(x)),
+                                            result))) {
+    // A lane's double sum is a float midpoint: by lane, on the chain's float
+    // values (exact demotions).
+    return ByLaneEmulated(d, xz, hn::Combine(d, hn::DemoteTo(dh, p_hi), hn::DemoteTo(dh, p_lo)), x);
+  }
+  return result;
 }
 #endif  // HWY_TARGET != HWY_SCALAR
 
@@ -422,6 +465,20 @@ HWY_INLINE V PolyDescending(D d, V z) {
   return Horner<kC, false>(d, z);
 }
 
+// Fma(x z, PolyAscending<kC, kZMax>(z), x) (x z rounded to float first)
+// where 0 <= z <= kZMax and every exact result is 0 or a normal float
+// (FmaNormalResult's precondition), e.g. sin x = x + x^3 P(x^2). SSE4 keeps
+// the chain's value in double into the final sum (FmaXzChainPlusX).
+template <const auto& kC, const double& kZMax, class D, class V = VecOf<D>>
+HWY_INLINE V FmaXzPolyPlusX(D d, V x, V z) {
+#if !HWY_NATIVE_FMA && HWY_TARGET != HWY_SCALAR
+  if constexpr (sizeof(hn::TFromD<D>) == 4 && D::kPrivateN == 4) {
+    return fma_emulation::FmaXzChainPlusX<kC, kZMax>(d, x, z);
+  }
+#endif
+  return FmaNormalResult(d, hn::Mul(x, z), PolyAscending<kC, kZMax>(d, z), x);
+}
+
 // ---------------------------------------------------------------- log
 
 // ln(2^e (1 + f)) for f in [sqrt(1/2) - 1, sqrt(2) - 1] (an ulp beyond is fine)
@@ -515,7 +572,7 @@ HWY_INLINE VecOf<DF> MinusTwoLogRadius(DF df, DU du, VecOf<DU> w) {
 // reduction happened in integers). k is the quadrant in an unsigned vector of
 // the same lane size. Max error 1.5 ulp for float (all 2^24 angles, tests/accuracy_test.cc).
 // float: x is SinCosAngleF32's remainder, 2 pi 2^-25 <= |x| <= pi/4 (the
-// proofs of SSE4's locked chains and FmaNormalResult below rely on it).
+// proofs of SSE4's locked chains and FmaXzPolyPlusX below rely on it).
 template <class D, class DU, class V = VecOf<D>>
 HWY_INLINE void SinCosQuadrant(D d, DU du, V x, VecOf<DU> k, V& cos_out, V& sin_out) {
   using T = hn::TFromD<D>;
@@ -526,8 +583,8 @@ HWY_INLINE void SinCosQuadrant(D d, DU du, V x, VecOf<DU> k, V& cos_out, V& sin_
   if constexpr (sizeof(T) == 4) {
     // 0 <= z <= 0.6169 (|x| <= pi/4); cos's last Fma folded into its chain.
     // sin_x: x (1 + z P) with |z P| < 0.11, and |x| >= 2 pi 2^-25 (n odd):
-    // a normal float (FmaNormalResult).
-    sin_x = FmaNormalResult(d, hn::Mul(x, z), PolyAscending<C::kSin, C::kSinCosZMax>(d, z), x);
+    // a normal float (FmaXzPolyPlusX's precondition).
+    sin_x = FmaXzPolyPlusX<C::kSin, C::kSinCosZMax>(d, x, z);
     cos_x = PolyAscending<C::kCosWithOne, C::kSinCosZMax>(d, z);
   } else {
     sin_x = Fma(d, hn::Mul(x, z), PolyAscending<C::kSin>(d, z), x);
