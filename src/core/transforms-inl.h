@@ -258,6 +258,7 @@ HWY_INLINE void HornerLockedHalves(VD z_lo, VD z_hi, VD& acc_lo, VD& acc_hi) {
   }
 }
 
+// Four float lanes through HornerLockedHalves.
 template <const auto& kC, bool kAscending, const double& kZMax, class D, class V = VecOf<D>>
 HWY_INLINE V HornerLockedF32x4(D d, V z) {
   const hn::Half<D> dh;
