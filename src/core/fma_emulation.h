@@ -69,16 +69,26 @@ inline double RoundToOdd(double s, double err) {
   return std::bit_cast<double>(towards_zero ? bits - 1 : bits + 1);
 }
 
-// True when s (a double near a float result) may round to float differently
-// from the exact value it approximates: s is a float midpoint (its low 29
-// significand bits are 1000...0) or |s| < 2^-126 (float subnormals and zero).
+// True when s (a double of magnitude >= 2^-126) is a float midpoint: its low
+// 29 significand bits are 1000...0.
 inline bool IsFloatMidpoint(double s) {
   return (std::bit_cast<uint64_t>(s) & 0x1FFFFFFFu) == 0x10000000u;
 }
 
+// True when s (a double near a float result) may round to float differently
+// from the exact value it approximates: s is a float midpoint or |s| <
+// 2^-126 (float subnormals and zero).
 inline bool FloatRoundingUndecided(double s) {
   const bool tiny = (std::bit_cast<uint64_t>(s) & 0x7FF0000000000000u) < 0x3810000000000000u;
   return IsFloatMidpoint(s) || tiny;
+}
+
+// p + c rounded once to float, for p a float product (exact in double) and
+// c a float: the sum rounded to odd, then to float.
+inline float SumToFloatExactly(double p, double c) {
+  double sum, err;
+  TwoSum(p, c, sum, err);
+  return static_cast<float>(RoundToOdd(sum, err));
 }
 
 // Exactly std::fma(a, b, c) for float (see the header comment).
@@ -86,19 +96,16 @@ inline float FmaF32(float a, float b, float c) {
   const double p = static_cast<double>(a) * static_cast<double>(b);  // exact
   const double s = p + static_cast<double>(c);
   if (!FloatRoundingUndecided(s)) return static_cast<float>(s);
-  double sum, err;
-  TwoSum(p, static_cast<double>(c), sum, err);
-  return static_cast<float>(RoundToOdd(sum, err));
+  return SumToFloatExactly(p, c);
 }
 
 // FmaF32 where the caller proves the exact a b + c is 0 or of magnitude in
 // [2^-126, 2^127]: then only a midpoint can make s round wrongly.
 inline float FmaF32NormalResult(float a, float b, float c) {
-  const double s = static_cast<double>(a) * static_cast<double>(b) + static_cast<double>(c);
+  const double p = static_cast<double>(a) * static_cast<double>(b);  // exact
+  const double s = p + static_cast<double>(c);
   if (!IsFloatMidpoint(s)) return static_cast<float>(s);
-  double sum, err;
-  TwoSum(static_cast<double>(a) * static_cast<double>(b), static_cast<double>(c), sum, err);
-  return static_cast<float>(RoundToOdd(sum, err));
+  return SumToFloatExactly(p, c);
 }
 
 // Horner's rule over float coefficients, acc <- fma(acc, z, c_k), on four

@@ -473,7 +473,8 @@ HWY_INLINE V PolyDescending(D d, V z) {
 template <const auto& kC, const double& kZMax, class D, class V = VecOf<D>>
 HWY_INLINE V FmaXzPolyPlusX(D d, V x, V z) {
 #if !HWY_NATIVE_FMA && HWY_TARGET != HWY_SCALAR
-  if constexpr (sizeof(hn::TFromD<D>) == 4 && D::kPrivateN == 4) {
+  using T = hn::TFromD<D>;
+  if constexpr (sizeof(T) == 4 && D::kPrivateN * sizeof(T) == 16) {
     return fma_emulation::FmaXzChainPlusX<kC, kZMax>(d, x, z);
   }
 #endif
