@@ -236,6 +236,41 @@ void TestNarrowStores() {
   CheckNarrowStore<DType::kF8E5M2>();
 }
 
+// The f64 kernels' unit values ((x >> 11) + kAdd) 2^-53 (BatchF64::Unit53,
+// exact arithmetic in place of an int64 conversion on AVX2 and SSE4) at the
+// words that end the range or flip bit 11, and at pseudo-random ones.
+void TestF64UnitValues() {
+  using Batch = BatchF64<Distribution::Kind::kUniform>;
+  const Batch batch{{}, {}, {}, {}, internal::BitsParams(), StreamKey{0, 0}};
+  const size_t n = hn::Lanes(batch.du);
+  std::vector<uint64_t> words = {0,           0x7FF,      0x800,       0xFFF,
+                                 0x1000,      0x1800,     ~uint64_t{0}, ~uint64_t{0x7FF},
+                                 ~uint64_t{0x800}, uint64_t{1} << 63, (uint64_t{1} << 63) - 1};
+  uint64_t x = 0x9e3779b97f4a7c15ull;
+  while (words.size() < 4096) {
+    x = x * 6364136223846793005ull + 1442695040888963407ull;
+    words.push_back(x);
+  }
+  auto in = hwy::AllocateAligned<uint64_t>(n);
+  auto out0 = hwy::AllocateAligned<double>(n);
+  auto out1 = hwy::AllocateAligned<double>(n);
+  for (size_t i = 0; i < words.size(); i += n) {
+    for (size_t j = 0; j < n; ++j) in[j] = words[(i + j) % words.size()];
+    const auto v = hn::Load(batch.du, in.get());
+    hn::Store(batch.template Unit53<0>(v), batch.dd, out0.get());
+    hn::Store(batch.template Unit53<1>(v), batch.dd, out1.get());
+    for (size_t j = 0; j < n; ++j) {
+      const double want0 = static_cast<double>(in[j] >> 11) * 0x1.0p-53;
+      const double want1 = static_cast<double>((in[j] >> 11) + 1) * 0x1.0p-53;  // exact
+      if (std::memcmp(&out0[j], &want0, 8) != 0 || std::memcmp(&out1[j], &want1, 8) != 0) {
+        ADD_FAILURE() << hwy::TargetName(HWY_TARGET) << " word 0x" << std::hex << in[j] << ": "
+                      << out0[j] << ", " << out1[j] << " instead of " << want0 << ", " << want1;
+        return;
+      }
+    }
+  }
+}
+
 }  // namespace HWY_NAMESPACE
 }  // namespace fanfill
 HWY_AFTER_NAMESPACE();
@@ -248,5 +283,6 @@ HWY_EXPORT_AND_TEST_P(TargetsTest, TestMatchesReference);
 HWY_EXPORT_AND_TEST_P(TargetsTest, TestMatchesReferenceEmulatedFma);
 HWY_EXPORT_AND_TEST_P(TargetsTest, TestF8Conversions);
 HWY_EXPORT_AND_TEST_P(TargetsTest, TestNarrowStores);
+HWY_EXPORT_AND_TEST_P(TargetsTest, TestF64UnitValues);
 }  // namespace fanfill
 #endif

@@ -353,6 +353,8 @@ struct BatchF64 {
   // half a register: Philox ran at half its throughput).
   using DU32 = hn::Repartition<uint32_t, DD>;
   static constexpr size_t kBlocksPerDoubleLane = 2;
+  // PairWords's unpacked layout: vectors of at most two 128-bit blocks.
+  static constexpr bool kUnpackedPairs = DD::kPrivateN <= 4;
 #endif
   using VD = VecOf<DD>;
   using VU = VecOf<DU>;
@@ -366,8 +368,27 @@ struct BatchF64 {
 
   size_t Blocks() const { return kPhiloxVectors * kBlocksPerDoubleLane * hn::Lanes(dd); }
 
-  HWY_INLINE VD Bits53(VU x) const {  // x >> 11 as a double, exact
-    return hn::ConvertTo(dd, hn::BitCast(di, hn::ShiftRight<11>(x)));
+  // ((x >> 11) + kAdd) 2^-53 for kAdd 0 or 1, exact (a multiple of 2^-53 in
+  // [0, 1]).
+  template <int kAdd>
+  HWY_INLINE VD Unit53(VU x) const {
+    static_assert(kAdd == 0 || kAdd == 1);
+#if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3 && HWY_TARGET != HWY_SCALAR
+    // No int64 -> double instruction (Highway emulates it in five
+    // operations). With h = x >> 12 and b = bit 11 of x, (x >> 11) + kAdd =
+    // 2 h + b + kAdd, and the value is (1 + h 2^-52) - (1 - (b + kAdd) 2^-53):
+    // the first term's pattern is h or'ed into 1's, the second's is that of
+    // 1 (kAdd = 0) or of 1 - 2^-53 (kAdd = 1), minus b (one ulp, 2^-53, down
+    // in [1/2, 1)), and the difference is exact, as the exact value is a double.
+    const VD one_plus =
+        hn::BitCast(dd, hn::Or(hn::ShiftRight<12>(x), hn::Set(du, uint64_t{0x3FF0000000000000})));
+    const VU b = hn::And(hn::ShiftRight<11>(x), hn::Set(du, uint64_t{1}));
+    constexpr uint64_t kOneMinus = kAdd == 0 ? 0x3FF0000000000000 : 0x3FEFFFFFFFFFFFFF;
+    return hn::Sub(one_plus, hn::BitCast(dd, hn::Sub(hn::Set(du, kOneMinus), b)));
+#else
+    const VD v = hn::ConvertTo(dd, hn::BitCast(di, hn::ShiftRight<11>(x)));
+    return hn::Mul(kAdd == 0 ? v : hn::Add(v, hn::Set(dd, 1.0)), hn::Set(dd, 0x1.0p-53));
+#endif
   }
 
   HWY_INLINE void Make(uint64_t first_block, void* out) const {
@@ -379,9 +400,11 @@ struct BatchF64 {
     VU x01, x23;
     Words(w0, w1, w2, w3, x01, x23);
     if constexpr (kKind == Distribution::Kind::kUniform) {
-      StoreUniform(x01, x23, dst);
+      hn::StoreInterleaved2(Uniform(x01), Uniform(x23), dd, dst);
     } else if constexpr (kKind == Distribution::Kind::kNormal) {
-      StoreNormal(hn::Sqrt(MinusTwoLogRadius(x01)), x23, dst);
+      VD v0, v1;
+      NormalValues(hn::Sqrt(MinusTwoLogRadius(x01)), x23, v0, v1);
+      hn::StoreInterleaved2(v0, v1, dd, dst);
     } else {
       // One vector at a time (SVE vectors cannot be array elements).
       static_assert(kKind == Distribution::Kind::kTruncatedNormal, "f64: uniform, normal or truncated normal");
@@ -396,53 +419,104 @@ struct BatchF64 {
 #else
     VU32 w0[kPhiloxVectors], w1[kPhiloxVectors], w2[kPhiloxVectors], w3[kPhiloxVectors];
     PhiloxBlocksInterleaved(du32, key.seed, key.stream, first_block, w0, w1, w2, w3);
-    // Vector i of doubles: blocks i L + [0, L) (L = Lanes(dd)), the lower
-    // (i even) or upper (i odd) half of Philox vector i / 2; 2 doubles per
-    // block, at dst + 2 L i.
-    const hn::Half<DU32> dh;
+    // Vectors 2k and 2k + 1 of doubles hold the 2 Lanes(dd) blocks of Philox
+    // vector k (words: PairWords), stored at dst + 4 Lanes(dd) k (StorePair).
     constexpr size_t kN = 2 * kPhiloxVectors;
-    const size_t stride = 2 * hn::Lanes(dd);
-    auto words = [&](size_t i, VU& x01, VU& x23) {
-      const size_t k = i / 2;
-      auto half = [&](VU32 v) { return i % 2 == 0 ? hn::LowerHalf(dh, v) : hn::UpperHalf(dh, v); };
-      Words(half(w0[k]), half(w1[k]), half(w2[k]), half(w3[k]), x01, x23);
-    };
+    const size_t stride = 4 * hn::Lanes(dd);
     if constexpr (kKind == Distribution::Kind::kUniform) {
-      HWY_UNROLL(8)
-      for (size_t i = 0; i < kN; ++i) {
-        VU x01, x23;
-        words(i, x01, x23);
-        StoreUniform(x01, x23, dst + i * stride);
+      HWY_UNROLL(4)
+      for (size_t k = 0; k < kPhiloxVectors; ++k) {
+        VU x[4];
+        PairWords(w0[k], w1[k], w2[k], w3[k], x);
+        StorePair(Uniform(x[0]), Uniform(x[1]), Uniform(x[2]), Uniform(x[3]), dst + k * stride);
       }
     } else if constexpr (kKind == Distribution::Kind::kNormal) {
       // In phases across all vectors, as BatchF32 does: every radius's log
       // and sqrt chain first, then the angles, so that the chains overlap.
       VD radius[kN];
       VU angle[kN];
-      HWY_UNROLL(8)
-      for (size_t i = 0; i < kN; ++i) {
-        VU x01;
-        words(i, x01, angle[i]);
-        radius[i] = MinusTwoLogRadius(x01);
+      HWY_UNROLL(4)
+      for (size_t k = 0; k < kPhiloxVectors; ++k) {
+        VU x[4];
+        PairWords(w0[k], w1[k], w2[k], w3[k], x);
+        radius[2 * k] = MinusTwoLogRadius(x[0]);
+        angle[2 * k] = x[1];
+        radius[2 * k + 1] = MinusTwoLogRadius(x[2]);
+        angle[2 * k + 1] = x[3];
       }
       HWY_UNROLL(8)
       for (VD& r : radius) r = hn::Sqrt(r);
-      HWY_UNROLL(8)
-      for (size_t i = 0; i < kN; ++i) StoreNormal(radius[i], angle[i], dst + i * stride);
-    } else {
-      // Two vectors of doubles at a time, four uniforms (TruncatedStandardN).
       HWY_UNROLL(4)
-      for (size_t i = 0; i < kN; i += 2) {
+      for (size_t k = 0; k < kPhiloxVectors; ++k) {
+        VD a0, a1, b0, b1;
+        NormalValues(radius[2 * k], angle[2 * k], a0, a1);
+        NormalValues(radius[2 * k + 1], angle[2 * k + 1], b0, b1);
+        StorePair(a0, a1, b0, b1, dst + k * stride);
+      }
+    } else {
+      // The four uniforms of each Philox vector together (TruncatedStandardN).
+      HWY_UNROLL(4)
+      for (size_t k = 0; k < kPhiloxVectors; ++k) {
         VU x[4];
-        words(i, x[0], x[1]);
-        words(i + 1, x[2], x[3]);
+        PairWords(w0[k], w1[k], w2[k], w3[k], x);
         VD z[4];
         for (size_t j = 0; j < 4; ++j) z[j] = OpenUniformF64(dd, du, x[j]);
-        StoreTruncated(z, dst + i * stride);
+        TruncatedStandardN(dd, z, hn::Set(dd, p.d_pa), hn::Set(dd, p.d_pspan),
+                           hn::Set(dd, p.d_qa));
+        StorePair(ScaleClampD(z[0]), ScaleClampD(z[1]), ScaleClampD(z[2]), ScaleClampD(z[3]),
+                  dst + k * stride);
       }
     }
 #endif
   }
+
+#if !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
+  // The 64-bit words of one Philox vector's 2 Lanes(dd) blocks, in two
+  // vectors of doubles' lanes: x[0] = w1:w0 and x[1] = w3:w2 of blocks "a",
+  // x[2], x[3] of blocks "b". Where vectors have at most two 128-bit blocks
+  // (SSE4, AVX2) these are the 64-bit interleavings of the Philox words
+  // (one unpack per vector instead of PromoteTo, shift and or): in each
+  // 128-bit block j, a holds blocks 4j, 4j + 1 and b blocks 4j + 2, 4j + 3
+  // (StorePair puts each value in its place). Elsewhere a is the lower half
+  // of the blocks and b the upper one (Words).
+  template <class VU32>
+  HWY_INLINE void PairWords(VU32 w0, VU32 w1, VU32 w2, VU32 w3, VU (&x)[4]) const {
+    if constexpr (kUnpackedPairs) {
+      x[0] = hn::BitCast(du, hn::InterleaveLower(du32, w0, w1));
+      x[1] = hn::BitCast(du, hn::InterleaveLower(du32, w2, w3));
+      x[2] = hn::BitCast(du, hn::InterleaveUpper(du32, w0, w1));
+      x[3] = hn::BitCast(du, hn::InterleaveUpper(du32, w2, w3));
+    } else {
+      const hn::Half<DU32> dh;
+      Words(hn::LowerHalf(dh, w0), hn::LowerHalf(dh, w1), hn::LowerHalf(dh, w2),
+            hn::LowerHalf(dh, w3), x[0], x[1]);
+      Words(hn::UpperHalf(dh, w0), hn::UpperHalf(dh, w1), hn::UpperHalf(dh, w2),
+            hn::UpperHalf(dh, w3), x[2], x[3]);
+    }
+  }
+
+  // The values of PairWords's x (a0 from x[0], a1 from x[1], b0, b1 from
+  // x[2], x[3]), each block's two at dst + 2 (block - first block).
+  HWY_INLINE void StorePair(VD a0, VD a1, VD b0, VD b1, double* dst) const {
+    const size_t n = hn::Lanes(dd);
+    if constexpr (kUnpackedPairs && DD::kPrivateN == 4) {
+      // Each 128-bit half of lo_a, hi_a, lo_b, hi_b is one block's two values:
+      // blocks 0, 4 | 1, 5 | 2, 6 | 3, 7.
+      const VD lo_a = hn::InterleaveLower(dd, a0, a1);
+      const VD hi_a = hn::InterleaveUpper(dd, a0, a1);
+      const VD lo_b = hn::InterleaveLower(dd, b0, b1);
+      const VD hi_b = hn::InterleaveUpper(dd, b0, b1);
+      hn::StoreU(hn::ConcatLowerLower(dd, hi_a, lo_a), dd, dst);
+      hn::StoreU(hn::ConcatLowerLower(dd, hi_b, lo_b), dd, dst + n);
+      hn::StoreU(hn::ConcatUpperUpper(dd, hi_a, lo_a), dd, dst + 2 * n);
+      hn::StoreU(hn::ConcatUpperUpper(dd, hi_b, lo_b), dd, dst + 3 * n);
+    } else {
+      // One 128-bit block (kUnpackedPairs) or halves: a's blocks, then b's.
+      hn::StoreInterleaved2(a0, a1, dd, dst);
+      hn::StoreInterleaved2(b0, b1, dd, dst + 2 * n);
+    }
+  }
+#endif
 
   // The 64-bit words of the blocks: x01 = w1:w0, x23 = w3:w2.
   template <class VU32>
@@ -457,36 +531,22 @@ struct BatchF64 {
   }
 
   // Uniform: (x >> 11) 2^-53 for each word, scaled and clamped.
-  HWY_INLINE void StoreUniform(VU x01, VU x23, double* dst) const {
-    auto v = [&](VU x) { return ScaleClampD(hn::Mul(Bits53(x), hn::Set(dd, 0x1.0p-53))); };
-    hn::StoreInterleaved2(v(x01), v(x23), dd, dst);
-  }
+  HWY_INLINE VD Uniform(VU x) const { return ScaleClampD(Unit53<0>(x)); }
 
   // -2 ln u of the radius u = ((x >> 11) + 1) 2^-53 in (0, 1], exact.
   HWY_INLINE VD MinusTwoLogRadius(VU x) const {
-    const VD u = hn::Mul(hn::Add(Bits53(x), hn::Set(dd, 1.0)), hn::Set(dd, 0x1.0p-53));
-    return hn::Mul(LogPositive(dd, u), hn::Set(dd, -2.0));
+    return hn::Mul(LogPositive(dd, Unit53<1>(x)), hn::Set(dd, -2.0));
   }
 
-  // The two Box-Muller outputs of each block from its radius and angle word.
-  HWY_INLINE void StoreNormal(VD r, VU angle, double* dst) const {
+  // The two Box-Muller outputs of each block (lane) from its radius and angle word.
+  HWY_INLINE void NormalValues(VD r, VU angle, VD& v0, VD& v1) const {
     const VD scale = hn::Set(dd, p.d_scale);
     const VD offset = hn::Set(dd, p.d_offset);
     VD c, s;
     SinCosAngleF64(dd, du, angle, c, s);
-    hn::StoreInterleaved2(Fma(dd, hn::Mul(r, c), scale, offset),
-                          Fma(dd, hn::Mul(r, s), scale, offset), dd, dst);
+    v0 = Fma(dd, hn::Mul(r, c), scale, offset);
+    v1 = Fma(dd, hn::Mul(r, s), scale, offset);
   }
-
-#if !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
-  // Truncated normal from four uniforms (TruncatedStandardN): two pairs of
-  // vectors (the two words of each block) stored interleaved, one after the other.
-  HWY_INLINE void StoreTruncated(VD (&z)[4], double* dst) const {
-    TruncatedStandardN(dd, z, hn::Set(dd, p.d_pa), hn::Set(dd, p.d_pspan), hn::Set(dd, p.d_qa));
-    hn::StoreInterleaved2(ScaleClampD(z[0]), ScaleClampD(z[1]), dd, dst);
-    hn::StoreInterleaved2(ScaleClampD(z[2]), ScaleClampD(z[3]), dd, dst + 2 * hn::Lanes(dd));
-  }
-#endif
 };
 
 // Elements [first, first + count) of the stream into out[0, count). Whole

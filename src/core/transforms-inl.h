@@ -605,7 +605,8 @@ HWY_INLINE void SinCosQuadrant(D d, DU du, V x, VecOf<DU> k, V& cos_out, V& sin_
 // cos/sin of the f32 angle 2 pi ((w >> 8) + 1/2) 2^-24. The quadrant and the
 // remainder come from the integer bits: with t = (w >> 8) + 2^21 mod 2^24,
 // k = t >> 22 and the remainder is n = 2 (t mod 2^22 - 2^21) + 1 (odd,
-// |n| < 2^22, exact in float) times 2 pi 2^-25.
+// |n| < 2^22, exact in float) times 2 pi 2^-25, formed as
+// 2 (t mod 2^22) + (1 - 2^22).
 template <class DF, class DU>
 HWY_INLINE void SinCosAngleF32(DF df, DU du, VecOf<DU> w, VecOf<DF>& c, VecOf<DF>& s) {
   using C = internal::TransformConstants<float>;
@@ -613,9 +614,8 @@ HWY_INLINE void SinCosAngleF32(DF df, DU du, VecOf<DU> w, VecOf<DF>& c, VecOf<DF
   const auto t = hn::And(hn::Add(hn::ShiftRight<8>(w), hn::Set(du, 1u << 21)),
                          hn::Set(du, 0xFFFFFFu));
   const auto k = hn::ShiftRight<22>(t);
-  const auto rem = hn::Sub(hn::BitCast(di, hn::And(t, hn::Set(du, 0x3FFFFFu))),
-                           hn::Set(di, 1 << 21));
-  const auto n = hn::ConvertTo(df, hn::Add(hn::ShiftLeft<1>(rem), hn::Set(di, 1)));
+  const auto twice_rem = hn::BitCast(di, hn::ShiftLeft<1>(hn::And(t, hn::Set(du, 0x3FFFFFu))));
+  const auto n = hn::ConvertTo(df, hn::Add(twice_rem, hn::Set(di, 1 - (1 << 22))));
   // n kAngleHi + RN(n kAngleLo) is exact in double (kAngleSumExactInDouble).
   static_assert(C::kAngleSumExactInDouble);
   const auto x = FmaExactInDouble(df, n, hn::Set(df, C::kAngleHi),
@@ -623,7 +623,8 @@ HWY_INLINE void SinCosAngleF32(DF df, DU du, VecOf<DU> w, VecOf<DF>& c, VecOf<DF
   SinCosQuadrant(df, du, x, k, c, s);
 }
 
-// Same for the f64 angle 2 pi ((x >> 11) + 1/2) 2^-53, x a 64-bit value.
+// Same for the f64 angle 2 pi ((x >> 11) + 1/2) 2^-53, x a 64-bit value:
+// n = 2 (t mod 2^51) + (1 - 2^51), |n| < 2^51.
 template <class DD, class DU64>
 HWY_INLINE void SinCosAngleF64(DD dd, DU64 du, VecOf<DU64> x64, VecOf<DD>& c, VecOf<DD>& s) {
   using C = internal::TransformConstants<double>;
@@ -631,9 +632,16 @@ HWY_INLINE void SinCosAngleF64(DD dd, DU64 du, VecOf<DU64> x64, VecOf<DD>& c, Ve
   const auto t = hn::And(hn::Add(hn::ShiftRight<11>(x64), hn::Set(du, uint64_t{1} << 50)),
                          hn::Set(du, (uint64_t{1} << 53) - 1));
   const auto k = hn::ShiftRight<51>(t);
-  const auto rem = hn::Sub(hn::BitCast(di, hn::And(t, hn::Set(du, (uint64_t{1} << 51) - 1))),
-                           hn::Set(di, int64_t{1} << 50));
-  const auto n = SmallIntToFloat(dd, hn::Add(hn::ShiftLeft<1>(rem), hn::Set(di, int64_t{1})));
+  const auto twice_rem =
+      hn::BitCast(di, hn::ShiftLeft<1>(hn::And(t, hn::Set(du, (uint64_t{1} << 51) - 1))));
+  constexpr int64_t kOdd = 1 - (int64_t{1} << 51);  // n = twice_rem + kOdd
+#if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3 && HWY_TARGET != HWY_SCALAR
+  // SmallIntToFloat with kOdd folded into its magic number's pattern.
+  const auto n = MagicPatternToFloat(
+      dd, hn::Add(twice_rem, hn::Set(di, static_cast<int64_t>(kSmallIntMagicBits) + kOdd)));
+#else
+  const auto n = SmallIntToFloat(dd, hn::Add(twice_rem, hn::Set(di, kOdd)));
+#endif
   const auto x = Fma(dd, n, hn::Set(dd, C::kAngleHi), hn::Mul(n, hn::Set(dd, C::kAngleLo)));
   SinCosQuadrant(dd, du, x, k, c, s);
 }
