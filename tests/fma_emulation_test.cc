@@ -146,6 +146,7 @@ HWY_AFTER_NAMESPACE();
 #include <vector>
 
 #include "fanfill/fanfill.hpp"
+#include "src/core/fill_params.h"
 #include "src/core/fma_emulation.h"
 #include "src/core/transform_constants.h"
 
@@ -772,6 +773,52 @@ TEST(FmaEmulation, AngleSumIsExactInDouble) {
   }
   EXPECT_EQ(inexact, 0u);
   EXPECT_EQ(wrong, 0u);
+}
+
+// The truncated normal's p = u pspan + pa and q = -u pspan + qa in double
+// (FillParams::f_pq_exact_in_double): wherever SumsExactInDouble(s, c) holds,
+// u s + c is exact in double (TwoSum's error 0) for u = K 2^-24 at the ends
+// of K's range and at random K, over random s, c of exponents -60..0, both
+// signs, and the zeros; the predicate holds for the usual truncations and
+// fails where the exponents are too far apart (a tail's qa near 1).
+TEST(FmaEmulation, TruncatedSumsExactInDouble) {
+  using fanfill::internal::SumsExactInDouble;
+  std::mt19937_64 rng(20261203);
+  auto random_float = [&] {
+    const uint32_t mant = static_cast<uint32_t>(rng()) & 0x7FFFFF;
+    const uint32_t exp = 127 - static_cast<uint32_t>(rng() % 61);
+    const uint32_t sign = static_cast<uint32_t>(rng() & 1) << 31;
+    return std::bit_cast<float>(sign | exp << 23 | mant);
+  };
+  std::vector<uint32_t> ks = {1, 2, 3, (1u << 23) - 1, 1u << 23, (1u << 23) + 1, (1u << 24) - 1};
+  while (ks.size() < 64) ks.push_back(1 + static_cast<uint32_t>(rng() % ((1u << 24) - 1)));
+  size_t exact_pairs = 0, inexact_sums = 0, tested = 0;
+  for (int i = 0; i < 20000; ++i) {
+    const float s = i == 0 ? 0.0f : random_float();
+    const float c = i == 1 ? 0.0f : i == 2 ? -0.0f : random_float();
+    if (!SumsExactInDouble(s, c)) continue;
+    ++exact_pairs;
+    for (uint32_t k : ks) {
+      const double u = static_cast<double>(k) * 0x1.0p-24;
+      double sum, err;
+      fanfill::internal::TwoSum(u * s, c, sum, err);  // u s exact: 24 x 24 bits
+      inexact_sums += err != 0;
+      ++tested;
+    }
+  }
+  EXPECT_EQ(inexact_sums, 0u) << "of " << tested;
+  EXPECT_GT(exact_pairs, 2000u);  // the random pairs reach both answers
+  EXPECT_LT(exact_pairs, 18000u);
+  auto flag = [](double lo, double hi) {
+    return fanfill::internal::MakeFillParams(fanfill::DType::kF32,
+                                             fanfill::Distribution::TruncatedNormal(0, 1, lo, hi))
+        .f_pq_exact_in_double;
+  };
+  EXPECT_TRUE(flag(-2, 2));
+  EXPECT_TRUE(flag(-1, 3));
+  EXPECT_FALSE(flag(-4.9, -3));  // qa = 1 - 4.8e-7 against pspan = 1.3e-3
+  EXPECT_FALSE(SumsExactInDouble(1.0f, std::numeric_limits<float>::infinity()));
+  EXPECT_FALSE(SumsExactInDouble(0x1.0p-127f, 1.0f));  // subnormal
 }
 
 TEST(FmaEmulation, HardChainIsHard) {

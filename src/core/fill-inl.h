@@ -279,7 +279,7 @@ struct BatchF32 {
       for (size_t k = 0; k < kPhiloxVectors; ++k) {
         VF z[4] = {OpenUniformF32(df, du, w0[k]), OpenUniformF32(df, du, w1[k]),
                    OpenUniformF32(df, du, w2[k]), OpenUniformF32(df, du, w3[k])};
-        TruncatedStandardN(df, z, pa, pspan, qa);
+        TruncatedStandardN(df, z, pa, pspan, qa, p.f_pq_exact_in_double);
         StoreScaled(z[0], z[1], z[2], z[3], dst + k * stride);
       }
     } else {
@@ -330,7 +330,10 @@ struct BatchF32 {
       const VF pa = hn::Set(df, p.f_pa);
       const VF pspan = hn::Set(df, p.f_pspan);
       const VF qa = hn::Set(df, p.f_qa);
-      auto z = [&](VU w) { return TruncatedStandard(df, OpenUniformF32(df, du, w), pa, pspan, qa); };
+      const bool exact = p.f_pq_exact_in_double;
+      auto z = [&](VU w) {
+        return TruncatedStandard(df, OpenUniformF32(df, du, w), pa, pspan, qa, exact);
+      };
       StoreScaled(z(w0), z(w1), z(w2), z(w3), out);
     }
   }

@@ -9,6 +9,8 @@
 #ifndef FANFILL_SRC_CORE_FILL_PARAMS_H_
 #define FANFILL_SRC_CORE_FILL_PARAMS_H_
 
+#include <algorithm>
+#include <cmath>
 #include <cstddef>
 #include <cstdint>
 
@@ -31,6 +33,10 @@ struct FillParams {
   // f64 path, same meaning.
   double d_scale = 1, d_offset = 0, d_lo = 0, d_hi = 0;
   double d_pa = 0, d_pspan = 0, d_qa = 0;
+  // Truncated normal, float: every exact u pspan + pa and qa - u pspan is a
+  // double (SumsExactInDouble), so targets without FMA instructions compute
+  // p and q in double without a rounding test (FmaExactInDouble).
+  bool f_pq_exact_in_double = false;
 };
 
 // What a per-target kernel call (FillRange in fill-inl.h) takes: the
@@ -54,6 +60,23 @@ inline constexpr size_t ElementBytes(const FillParams& p) {
                                                                     : 2;
 }
 
+// Whether u s + c is a double (exactly) for every truncated-normal uniform
+// u = K 2^-24 (OpenUniformF32: 0 < K < 2^24) and floats s, c that are 0 or
+// normal: with e_s, e_c their exponents (floor log2 of the magnitude), u s
+// is a multiple of 2^(e_s - 47) (s's last bit 2^(e_s - 23) times u's 2^-24)
+// and c one of 2^(e_c - 23), so the sum is a multiple of L = 2^min(e_s - 47,
+// e_c - 23) below 2^(max(e_s, e_c) + 2) in magnitude (|u s| < 2^(e_s + 1),
+// |c| < 2^(e_c + 1)): at most 53 bits of L when the exponents allow it.
+inline bool SumsExactInDouble(float s, float c) {
+  auto zero_or_normal = [](float x) {
+    return x == 0 || (std::isfinite(x) && std::fabs(x) >= 0x1.0p-126f);
+  };
+  if (!zero_or_normal(s) || !zero_or_normal(c)) return false;
+  if (s == 0 || c == 0) return true;  // c alone, or a product of 24 x 24 bits
+  const int e_s = std::ilogb(s), e_c = std::ilogb(c);
+  return std::max(e_s, e_c) + 2 - std::min(e_s - 47, e_c - 23) <= 53;
+}
+
 // The f32/bf16/f16/FP8 kernels compute in float: their parameters are the double
 // ones rounded once.
 inline void DeriveFloatParams(FillParams& p) {
@@ -64,6 +87,9 @@ inline void DeriveFloatParams(FillParams& p) {
   p.f_pa = static_cast<float>(p.d_pa);
   p.f_pspan = static_cast<float>(p.d_pspan);
   p.f_qa = static_cast<float>(p.d_qa);
+  // q = -u pspan + qa: the same products, negated.
+  p.f_pq_exact_in_double =
+      SumsExactInDouble(p.f_pspan, p.f_pa) && SumsExactInDouble(p.f_pspan, p.f_qa);
 }
 
 // Validates a distribution for a dtype and precomputes its parameters; throws

@@ -369,9 +369,16 @@ HWY_INLINE V FmaExactProduct(D d, V a, V b, V c) {
 // a * b + c for float lanes where the caller proves that the exact a b + c
 // is a double (K 2^k with an integer |K| <= 2^53): computed in double it is
 // then exact and rounds to float once, the FMA's value, so SSE4 needs
-// neither F32x4's midpoint test nor its branch. Fma elsewhere.
+// neither F32x4's midpoint test nor its branch, and SCALAR no std::fma call.
+// Fma elsewhere.
 template <class D, class V = VecOf<D>>
 HWY_INLINE V FmaExactInDouble(D d, V a, V b, V c) {
+#if HWY_TARGET == HWY_SCALAR
+  if constexpr (sizeof(hn::TFromD<D>) == 4) {
+    const double x = static_cast<double>(hn::GetLane(a)) * hn::GetLane(b) + hn::GetLane(c);
+    return hn::Set(d, static_cast<float>(x));
+  }
+#endif
 #if !HWY_NATIVE_FMA && HWY_TARGET != HWY_SCALAR
   using T = hn::TFromD<D>;
   if constexpr (sizeof(T) == 4 && D::kPrivateN * sizeof(T) == 16) {
@@ -785,23 +792,34 @@ HWY_INLINE VecOf<DD> OpenUniformF64(DD dd, DU du, VecOf<DU> x) {
 }
 
 // Truncated normal: p = pa + u pspan, q = qa - u pspan, value = Phi^-1(p).
+// exact_in_double (float lanes): FillParams::f_pq_exact_in_double, the two
+// FMAs' exact values are doubles (FmaExactInDouble's precondition).
 template <class D, class V = VecOf<D>>
-HWY_INLINE V TruncatedStandard(D d, V u, V pa, V pspan, V qa) {
-  const V p = Fma(d, u, pspan, pa);
-  const V q = Fma(d, hn::Neg(u), pspan, qa);
+HWY_INLINE void TruncatedPQ(D d, V u, V pa, V pspan, V qa, bool exact_in_double, V& p, V& q) {
+  if (exact_in_double) {
+    p = FmaExactInDouble(d, u, pspan, pa);
+    q = FmaExactInDouble(d, hn::Neg(u), pspan, qa);
+  } else {
+    p = Fma(d, u, pspan, pa);
+    q = Fma(d, hn::Neg(u), pspan, qa);
+  }
+}
+
+template <class D, class V = VecOf<D>>
+HWY_INLINE V TruncatedStandard(D d, V u, V pa, V pspan, V qa, bool exact_in_double = false) {
+  V p, q;
+  TruncatedPQ(d, u, pa, pspan, qa, exact_in_double, p, q);
   return InverseNormalCdf(d, p, q);
 }
 
 // TruncatedStandard of kN vectors in place (u[i] becomes the value), each
 // step across all of them (InverseNormalCdfN).
 template <size_t kN, class D, class V = VecOf<D>>
-HWY_INLINE void TruncatedStandardN(D d, V (&u)[kN], V pa, V pspan, V qa) {
+HWY_INLINE void TruncatedStandardN(D d, V (&u)[kN], V pa, V pspan, V qa,
+                                   bool exact_in_double = false) {
   V q[kN];
   HWY_UNROLL(8)
-  for (size_t i = 0; i < kN; ++i) {
-    q[i] = Fma(d, hn::Neg(u[i]), pspan, qa);
-    u[i] = Fma(d, u[i], pspan, pa);
-  }
+  for (size_t i = 0; i < kN; ++i) TruncatedPQ(d, u[i], pa, pspan, qa, exact_in_double, u[i], q[i]);
   InverseNormalCdfN(d, u, q);
 }
 
