@@ -122,7 +122,10 @@ void HornerOnTarget(int chain, const float* z, float* out, size_t n) {
       // The locked chains (SSE4: HornerLockedF32x4), for z in [0, z_max] only.
       case 6: r = ff::PolyAscending<C::kLogR, C::kLogZMax>(d, v); break;
       case 7: r = ff::PolyAscending<C::kSin, C::kSinCosZMax>(d, v); break;
-      default: r = ff::PolyAscending<C::kCosWithOne, C::kSinCosZMax>(d, v); break;
+      case 8: r = ff::PolyAscending<C::kCosWithOne, C::kSinCosZMax>(d, v); break;
+      // The erfinv central polynomial at z = RN(v - 2.5), v = w (SSE4: partly
+      // locked where every lane's z is in its range).
+      default: r = ff::ErfinvCentral(d, v); break;
     }
     hn::StoreU(r, d, out + i);
   }
@@ -551,6 +554,55 @@ TEST(FmaEmulation, LockedChainPlans) {
     differ += Bits(locked) != Bits(HornerByStdFma(cos_chain, z));
   }
   EXPECT_GT(differ, 1000u);
+}
+
+// The erfinv central chain's plan over its SSE4 range locks steps 1, 4
+// and 5 (over all of w in [0, 5), z in [-2.5, 2.5], only step 1).
+TEST(FmaEmulation, ErfinvCentralPartlyLocked) {
+  using fanfill::internal::PlanChainSteps;
+  constexpr auto kPlan =
+      PlanChainSteps(fanfill::internal::kErfinvCentral, false,
+                     fanfill::internal::kErfinvCentralZMin, fanfill::internal::kErfinvCentralZMax);
+  const std::array<bool, 9> want = {false, true, false, false, true, true, false, false, false};
+  EXPECT_EQ(kPlan.locked, want);
+  constexpr auto kWide = PlanChainSteps(fanfill::internal::kErfinvCentral, false, -2.5, 2.5);
+  const std::array<bool, 9> wide = {false, true, false, false, false, false, false, false, false};
+  EXPECT_EQ(kWide.locked, wide);
+  // ErfinvCentral on every target against the std::fma chain at z =
+  // RN(w - 2.5): every 97th float pattern of w in [0, 5] (the central range:
+  // lanes on both sides of the partly locked range), and w just
+  // around 2.5 and 0, in every lane.
+  std::vector<float> w;
+  const uint32_t top = std::bit_cast<uint32_t>(5.0f);
+  for (uint32_t b = 0; b <= top; b += 97) w.push_back(std::bit_cast<float>(b));
+  for (float v : {0.0f, 2.5f}) {
+    float up = v, down = v;
+    for (int i = 0; i < 64; ++i) {
+      w.push_back(up);
+      w.push_back(down);
+      up = std::nextafter(up, 3.0f);
+      down = std::nextafter(down, -1.0f);
+    }
+  }
+  while (w.size() % 16 != 0) w.push_back(1.0f);
+  const std::vector<float> c = HornerChain(4);
+  std::vector<float> want_values(w.size());
+  for (size_t i = 0; i < w.size(); ++i) want_values[i] = HornerByStdFma(c, w[i] - 2.5f);
+  for (const std::string& target : fanfill::SupportedTargets()) {
+    fanfill::ForceTarget(target);
+    std::vector<float> got(w.size());
+    HWY_DYNAMIC_DISPATCH(HornerOnTarget)(9, w.data(), got.data(), w.size());
+    size_t bad = 0;
+    for (size_t i = 0; i < w.size(); ++i) {
+      if (Bits(got[i]) != Bits(want_values[i]) && bad++ < 5) {
+        ADD_FAILURE() << target << ": erfinv central at w = " << w[i] << ": want "
+                      << want_values[i] << ", got " << got[i];
+      }
+    }
+    EXPECT_EQ(bad, 0u) << target;
+  }
+  fanfill::ForceTarget("auto");
+  EXPECT_GT(w.size(), size_t{11000000});
 }
 
 // Every z the f32 sincos can see: z = RN(x^2) for x = RN(n kAngleHi +

@@ -144,11 +144,11 @@ constexpr bool HornerInDoubleIsExact(const std::array<T, N>& c) {
 
 // Horner chains whose steps each stay in one binade ("locked" chains): for a
 // chain acc <- fma(acc, z, c_k) over float coefficients and every float z in
-// [0, z_max], PlanLockedChain bounds each step's exact value x = acc z + c_k
-// by interval arithmetic (acc from the previous step's bounds, rounded
-// outwards) and, where every step's x has one sign and a magnitude in one
+// [z_min, z_max], PlanChainSteps bounds each step's exact value x = acc z +
+// c_k by interval arithmetic (acc from the previous step's bounds, rounded
+// outwards) and, for each step whose x has one sign and a magnitude in one
 // binade [2^e, 2^(e+1)] (both ends included: they are float grid points),
-// returns per step the constant M = 1.5 2^(e+29) and c_k + M. Then
+// marks it locked with the constant M = 1.5 2^(e+29) and c_k + M. Then
 // RN_float(x) = RN_double(acc z + (c_k + M)) - M, exactly, because:
 // - acc z is exact in double (two 24-bit significands) and c_k + M is exact
 //   (the plan requires c_k to be a multiple of g = 2^(e-23));
@@ -159,56 +159,88 @@ constexpr bool HornerInDoubleIsExact(const std::array<T, N>& c) {
 // - the subtraction of M is exact (a multiple of g below 2^(e+2)).
 // That is the FMA's float, with one multiply, one add and one subtract in
 // double per step and no test (SSE4's HornerLockedF32x4; HornerF32x4 tests
-// every step for a float midpoint instead). The caller proves z's range; the
-// plan's z_max is a bound with margin (transform_constants.h).
+// every step for a float midpoint instead, and HornerPartlyLockedF32x4 the
+// steps that are not locked). A step that is not locked leaves acc within
+// its x bounds widened by one float ulp of their larger magnitude (its
+// rounding). The caller proves or checks z's range; the plan's z_max is a
+// bound with margin (transform_constants.h).
 template <size_t N>
 struct LockedChain {
-  bool ok = false;
-  std::array<double, N> magic{};   // M for steps 1 .. N-1 (index 0 unused)
+  bool ok = false;                 // every step locked (PlanLockedChain)
+  std::array<bool, N> locked{};    // step k locked (index 0 unused)
+  std::array<double, N> magic{};   // M for the locked steps
   std::array<double, N> addend{};  // c_k + M
   std::array<double, N> coef{};    // the chain's coefficients in Horner order, as floats
 };
 
 template <class T, size_t N>
-constexpr LockedChain<N> PlanLockedChain(const std::array<T, N>& c, bool ascending, double z_max) {
+constexpr LockedChain<N> PlanChainSteps(const std::array<T, N>& c, bool ascending, double z_min,
+                                        double z_max) {
   LockedChain<N> plan;
   for (size_t k = 0; k < N; ++k) {
     plan.coef[k] = static_cast<float>(c[ascending ? N - 1 - k : k]);
   }
-  if (!(z_max >= 0) || N < 2) return plan;
+  if (!(z_min <= z_max) || N < 2) return plan;
   auto pow2 = [](int e) {
     double p = 1;
     for (; e > 0; --e) p *= 2;
     for (; e < 0; ++e) p /= 2;
     return p;
   };
+  auto magnitude = [](double x) { return x < 0 ? -x : x; };
   double lo = plan.coef[0], hi = plan.coef[0];
+  bool all_locked = true;
   for (size_t k = 1; k < N; ++k) {
     const double ck = plan.coef[k];
-    // acc z for acc in [lo, hi], z in [0, z_max]; widened by far more than
-    // the rounding of these double operations (none where it is an exact 0).
-    double p_lo = lo * z_max < 0 ? lo * z_max : 0;
-    double p_hi = hi * z_max > 0 ? hi * z_max : 0;
-    const double slack = 0x1.0p-40 * ((ck < 0 ? -ck : ck) + (p_hi > -p_lo ? p_hi : -p_lo));
+    // acc z for acc in [lo, hi], z in [z_min, z_max]: its extremes are at the
+    // corners; widened by far more than the rounding of these double
+    // operations (none where it is an exact 0).
+    const double corners[4] = {lo * z_min, lo * z_max, hi * z_min, hi * z_max};
+    double p_lo = corners[0], p_hi = corners[0];
+    for (double q : corners) {
+      p_lo = q < p_lo ? q : p_lo;
+      p_hi = q > p_hi ? q : p_hi;
+    }
+    const double p_max = magnitude(p_hi) > magnitude(p_lo) ? magnitude(p_hi) : magnitude(p_lo);
+    const double slack = 0x1.0p-40 * (magnitude(ck) + p_max);
     const double x_lo = ck + p_lo - (p_lo != 0 ? slack : 0);
     const double x_hi = ck + p_hi + (p_hi != 0 ? slack : 0);
-    if (!(x_lo > 0 || x_hi < 0)) return plan;  // may cross zero
-    const double m_lo = x_lo > 0 ? x_lo : -x_hi, m_hi = x_lo > 0 ? x_hi : -x_lo;
-    const int e = FloorLog2(m_lo);
-    if (m_hi > pow2(e + 1)) return plan;  // more than one binade
-    const double g = pow2(e - 23);
-    const double q = ck / g;  // exact: g is a power of 2
-    if (q != static_cast<double>(static_cast<int64_t>(q))) return plan;
-    plan.magic[k] = 1.5 * pow2(e + 29);
-    plan.addend[k] = ck + plan.magic[k];
-    // The float result stays in the binade, whose ends are grid points.
-    lo = x_lo > 0 ? pow2(e) : -pow2(e + 1);
-    hi = x_lo > 0 ? pow2(e + 1) : -pow2(e);
-    lo = lo > x_lo - g ? lo : x_lo - g;
-    hi = hi < x_hi + g ? hi : x_hi + g;
+    bool locked = x_lo > 0 || x_hi < 0;  // one sign
+    int e = 0;
+    if (locked) {
+      const double m_lo = x_lo > 0 ? x_lo : -x_hi, m_hi = x_lo > 0 ? x_hi : -x_lo;
+      e = FloorLog2(m_lo);
+      const double q = ck / pow2(e - 23);  // exact: a power of 2
+      locked = m_hi <= pow2(e + 1) &&      // one binade
+               q == static_cast<double>(static_cast<int64_t>(q));
+    }
+    if (locked) {
+      const double g = pow2(e - 23);
+      plan.locked[k] = true;
+      plan.magic[k] = 1.5 * pow2(e + 29);
+      plan.addend[k] = ck + plan.magic[k];
+      // The float result stays in the binade, whose ends are grid points.
+      lo = x_lo > 0 ? pow2(e) : -pow2(e + 1);
+      hi = x_lo > 0 ? pow2(e + 1) : -pow2(e);
+      lo = lo > x_lo - g ? lo : x_lo - g;
+      hi = hi < x_hi + g ? hi : x_hi + g;
+    } else {
+      all_locked = false;
+      const double m = magnitude(x_lo) > magnitude(x_hi) ? magnitude(x_lo) : magnitude(x_hi);
+      const double g = m > 0 ? pow2(FloorLog2(m) - 23) : 0;
+      lo = x_lo - g;
+      hi = x_hi + g;
+    }
   }
-  plan.ok = true;
+  plan.ok = all_locked;
   return plan;
+}
+
+// The chain kC over [0, z_max] with every step locked (ok), else not ok.
+// (z_min > z_max: no step locked, the coefficients only.)
+template <class T, size_t N>
+constexpr LockedChain<N> PlanLockedChain(const std::array<T, N>& c, bool ascending, double z_max) {
+  return PlanChainSteps(c, ascending, 0.0, z_max);
 }
 
 // The plan of the chain kC over [0, kZMax], refused at compile time unless

@@ -127,6 +127,12 @@ struct TransformConstants<double> {
 inline constexpr std::array<double, 9> kErfinvCentral = {
     2.81022636e-08,  3.43273939e-07, -3.5233877e-06, -4.39150654e-06, 0.00021858087,
     -0.00125372503, -0.00417768164,  0.246640727,    1.50140941};
+// z = w - 2.5 for w in [-0.1, 2.5] (|x| below about 2; w = -ln(4 p q) is
+// never far below 0): over it steps 1, 4 and 5 of the central chain stay in
+// one binade (fma_emulation.h, PlanChainSteps), which SSE4 uses
+// (ErfinvCentral, HornerPartlyLockedF32x4).
+inline constexpr double kErfinvCentralZMin = -2.6;
+inline constexpr double kErfinvCentralZMax = 0.0;
 inline constexpr std::array<double, 9> kErfinvTail = {
     -0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
     -0.0076224613,   0.00943887047,  1.00167406,    2.83297682};

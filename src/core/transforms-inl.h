@@ -196,9 +196,11 @@ constexpr bool kDemoteRoundsToInfinity = false;
 // HornerInDoubleIsExact): per step and half a multiply, an add, the midpoint
 // test and the rounding to float and back, where F32x4 also splits, promotes
 // and branches; one branch per chain, to the exact lane-by-lane chain. The
-// same value as the chain of F32x4 for every z.
-template <const auto& kC, bool kAscending, class D, class V = VecOf<D>>
-HWY_INLINE V HornerF32x4(D d, V z) {
+// same value as the chain of F32x4 for every z. The steps kPlan
+// (internal::PlanChainSteps) locks round by its magic numbers instead, with
+// no test: only for z in the plan's range.
+template <const auto& kC, bool kAscending, const auto& kPlan, class D, class V = VecOf<D>>
+HWY_INLINE V HornerStepsF32x4(D d, V z) {
   static_assert(internal::HornerInDoubleIsExact(kC),
                 "coefficients outside HornerF32x4's proof (src/core/fma_emulation.h)");
   constexpr size_t kN = std::tuple_size_v<std::remove_cvref_t<decltype(kC)>>;
@@ -217,24 +219,60 @@ HWY_INLINE V HornerF32x4(D d, V z) {
   auto f_lo = hn::DemoteTo(dh, acc_lo);
   auto f_hi = f_lo;
   auto undecided = hn::Ne(acc_lo, acc_lo);  // all false
+  // Fully unrolled (kN is small), so that kPlan.locked[k] folds per step.
+  HWY_UNROLL(16)
   for (size_t k = 1; k < kN; ++k) {
-    const auto c = hn::Set(dd, HornerCoefficient<kC, kAscending, float>(k));
-    const auto s_lo = hn::Add(hn::Mul(acc_lo, z_lo), c);
-    const auto s_hi = hn::Add(hn::Mul(acc_hi, z_hi), c);
-    undecided = hn::Or(undecided, hn::RebindMask(dd, hn::Or(midpoint(s_lo), midpoint(s_hi))));
-    if constexpr (!kDemoteRoundsToInfinity) {
-      const auto max = hn::Set(dd, static_cast<double>(std::numeric_limits<float>::max()));
-      undecided = hn::Or(undecided, hn::Or(hn::Gt(hn::Abs(s_lo), max), hn::Gt(hn::Abs(s_hi), max)));
+    if (kPlan.locked[k]) {
+      const auto addend = hn::Set(dd, kPlan.addend[k]);
+      const auto magic = hn::Set(dd, kPlan.magic[k]);
+      acc_lo = hn::Sub(hn::Add(hn::Mul(acc_lo, z_lo), addend), magic);
+      acc_hi = hn::Sub(hn::Add(hn::Mul(acc_hi, z_hi), addend), magic);
+    } else {
+      const auto c = hn::Set(dd, HornerCoefficient<kC, kAscending, float>(k));
+      const auto s_lo = hn::Add(hn::Mul(acc_lo, z_lo), c);
+      const auto s_hi = hn::Add(hn::Mul(acc_hi, z_hi), c);
+      undecided = hn::Or(undecided, hn::RebindMask(dd, hn::Or(midpoint(s_lo), midpoint(s_hi))));
+      if constexpr (!kDemoteRoundsToInfinity) {
+        const auto max = hn::Set(dd, static_cast<double>(std::numeric_limits<float>::max()));
+        undecided =
+            hn::Or(undecided, hn::Or(hn::Gt(hn::Abs(s_lo), max), hn::Gt(hn::Abs(s_hi), max)));
+      }
+      f_lo = hn::DemoteTo(dh, s_lo);
+      f_hi = hn::DemoteTo(dh, s_hi);
+      acc_lo = hn::PromoteTo(dd, f_lo);
+      acc_hi = hn::PromoteTo(dd, f_hi);
     }
-    f_lo = hn::DemoteTo(dh, s_lo);
-    f_hi = hn::DemoteTo(dh, s_hi);
-    acc_lo = hn::PromoteTo(dd, f_lo);
-    acc_hi = hn::PromoteTo(dd, f_hi);
   }
   if (HWY_UNLIKELY(!hn::AllFalse(dd, undecided))) {
     return HornerByLane<kC, kAscending>(d, z);
   }
-  return hn::Combine(d, f_hi, f_lo);
+  if constexpr (kPlan.locked[kN - 1]) {
+    return hn::Combine(d, hn::DemoteTo(dh, acc_hi), hn::DemoteTo(dh, acc_lo));  // exact
+  } else {
+    return hn::Combine(d, f_hi, f_lo);
+  }
+}
+
+// No step locked: the coefficients only (an empty z range).
+template <const auto& kC, bool kAscending>
+inline constexpr auto kUnlockedPlan = internal::PlanChainSteps(kC, kAscending, 1.0, 0.0);
+
+template <const auto& kC, bool kAscending, class D, class V = VecOf<D>>
+HWY_INLINE V HornerF32x4(D d, V z) {
+  return HornerStepsF32x4<kC, kAscending, kUnlockedPlan<kC, kAscending>>(d, z);
+}
+
+// HornerF32x4 for z in [kZMin, kZMax] (the caller checks it), where the
+// steps that PlanChainSteps locks over that range take its magic-number
+// rounding (multiply, add, subtract; no test) and the others HornerF32x4's.
+// The same value as HornerF32x4 for every such z.
+template <const auto& kC, bool kAscending, const double& kZMin, const double& kZMax>
+inline constexpr auto kPartlyLockedPlan = internal::PlanChainSteps(kC, kAscending, kZMin, kZMax);
+
+template <const auto& kC, bool kAscending, const double& kZMin, const double& kZMax, class D,
+          class V = VecOf<D>>
+HWY_INLINE V HornerPartlyLockedF32x4(D d, V z) {
+  return HornerStepsF32x4<kC, kAscending, kPartlyLockedPlan<kC, kAscending, kZMin, kZMax>>(d, z);
 }
 
 // Horner's rule on four floats for z in [0, kZMax], where the chain is locked
@@ -675,7 +713,23 @@ HWY_INLINE V ErfinvW(D d, V p, V q) {
 template <class D, class V = VecOf<D>>
 HWY_INLINE V ErfinvCentral(D d, V w) {
   using T = hn::TFromD<D>;
-  return PolyDescending<internal::kErfinvCentral>(d, hn::Sub(w, hn::Set(d, T(2.5))));
+  const V z = hn::Sub(w, hn::Set(d, T(2.5)));
+#if !HWY_NATIVE_FMA && HWY_TARGET != HWY_SCALAR
+  if constexpr (sizeof(T) == 4 && D::kPrivateN * sizeof(T) == 16) {
+    // Every lane's z in [kErfinvCentralZMin, kErfinvCentralZMax] (the float
+    // bounds lie inside the double ones): the steps that stay in one binade
+    // there need no test.
+    using internal::kErfinvCentralZMax;
+    using internal::kErfinvCentralZMin;
+    const auto in_range = hn::And(hn::Ge(z, hn::Set(d, static_cast<T>(kErfinvCentralZMin))),
+                                  hn::Le(z, hn::Set(d, static_cast<T>(kErfinvCentralZMax))));
+    if (HWY_LIKELY(hn::AllTrue(d, in_range))) {
+      return fma_emulation::HornerPartlyLockedF32x4<internal::kErfinvCentral, false,
+                                                    kErfinvCentralZMin, kErfinvCentralZMax>(d, z);
+    }
+  }
+#endif
+  return PolyDescending<internal::kErfinvCentral>(d, z);
 }
 
 template <class D, class V = VecOf<D>>
