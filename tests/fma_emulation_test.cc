@@ -569,12 +569,18 @@ TEST(FmaEmulation, ErfinvCentralPartlyLocked) {
   const std::array<bool, 9> wide = {false, true, false, false, false, false, false, false, false};
   EXPECT_EQ(kWide.locked, wide);
   // ErfinvCentral on every target against the std::fma chain at z =
-  // RN(w - 2.5): every 97th float pattern of w in [0, 5] (the central range:
-  // lanes on both sides of the partly locked range), and w just
+  // RN(w - 2.5): every 97th float pattern of w in [0, 5] (the central range),
+  // every 97th of w in [-0.125, -2^-20] (z = w - 2.5 below -2.5 and past
+  // the range's end -2.6): lanes on both sides of both ends; and w just
   // around 2.5 and 0, in every lane.
   std::vector<float> w;
   const uint32_t top = std::bit_cast<uint32_t>(5.0f);
   for (uint32_t b = 0; b <= top; b += 97) w.push_back(std::bit_cast<float>(b));
+  // w in [-0.125, 0): z below -2.5, down to the range's end and past it.
+  for (uint32_t b = std::bit_cast<uint32_t>(0x1.0p-20f); b <= std::bit_cast<uint32_t>(0.125f);
+       b += 97) {
+    w.push_back(-std::bit_cast<float>(b));
+  }
   for (float v : {0.0f, 2.5f}) {
     float up = v, down = v;
     for (int i = 0; i < 64; ++i) {

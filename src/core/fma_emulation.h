@@ -173,6 +173,7 @@ struct LockedChain {
   std::array<double, N> coef{};    // the chain's coefficients in Horner order, as floats
 };
 
+// (z_min > z_max: no step locked, the coefficients only.)
 template <class T, size_t N>
 constexpr LockedChain<N> PlanChainSteps(const std::array<T, N>& c, bool ascending, double z_min,
                                         double z_max) {
@@ -227,7 +228,8 @@ constexpr LockedChain<N> PlanChainSteps(const std::array<T, N>& c, bool ascendin
     } else {
       all_locked = false;
       const double m = magnitude(x_lo) > magnitude(x_hi) ? magnitude(x_lo) : magnitude(x_hi);
-      const double g = m > 0 ? pow2(FloorLog2(m) - 23) : 0;
+      // (At least the subnormal spacing 2^-149, for any coefficients.)
+      const double g = m > 0x1.0p-126 ? pow2(FloorLog2(m) - 23) : 0x1.0p-149;
       lo = x_lo - g;
       hi = x_hi + g;
     }
@@ -237,7 +239,6 @@ constexpr LockedChain<N> PlanChainSteps(const std::array<T, N>& c, bool ascendin
 }
 
 // The chain kC over [0, z_max] with every step locked (ok), else not ok.
-// (z_min > z_max: no step locked, the coefficients only.)
 template <class T, size_t N>
 constexpr LockedChain<N> PlanLockedChain(const std::array<T, N>& c, bool ascending, double z_max) {
   return PlanChainSteps(c, ascending, 0.0, z_max);

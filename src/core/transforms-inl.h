@@ -721,6 +721,9 @@ HWY_INLINE V ErfinvCentral(D d, V w) {
     // there need no test.
     using internal::kErfinvCentralZMax;
     using internal::kErfinvCentralZMin;
+    constexpr double kFloatZMin = static_cast<float>(kErfinvCentralZMin);
+    constexpr double kFloatZMax = static_cast<float>(kErfinvCentralZMax);
+    static_assert(kFloatZMin >= kErfinvCentralZMin && kFloatZMax <= kErfinvCentralZMax);
     const auto in_range = hn::And(hn::Ge(z, hn::Set(d, static_cast<T>(kErfinvCentralZMin))),
                                   hn::Le(z, hn::Set(d, static_cast<T>(kErfinvCentralZMax))));
     if (HWY_LIKELY(hn::AllTrue(d, in_range))) {
