@@ -299,8 +299,11 @@ struct BatchF32 {
     SinCosAngleF32(df, du, angle01, c01, s01);
     SinCosAngleF32(df, du, angle23, c23, s23);
     const bool plus_zero = PlusZeroOffset(p.f_scale, p.f_offset);
+    // r >= 2^-17 (u <= 1 - 2^-33, and -2 ln u is within an ulp) and |trig| >=
+    // 2^-23 (SinCosQuadrant's |x| >= 2 pi 2^-25; cos x >= cos(pi/4)): r trig
+    // is never 0 (FmaScaleNonzero).
     auto v = [&](VF r, VF trig) {
-      return FmaScale(df, hn::Mul(r, trig), scale, offset, plus_zero);
+      return FmaScaleNonzero(df, hn::Mul(r, trig), scale, offset, plus_zero);
     };
     StoreQuad<kDType>(df, v(r01, c01), v(r01, s01), v(r23, c23), v(r23, s23), out);
   }

@@ -36,11 +36,13 @@ HWY_INLINE void MulHiLo(DU du, V a, uint32_t m, V& hi, V& lo) {
   hi = V(static_cast<uint32_t>(p >> 32));
   lo = V(static_cast<uint32_t>(p));
 #else
-  const hn::RepartitionToWide<DU> dw;
   const V vm = hn::Set(du, m);
+  // MulEven reads the even lanes only: the odd lanes reach them by a swap of
+  // each lane pair (Shuffle2301), which is a copying shuffle where SSE4's
+  // 64-bit shift overwrites its operand (an extra register copy per use).
   const auto even = hn::MulEven(a, vm);  // products of lanes 0, 2, ...
-  const auto odd = hn::MulEven(hn::BitCast(du, hn::ShiftRight<32>(hn::BitCast(dw, a))), vm);
-  hi = hn::OddEven(hn::BitCast(du, odd), hn::BitCast(du, hn::ShiftRight<32>(even)));
+  const auto odd = hn::MulEven(hn::Shuffle2301(a), vm);
+  hi = hn::OddEven(hn::BitCast(du, odd), hn::Shuffle2301(hn::BitCast(du, even)));
   lo = hn::Mul(a, vm);  // the low halves: one 32-bit multiply beats a shift and a blend
 #endif
 }

@@ -817,6 +817,20 @@ HWY_INLINE V FmaScale(D d, V x, V scale, V offset, bool plus_zero_offset) {
   return Fma(d, x, scale, offset);
 }
 
+// FmaScale for an x with no zero lane (the caller proves it): the
+// multiply-only path needs no zero test then, and a product that underflows
+// to a signed zero is the FMA's value too (a nonzero exact x s rounds to the
+// zero of its sign, and adding +0 to it exactly changes nothing).
+template <class D, class V = VecOf<D>>
+HWY_INLINE V FmaScaleNonzero(D d, V x, V scale, V offset, bool plus_zero_offset) {
+#if !HWY_NATIVE_FMA && HWY_TARGET != HWY_SCALAR
+  if (plus_zero_offset) return hn::Mul(x, scale);
+#else
+  (void)plus_zero_offset;
+#endif
+  return Fma(d, x, scale, offset);
+}
+
 // Scale and clamp: value = clamp(fma(x, scale, offset), lo, hi).
 template <class D, class V = VecOf<D>>
 HWY_INLINE V ScaleClamp(D d, V x, V scale, V offset, V lo, V hi, bool plus_zero_offset = false) {
