@@ -39,12 +39,15 @@ HWY_NOINLINE void StageT(float* out, uint64_t count, uint32_t* sink) {
   const size_t n = hn::Lanes(du);
   const uint64_t per_batch = 4 * kPhiloxVectors * n;
   auto fold = hn::Zero(du);
+#if !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
+  const RoundKeyVectors<DU> keys(du, 42);
+#endif
   for (uint64_t e = 0; e < count; e += per_batch) {
     VecOf<DU> w0[kPhiloxVectors], w1[kPhiloxVectors], w2[kPhiloxVectors], w3[kPhiloxVectors];
 #if HWY_HAVE_SCALABLE || HWY_TARGET == HWY_SCALAR
     PhiloxBlocks(du, 42, 7, e / 4, w0[0], w1[0], w2[0], w3[0]);
 #else
-    PhiloxBlocksInterleaved(du, 42, 7, e / 4, w0, w1, w2, w3);
+    PhiloxBlocksInterleaved(du, keys, 7, e / 4, w0, w1, w2, w3);
 #endif
     for (size_t k = 0; k < kPhiloxVectors; ++k) {
       float* dst = out + e + 4 * n * k;

@@ -242,6 +242,12 @@ struct BatchF32 {
   DU du;
   const internal::FillParams& p;
   const StreamKey key;
+  // Once per fill, not per batch (a batch's loads cannot be hoisted past its
+  // stores): FmaScale's test, and Philox's round keys (RoundKeyVectors).
+  const bool plus_zero = PlusZeroOffset(p.f_scale, p.f_offset);
+#if !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
+  const RoundKeyVectors<DU> round_keys{du, key.seed};
+#endif
 
   size_t Blocks() const { return kPhiloxVectors * hn::Lanes(du); }
 
@@ -252,7 +258,7 @@ struct BatchF32 {
     Transform(w0, w1, w2, w3, out);
 #else
     VU w0[kPhiloxVectors], w1[kPhiloxVectors], w2[kPhiloxVectors], w3[kPhiloxVectors];
-    PhiloxBlocksInterleaved(du, key.seed, key.stream, first_block, w0, w1, w2, w3);
+    PhiloxBlocksInterleaved(du, round_keys, key.stream, first_block, w0, w1, w2, w3);
     const size_t stride = 4 * hn::Lanes(du) * internal::SizeOf(kDType);
     auto* dst = static_cast<uint8_t*>(out);
     if constexpr (!kBits && kKind == Distribution::Kind::kNormal) {
@@ -298,7 +304,6 @@ struct BatchF32 {
     VF c01, s01, c23, s23;
     SinCosAngleF32(df, du, angle01, c01, s01);
     SinCosAngleF32(df, du, angle23, c23, s23);
-    const bool plus_zero = PlusZeroOffset(p.f_scale, p.f_offset);
     // r >= 2^-17 (u <= 1 - 2^-33, and -2 ln u is within an ulp) and |trig| >=
     // 2^-23 (SinCosQuadrant's |x| >= 2 pi 2^-25; cos x >= cos(pi/4)): r trig
     // is never 0 (FmaScaleNonzero).
@@ -314,7 +319,6 @@ struct BatchF32 {
     const VF offset = hn::Set(df, p.f_offset);
     const VF lo = hn::Set(df, p.f_lo);
     const VF hi = hn::Set(df, p.f_hi);
-    const bool plus_zero = PlusZeroOffset(p.f_scale, p.f_offset);
     auto v = [&](VF z) { return ScaleClamp(df, z, scale, offset, lo, hi, plus_zero); };
     StoreQuad<kDType>(df, v(z0), v(z1), v(z2), v(z3), out);
   }
@@ -371,6 +375,9 @@ struct BatchF64 {
   DU32 du32;
   const internal::FillParams& p;
   const StreamKey key;
+#if !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
+  const RoundKeyVectors<DU32> round_keys{du32, key.seed};  // as BatchF32's
+#endif
 
   size_t Blocks() const { return kPhiloxVectors * kBlocksPerDoubleLane * hn::Lanes(dd); }
 
@@ -424,7 +431,7 @@ struct BatchF64 {
     }
 #else
     VU32 w0[kPhiloxVectors], w1[kPhiloxVectors], w2[kPhiloxVectors], w3[kPhiloxVectors];
-    PhiloxBlocksInterleaved(du32, key.seed, key.stream, first_block, w0, w1, w2, w3);
+    PhiloxBlocksInterleaved(du32, round_keys, key.stream, first_block, w0, w1, w2, w3);
     // Vectors 2k and 2k + 1 of doubles hold the 2 Lanes(dd) blocks of Philox
     // vector k (words: PairWords), stored at dst + 4 Lanes(dd) k (StorePair).
     constexpr size_t kN = 2 * kPhiloxVectors;
