@@ -432,22 +432,19 @@ struct BatchF64 {
   template <int kAdd>
   HWY_INLINE VD Unit53(VU x) const {
     static_assert(kAdd == 0 || kAdd == 1);
-#if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3 && HWY_TARGET != HWY_SCALAR
-    // No int64 -> double instruction (Highway emulates it in five
-    // operations). With h = x >> 12 and b = bit 11 of x, (x >> 11) + kAdd =
-    // 2 h + b + kAdd, and the value is (1 + h 2^-52) - (1 - (b + kAdd) 2^-53):
-    // the first term's pattern is h or'ed into 1's, the second's is that of
-    // 1 (kAdd = 0) or of 1 - 2^-53 (kAdd = 1), minus b (one ulp, 2^-53, down
-    // in [1/2, 1)), and the difference is exact, as the exact value is a double.
-    const VD one_plus =
-        hn::BitCast(dd, hn::Or(hn::ShiftRight<12>(x), hn::Set(du, uint64_t{0x3FF0000000000000})));
-    const VU b = hn::And(hn::ShiftRight<11>(x), hn::Set(du, uint64_t{1}));
-    constexpr uint64_t kOneMinus = kAdd == 0 ? 0x3FF0000000000000 : 0x3FEFFFFFFFFFFFFF;
-    return hn::Sub(one_plus, hn::BitCast(dd, hn::Sub(hn::Set(du, kOneMinus), b)));
-#else
-    const VD v = hn::ConvertTo(dd, hn::BitCast(di, hn::ShiftRight<11>(x)));
-    return hn::Mul(kAdd == 0 ? v : hn::Add(v, hn::Set(dd, 1.0)), hn::Set(dd, 0x1.0p-53));
-#endif
+    if constexpr (kX86WithoutInt64Convert) {
+      // With h = x >> 12 and b = bit 11 of x, (x >> 11) + kAdd = 2 h + b +
+      // kAdd, and the value is (1 + h 2^-52) - (1 - (b + kAdd) 2^-53): the
+      // first term is OnePlusTop52, the second's pattern that of 1 (kAdd = 0)
+      // or of 1 - 2^-53 (kAdd = 1), minus b (one ulp, 2^-53, down in
+      // [1/2, 1)), and the difference is exact, as the exact value is a double.
+      const VU b = hn::And(hn::ShiftRight<11>(x), hn::Set(du, uint64_t{1}));
+      constexpr uint64_t kOneMinus = kAdd == 0 ? 0x3FF0000000000000 : 0x3FEFFFFFFFFFFFFF;
+      return hn::Sub(OnePlusTop52(dd, du, x), hn::BitCast(dd, hn::Sub(hn::Set(du, kOneMinus), b)));
+    } else {
+      const VD v = hn::ConvertTo(dd, hn::BitCast(di, hn::ShiftRight<11>(x)));
+      return hn::Mul(kAdd == 0 ? v : hn::Add(v, hn::Set(dd, 1.0)), hn::Set(dd, 0x1.0p-53));
+    }
   }
 
   HWY_INLINE void Make(uint64_t first_block, void* out) const {

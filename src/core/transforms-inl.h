@@ -438,6 +438,13 @@ HWY_INLINE V FmaExactInDouble(D d, V a, V b, V c) {
   return Fma(d, a, b, c);
 }
 
+// x86 below AVX-512 (AVX2, SSE4) has no int64 <-> double conversion and no
+// 64-bit arithmetic shift, which Highway emulates in four or five operations
+// each: there the f64 kernels take exact routes of their own (magic-number
+// conversions, logical shifts of biased values).
+inline constexpr bool kX86WithoutInt64Convert =
+    HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3 && HWY_TARGET != HWY_SCALAR;
+
 // Signed integer lanes with |v| < 2^51 (double) or any int32 (float) to
 // floating point, exactly. AVX2 and SSE4 have no int64 -> double instruction
 // (Highway emulates it in five operations): there the magic number
@@ -456,14 +463,13 @@ HWY_INLINE VecOf<D> MagicPatternToFloat(D d, VU magic_plus_v) {
 
 template <class D, class VI>
 HWY_INLINE VecOf<D> SmallIntToFloat(D d, VI v) {
-#if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3 && HWY_TARGET != HWY_SCALAR
-  if constexpr (sizeof(hn::TFromD<D>) == 8) {
+  if constexpr (kX86WithoutInt64Convert && sizeof(hn::TFromD<D>) == 8) {
     const hn::RebindToSigned<D> di;
     return MagicPatternToFloat(
         d, hn::Add(v, hn::Set(di, static_cast<int64_t>(kSmallIntMagicBits))));
+  } else {
+    return hn::ConvertTo(d, v);
   }
-#endif
-  return hn::ConvertTo(d, v);
 }
 
 // Horner's rule over the constant coefficients kC (a std::array, any
@@ -574,8 +580,7 @@ HWY_INLINE V LogPositive(D d, V x) {
   constexpr int kMantBits = sizeof(T) == 4 ? 23 : 52;
   using TI = hn::TFromD<decltype(di)>;
   const auto bits = hn::BitCast(di, x);
-#if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3 && HWY_TARGET != HWY_SCALAR
-  if constexpr (sizeof(T) == 8) {
+  if constexpr (kX86WithoutInt64Convert && sizeof(T) == 8) {
     // AVX2 and SSE4 have no 64-bit arithmetic shift (Highway emulates it in
     // four operations) nor int64 -> double. The same e and m from a logical
     // shift of t + 2^62 (t = bits - kSqrtHalfBits, |t| < 2^62, so t + 2^62
@@ -590,12 +595,12 @@ HWY_INLINE V LogPositive(D d, V x) {
     const V m = hn::BitCast(d, hn::Add(hn::And(t_biased, hn::Set(du, (uint64_t{1} << 52) - 1)),
                                        hn::Set(du, C::kSqrtHalfBits)));
     return LogReduced(d, e, hn::Sub(m, hn::Set(d, T(1))));
+  } else {
+    const auto e = hn::ShiftRight<kMantBits>(
+        hn::Sub(bits, hn::Set(di, static_cast<TI>(C::kSqrtHalfBits))));
+    const V m = hn::BitCast(d, hn::Sub(bits, hn::ShiftLeft<kMantBits>(e)));
+    return LogReduced(d, SmallIntToFloat(d, e), hn::Sub(m, hn::Set(d, T(1))));
   }
-#endif
-  const auto e = hn::ShiftRight<kMantBits>(
-      hn::Sub(bits, hn::Set(di, static_cast<TI>(C::kSqrtHalfBits))));
-  const V m = hn::BitCast(d, hn::Sub(bits, hn::ShiftLeft<kMantBits>(e)));
-  return LogReduced(d, SmallIntToFloat(d, e), hn::Sub(m, hn::Set(d, T(1))));
 }
 
 // -2 ln u for the f32 Box-Muller radius u = (w + 1/2) 2^-32, w a 32-bit word,
@@ -685,13 +690,14 @@ HWY_INLINE void SinCosAngleF64(DD dd, DU64 du, VecOf<DU64> x64, VecOf<DD>& c, Ve
   const auto twice_rem =
       hn::BitCast(di, hn::ShiftLeft<1>(hn::And(t, hn::Set(du, (uint64_t{1} << 51) - 1))));
   constexpr int64_t kOdd = 1 - (int64_t{1} << 51);  // n = twice_rem + kOdd
-#if HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3 && HWY_TARGET != HWY_SCALAR
-  // SmallIntToFloat with kOdd folded into its magic number's pattern.
-  const auto n = MagicPatternToFloat(
-      dd, hn::Add(twice_rem, hn::Set(di, static_cast<int64_t>(kSmallIntMagicBits) + kOdd)));
-#else
-  const auto n = SmallIntToFloat(dd, hn::Add(twice_rem, hn::Set(di, kOdd)));
-#endif
+  VecOf<DD> n;
+  if constexpr (kX86WithoutInt64Convert) {
+    // SmallIntToFloat with kOdd folded into its magic number's pattern.
+    n = MagicPatternToFloat(
+        dd, hn::Add(twice_rem, hn::Set(di, static_cast<int64_t>(kSmallIntMagicBits) + kOdd)));
+  } else {
+    n = SmallIntToFloat(dd, hn::Add(twice_rem, hn::Set(di, kOdd)));
+  }
   const auto x = Fma(dd, n, hn::Set(dd, C::kAngleHi), hn::Mul(n, hn::Set(dd, C::kAngleLo)));
   SinCosQuadrant(dd, du, x, k, c, s);
 }
@@ -856,15 +862,20 @@ HWY_INLINE VecOf<DF> OpenUniformF32(DF df, DU du, VecOf<DU> w) {
   return hn::Sub(one_plus, hn::Set(df, 1.0f - 0x1.0p-24f));
 }
 
+// 1 + (x >> 12) 2^-52 for a 64-bit word x, exactly: the top 52 bits as the
+// mantissa of a double in [1, 2).
+template <class DD, class DU>
+HWY_INLINE VecOf<DD> OnePlusTop52(DD dd, DU du, VecOf<DU> x) {
+  return hn::BitCast(dd, hn::Or(hn::ShiftRight<12>(x), hn::Set(du, uint64_t{0x3FF0000000000000})));
+}
+
 // f64 truncated-normal uniform from a 64-bit word: ((x >> 12) + 1/2) 2^-52 =
 // (2 (x >> 12) + 1) 2^-53, exact, formed as (1 + (x >> 12) 2^-52) - (1 - 2^-53)
 // (both exact, as OpenUniformF32): no 64-bit integer conversion, which AVX2
 // and SSE4 emulate.
 template <class DD, class DU>
 HWY_INLINE VecOf<DD> OpenUniformF64(DD dd, DU du, VecOf<DU> x) {
-  const auto one_plus =
-      hn::BitCast(dd, hn::Or(hn::ShiftRight<12>(x), hn::Set(du, uint64_t{0x3FF0000000000000})));
-  return hn::Sub(one_plus, hn::Set(dd, 1.0 - 0x1.0p-53));
+  return hn::Sub(OnePlusTop52(dd, du, x), hn::Set(dd, 1.0 - 0x1.0p-53));
 }
 
 // Truncated normal: p = pa + u pspan, q = qa - u pspan, value = Phi^-1(p).
