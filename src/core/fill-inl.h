@@ -124,9 +124,9 @@ HWY_INLINE VecOf<DU> ToF8Bits(DF df, DU du, VecOf<DF> v) {
 // half first, adds its 128). On x86 one pmaddwd forms that sum (times 2^8:
 // the low half times 256, the high half, < 2^15, times 2^(24 - kShift)).
 // With an FMA instruction t = fma(2^e, 1.5 * 2^kShift, |v|): the product is
-// C exactly, so the one rounding is the same. Nothing here is subnormal but possibly
-// |v| itself, which rounds to k = 0 whether or not the FPU treats it as
-// zero, so MXCSR's FTZ/DAZ do not change the result.
+// C exactly, so the one rounding is the same. Nothing here is subnormal but
+// possibly |v| itself, which rounds to k = 0 whether or not the FPU treats
+// it as zero, so MXCSR's FTZ/DAZ do not change the result.
 #undef FANFILL_F8_PMADDWD  // defined once per target
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL || HWY_TARGET == HWY_AVX2 || \
     HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3

@@ -441,7 +441,9 @@ HWY_INLINE V FmaExactInDouble(D d, V a, V b, V c) {
 // x86 below AVX-512 (AVX2, SSE4) has no int64 <-> double conversion and no
 // 64-bit arithmetic shift, which Highway emulates in four or five operations
 // each: there the f64 kernels take exact routes of their own (magic-number
-// conversions, logical shifts of biased values).
+// conversions, logical shifts of biased values). The condition also holds
+// for EMU128 in a clang build on x86 (its target bit is above AVX3's), which
+// takes the same exact routes in plain C++.
 inline constexpr bool kX86WithoutInt64Convert =
     HWY_ARCH_X86 && HWY_TARGET > HWY_AVX3 && HWY_TARGET != HWY_SCALAR;
 
@@ -802,7 +804,7 @@ HWY_INLINE void InverseNormalCdfN(D d, V (&p)[kN], const V (&q)[kN]) {
 // ---------------------------------------------------------------- transforms
 
 // Whether FmaScale may take its multiply-only path: offset is +0 and scale
-// finite and nonzero (a scalar test, once per batch).
+// finite and nonzero (a scalar test, once per fill: BatchF32::plus_zero).
 template <class T>
 bool PlusZeroOffset(T scale, T offset) {
   return offset == T(0) && !std::signbit(offset) && std::isfinite(scale) && scale != T(0);
