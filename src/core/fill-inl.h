@@ -170,16 +170,15 @@ HWY_INLINE VecOf<DU> F8FillBits(DF df, DU du, VecOf<DF> v) {
 }
 
 #if FANFILL_F8_PMADDWD
-// x86: the sign bits reach their bytes by packs and one byte shuffle per
-// four vectors instead of a shift, an and and an or per vector (AVX2 normal
-// f8e4m3: 12.82 -> 12.60 instructions per value, 1.12x -> 1.07x f32).
 // The sign bits of four float vectors, each at bit 7 of its element's byte
 // in StoreQuad's order (element 4j + m, from lane j of vector m, is byte m of
 // 32-bit lane j), the other bits arbitrary. Signed saturation keeps each
 // sign: the 32-bit patterns of negative finite floats are below -2^15, so
 // they pack to 0x8000 and then to 0x80, the positive ones to 0..0x7F. In
 // each 128-bit block the two packs leave byte 4m + j = vector m's lane j;
-// one byte shuffle transposes that 4x4 into byte 4j + m.
+// one byte shuffle transposes that 4x4 into byte 4j + m. (Instead of a
+// shift, an and and an or per vector: AVX2 normal f8e4m3 12.82 -> 12.60
+// instructions per value, 1.12x -> 1.07x f32.)
 template <class DU, class V = VecOf<DU>>
 HWY_INLINE V F8SignBytes(DU du, V b0, V b1, V b2, V b3) {
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL
@@ -352,9 +351,9 @@ struct BatchF32 {
     SinCosAngleF32(df, du, angle23, c23, s23);
     // r >= 2^-17 (u <= 1 - 2^-33, and -2 ln u is within an ulp) and |trig| >=
     // 2^-23 (SinCosQuadrant's |x| >= 2 pi 2^-25; cos x >= cos(pi/4)): r trig
-    // is never 0 (FmaScaleNonzero).
+    // is never 0 (FmaScale's kXNonzero).
     auto v = [&](VF r, VF trig) {
-      return FmaScaleNonzero(df, hn::Mul(r, trig), scale, offset, plus_zero);
+      return FmaScale</*kXNonzero=*/true>(df, hn::Mul(r, trig), scale, offset, plus_zero);
     };
     StoreQuad<kDType>(df, v(r01, c01), v(r01, s01), v(r23, c23), v(r23, s23), out);
   }

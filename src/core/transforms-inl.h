@@ -815,24 +815,18 @@ bool PlusZeroOffset(T scale, T offset) {
 // truncated normal), the FMA's one rounding is the product's: fma(x, s, +0)
 // is RN(x s) unless x s is an exact zero (x = +-0, s finite and nonzero),
 // where it is +0 (-0 + +0) and the product alone would keep x's sign.
-template <class D, class V = VecOf<D>>
+// kXNonzero: the caller proves x has no zero lane, so the product needs no
+// zero test (one that underflows to a signed zero is the FMA's value too: a
+// nonzero exact x s rounds to the zero of its sign, and adding +0 to it
+// exactly changes nothing).
+template <bool kXNonzero = false, class D, class V = VecOf<D>>
 HWY_INLINE V FmaScale(D d, V x, V scale, V offset, bool plus_zero_offset) {
 #if !HWY_NATIVE_FMA && HWY_TARGET != HWY_SCALAR
-  if (plus_zero_offset) return hn::IfThenZeroElse(hn::Eq(x, hn::Zero(d)), hn::Mul(x, scale));
-#else
-  (void)plus_zero_offset;
-#endif
-  return Fma(d, x, scale, offset);
-}
-
-// FmaScale for an x with no zero lane (the caller proves it): the
-// multiply-only path needs no zero test then, and a product that underflows
-// to a signed zero is the FMA's value too (a nonzero exact x s rounds to the
-// zero of its sign, and adding +0 to it exactly changes nothing).
-template <class D, class V = VecOf<D>>
-HWY_INLINE V FmaScaleNonzero(D d, V x, V scale, V offset, bool plus_zero_offset) {
-#if !HWY_NATIVE_FMA && HWY_TARGET != HWY_SCALAR
-  if (plus_zero_offset) return hn::Mul(x, scale);
+  if (plus_zero_offset) {
+    const V product = hn::Mul(x, scale);
+    if constexpr (kXNonzero) return product;
+    return hn::IfThenZeroElse(hn::Eq(x, hn::Zero(d)), product);
+  }
 #else
   (void)plus_zero_offset;
 #endif
