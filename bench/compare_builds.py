@@ -47,9 +47,10 @@ def cpu_ghz() -> float:
     return float("nan")
 
 
-def run_once(binary: str, flt: str, min_time: str) -> dict[str, tuple[str, float]]:
+def run_once(binary: str, flt: str, min_time: str,
+             extra: list[str]) -> dict[str, tuple[str, float]]:
     cmd = [binary, f"--benchmark_filter={flt}", f"--benchmark_min_time={min_time}",
-           "--benchmark_format=json"]
+           "--benchmark_format=json", *extra]
     out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
     data = json.loads(out[out.find("{"):])
     rows = {}
@@ -76,6 +77,8 @@ def main() -> None:
     ap.add_argument("--stat", choices=("median", "min"), default="median",
                     help="per row, the median (default) or the fastest of the repetitions")
     ap.add_argument("--json", help="write the raw samples here")
+    ap.add_argument("--extra-arg", action="append", default=[],
+                    help="passed to every benchmark binary (e.g. --extra-arg=--emulate_fma)")
     args = ap.parse_args()
     benches = dict(DEFAULT_BENCHES)
     if args.bench:
@@ -87,7 +90,8 @@ def main() -> None:
             order = ("old", "new") if rep % 2 == 0 else ("new", "old")
             for which in order:
                 binary = os.path.join(getattr(args, which), "bench", name)
-                for row, (unit, v) in run_once(binary, flt, args.min_time).items():
+                for row, (unit, v) in run_once(binary, flt, args.min_time,
+                                                   args.extra_arg).items():
                     s = samples.setdefault((name, row), {"old": [], "new": [], "unit": unit})
                     s[which].append(v)
         print(f"compare_builds: repetition {rep + 1}/{args.reps} done", file=sys.stderr)

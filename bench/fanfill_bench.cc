@@ -21,6 +21,10 @@
 //   .../target:<T>                   1M single-thread fills on each SIMD target
 //                                    that this CPU supports (fanfill::ForceTarget)
 //
+// --emulate_fma: the SSE4 and SCALAR kernels take the exact FMA emulation
+// that CPUs without FMA3 run (src/core/fma_emulation.h) instead of std::fma,
+// which is one instruction on this CPU ("fma_path" context).
+//
 // Counters: bytes_per_second, items_per_second (elements), time_per_elem
 // (seconds per element; the console shows e.g. "2.15ns").
 // bench/make_table.py turns --benchmark_out=x.json --benchmark_out_format=json
@@ -47,6 +51,7 @@
 #include <vector>
 
 #include "fanfill/fanfill.hpp"
+#include "src/core/fma_emulation.h"
 
 namespace {
 
@@ -332,6 +337,15 @@ std::string Join(const std::vector<std::string>& v) {
 
 int main(int argc, char** argv) {
   benchmark::Initialize(&argc, argv);
+  int kept = 1;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--emulate_fma") == 0) {
+      fanfill::internal::g_hardware_fma = false;
+    } else {
+      argv[kept++] = argv[i];
+    }
+  }
+  argc = kept;
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
 
   // Query before anything forces a target (SupportedTargets() follows ForceTarget).
@@ -346,6 +360,9 @@ int main(int argc, char** argv) {
   benchmark::AddCustomContext("hardware_concurrency",
                               std::to_string(std::thread::hardware_concurrency()));
   benchmark::AddCustomContext("memset_byte", "0x3f");
+  benchmark::AddCustomContext("fma_path", fanfill::internal::HardwareFma()
+                                              ? "std::fma (hardware FMA)"
+                                              : "emulated (SSE4, SCALAR)");
 
   RegisterGrid();
   RegisterScalePair();
