@@ -420,6 +420,7 @@ struct BatchF64 {
   DU32 du32;
   const internal::FillParams& p;
   const StreamKey key;
+  const bool plus_zero = PlusZeroOffset(p.d_scale, p.d_offset);  // as BatchF32's
 #if !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
   const RoundKeyVectors<DU32> round_keys{du32, key.seed};  // as BatchF32's
 #endif
@@ -582,7 +583,7 @@ struct BatchF64 {
 
   HWY_INLINE VD ScaleClampD(VD z) const {
     return ScaleClamp(dd, z, hn::Set(dd, p.d_scale), hn::Set(dd, p.d_offset), hn::Set(dd, p.d_lo),
-                      hn::Set(dd, p.d_hi));
+                      hn::Set(dd, p.d_hi), plus_zero);
   }
 
   // Uniform: (x >> 11) 2^-53 for each word, scaled and clamped.
@@ -599,8 +600,9 @@ struct BatchF64 {
     const VD offset = hn::Set(dd, p.d_offset);
     VD c, s;
     SinCosAngleF64(dd, du, angle, c, s);
-    v0 = Fma(dd, hn::Mul(r, c), scale, offset);
-    v1 = Fma(dd, hn::Mul(r, s), scale, offset);
+    // r is 0 where u = 1: FmaScale's zero test stays.
+    v0 = FmaScale(dd, hn::Mul(r, c), scale, offset, plus_zero);
+    v1 = FmaScale(dd, hn::Mul(r, s), scale, offset, plus_zero);
   }
 };
 
