@@ -5,8 +5,10 @@
 // cancellation, tiny and subnormal results, zeros and random inputs, through
 // the scalar functions and through every compiled target's vector Fma; and
 // the float Horner chains (SSE4's HornerF32x4, and HornerLockedF32x4 over
-// every z the kernels can give it) against std::fma chains; FmaNormalResult
-// (SSE4: the midpoint test alone) on the cases inside its precondition.
+// every z the kernels can give it) against std::fma chains; the locked
+// double chains (SSE4's HornerLockedF64x2, SCALAR's HornerLockedF64) over
+// their z ranges; FmaNormalResult (SSE4: the midpoint test alone) on the
+// cases inside its precondition.
 
 #undef HWY_TARGET_INCLUDE
 #define HWY_TARGET_INCLUDE "tests/fma_emulation_test.cc"
@@ -131,6 +133,25 @@ void HornerOnTarget(int chain, const float* z, float* out, size_t n) {
   }
 }
 
+// out[i] = the locked double chain `chain` at z[i] on this target (SSE4:
+// HornerLockedF64x2): 0 kLogR over [0, kLogZMax], 1 kSin and 2 kCos over
+// [0, kSinCosZMax] (n a multiple of 16).
+void HornerF64OnTarget(int chain, const double* z, double* out, size_t n) {
+  namespace ff = fanfill::HWY_NAMESPACE;
+  using C = fanfill::internal::TransformConstants<double>;
+  const hn::ScalableTag<double> d;
+  for (size_t i = 0; i < n; i += hn::Lanes(d)) {
+    const auto v = hn::LoadU(d, z + i);
+    hn::Vec<decltype(d)> r;
+    switch (chain) {
+      case 0: r = ff::PolyAscending<C::kLogR, C::kLogZMax>(d, v); break;
+      case 1: r = ff::PolyAscending<C::kSin, C::kSinCosZMax>(d, v); break;
+      default: r = ff::PolyAscending<C::kCos, C::kSinCosZMax>(d, v); break;
+    }
+    hn::StoreU(r, d, out + i);
+  }
+}
+
 // NOLINTNEXTLINE(google-readability-namespace-comments)
 }  // namespace HWY_NAMESPACE
 }  // namespace fanfill_test
@@ -158,6 +179,7 @@ namespace fanfill_test {
 HWY_EXPORT(FmaF32OnTarget);
 HWY_EXPORT(FmaF64OnTarget);
 HWY_EXPORT(HornerOnTarget);
+HWY_EXPORT(HornerF64OnTarget);
 HWY_EXPORT(FmaScaleOnTarget);
 HWY_EXPORT(FmaNormalResultOnTarget);
 HWY_EXPORT(SinStepOnTarget);
@@ -906,6 +928,106 @@ TEST(FmaEmulation, EveryTargetHornerChainMatchesStdFma) {
       }
       EXPECT_EQ(bad, 0u) << target << ": chain " << chain;
     }
+  }
+  fanfill::ForceTarget("auto");
+}
+
+// The locked double chains' plans (fma_emulation.h, PlanLockedChainF64):
+// the three the SSE4 kernels use hold over their z ranges; chains that
+// leave their binade or cross zero are refused.
+TEST(FmaEmulation, LockedDoubleChainPlans) {
+  using C = fanfill::internal::TransformConstants<double>;
+  using fanfill::internal::PlanLockedChainF64;
+  static_assert(PlanLockedChainF64(C::kLogR, true, C::kLogZMax).ok);
+  static_assert(PlanLockedChainF64(C::kSin, true, C::kSinCosZMax).ok);
+  static_assert(PlanLockedChainF64(C::kCos, true, C::kSinCosZMax).ok);
+  // The step 2/17 + z (2/19 + 2/21 z) reaches 1/8 a little below z = 0.066.
+  EXPECT_TRUE(PlanLockedChainF64(C::kLogR, true, 0.065).ok);
+  EXPECT_FALSE(PlanLockedChainF64(C::kLogR, true, 0.066).ok);
+  EXPECT_FALSE(PlanLockedChainF64(fanfill::internal::kErfinvCentral, false, 2.5).ok);
+  // 1 + z/4 stays in [1, 2] for z <= 4; the bounds are widened outwards.
+  static constexpr std::array<double, 2> kEdge = {1.0, 0.25};
+  EXPECT_TRUE(PlanLockedChainF64(kEdge, true, 3.999).ok);
+  EXPECT_FALSE(PlanLockedChainF64(kEdge, true, 4.0).ok);
+  // -1 + z/4 locks up to z = 2 (magnitudes in [1/2, 1]); 0.1 - z crosses zero.
+  static constexpr std::array<double, 2> kNegative = {-1.0, 0.25};
+  static constexpr std::array<double, 2> kCrossing = {0.1, -1.0};
+  EXPECT_TRUE(PlanLockedChainF64(kNegative, true, 1.999).ok);
+  EXPECT_FALSE(PlanLockedChainF64(kNegative, true, 2.5).ok);
+  EXPECT_FALSE(PlanLockedChainF64(kCrossing, true, 0.2).ok);
+  EXPECT_TRUE(PlanLockedChainF64(kCrossing, true, 0.01).ok);
+  EXPECT_FALSE(PlanLockedChainF64(kEdge, true, 0.0).ok);  // an empty range
+}
+
+// The locked double chains against std::fma chains over their whole z
+// range: 2^18 uniform z per chain, a grid across the range and its ends,
+// through the scalar twin (HornerLockedF64) and every target's vector chain,
+// the latter with std::fma and with the emulation (F64x2) as the tie path.
+// The ties must occur (the tested path runs), and where the test is left
+// out, s alone must differ from the FMA somewhere (the test is needed).
+TEST(FmaEmulation, LockedDoubleChainsMatchStdFma) {
+  using C = fanfill::internal::TransformConstants<double>;
+  using fanfill::internal::CheckedLockedPlanF64;
+  struct Chain {
+    const char* name;
+    std::vector<double> coef;  // Horner order
+    double z_max;
+    const fanfill::internal::LockedChainF64<10>* plan10;
+    const fanfill::internal::LockedChainF64<8>* plan8;
+  };
+  static constexpr auto kLogPlan = CheckedLockedPlanF64<C::kLogR, true, C::kLogZMax>();
+  static constexpr auto kSinPlan = CheckedLockedPlanF64<C::kSin, true, C::kSinCosZMax>();
+  static constexpr auto kCosPlan = CheckedLockedPlanF64<C::kCos, true, C::kSinCosZMax>();
+  auto reversed = [](const auto& c) { return std::vector<double>(c.rbegin(), c.rend()); };
+  const Chain chains[3] = {{"kLogR", reversed(C::kLogR), C::kLogZMax, &kLogPlan, nullptr},
+                           {"kSin", reversed(C::kSin), C::kSinCosZMax, nullptr, &kSinPlan},
+                           {"kCos", reversed(C::kCos), C::kSinCosZMax, nullptr, &kCosPlan}};
+  std::mt19937_64 rng(20261204);
+  for (int index = 0; index < 3; ++index) {
+    const Chain& chain = chains[index];
+    std::vector<double> z = {0.0, 0x1.0p-1074, 0x1.0p-60, chain.z_max,
+                             std::nextafter(chain.z_max, 0.0)};
+    std::uniform_real_distribution<double> uniform(0.0, chain.z_max);
+    for (int i = 0; i < (1 << 18); ++i) z.push_back(uniform(rng));
+    for (int i = 0; i <= 4096; ++i) z.push_back(chain.z_max * i / 4096);
+    while (z.size() % 16 != 0) z.push_back(chain.z_max / 2);
+    std::vector<double> want(z.size());
+    size_t ties = 0, naive_wrong = 0, bad = 0;
+    for (size_t i = 0; i < z.size(); ++i) {
+      double acc = chain.coef[0];
+      for (size_t k = 1; k < chain.coef.size(); ++k) {
+        const double s = acc * z[i] + chain.coef[k];  // two roundings (-ffp-contract=off)
+        acc = std::fma(acc, z[i], chain.coef[k]);
+        naive_wrong += s != acc;
+      }
+      want[i] = acc;
+      const double got = chain.plan10 != nullptr
+                             ? fanfill::internal::HornerLockedF64(*chain.plan10, z[i], &ties)
+                             : fanfill::internal::HornerLockedF64(*chain.plan8, z[i], &ties);
+      if (Bits(got) != Bits(want[i]) && bad++ < 5) {
+        ADD_FAILURE() << chain.name << " scalar twin at z = " << z[i];
+      }
+    }
+    EXPECT_EQ(bad, 0u) << chain.name;
+    EXPECT_GT(ties, 0u) << chain.name;
+    EXPECT_GT(naive_wrong, 0u) << chain.name;
+    const bool saved = fanfill::internal::g_hardware_fma;
+    for (bool hardware : {true, false}) {
+      fanfill::internal::g_hardware_fma = hardware && saved;
+      for (const std::string& target : fanfill::SupportedTargets()) {
+        fanfill::ForceTarget(target);
+        std::vector<double> got(z.size());
+        HWY_DYNAMIC_DISPATCH(HornerF64OnTarget)(index, z.data(), got.data(), z.size());
+        size_t wrong = 0;
+        for (size_t i = 0; i < z.size(); ++i) {
+          if (Bits(got[i]) != Bits(want[i]) && wrong++ < 5) {
+            ADD_FAILURE() << target << " " << chain.name << " at z = " << z[i];
+          }
+        }
+        EXPECT_EQ(wrong, 0u) << target << " " << chain.name << " hardware FMA " << hardware;
+      }
+    }
+    fanfill::internal::g_hardware_fma = saved;
   }
   fanfill::ForceTarget("auto");
 }

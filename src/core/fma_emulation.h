@@ -173,6 +173,28 @@ struct LockedChain {
   std::array<double, N> coef{};    // the chain's coefficients in Horner order, as floats
 };
 
+// 2^e for |e| < 1100 (a constant expression), and |x|.
+constexpr double Pow2(int e) {
+  double p = 1;
+  for (; e > 0; --e) p *= 2;
+  for (; e < 0; ++e) p /= 2;
+  return p;
+}
+constexpr double Magnitude(double x) { return x < 0 ? -x : x; }
+
+// The extremes of acc z over acc in [lo, hi] and z in [z_min, z_max]: at the
+// corners (the plans below widen them by far more than the rounding of these
+// double products).
+constexpr void ProductBounds(double lo, double hi, double z_min, double z_max, double& p_lo,
+                             double& p_hi) {
+  const double corners[4] = {lo * z_min, lo * z_max, hi * z_min, hi * z_max};
+  p_lo = corners[0], p_hi = corners[0];
+  for (double q : corners) {
+    p_lo = q < p_lo ? q : p_lo;
+    p_hi = q > p_hi ? q : p_hi;
+  }
+}
+
 // (z_min > z_max: no step locked, the coefficients only.)
 template <class T, size_t N>
 constexpr LockedChain<N> PlanChainSteps(const std::array<T, N>& c, bool ascending, double z_min,
@@ -182,28 +204,15 @@ constexpr LockedChain<N> PlanChainSteps(const std::array<T, N>& c, bool ascendin
     plan.coef[k] = static_cast<float>(c[ascending ? N - 1 - k : k]);
   }
   if (!(z_min <= z_max) || N < 2) return plan;
-  auto pow2 = [](int e) {
-    double p = 1;
-    for (; e > 0; --e) p *= 2;
-    for (; e < 0; ++e) p /= 2;
-    return p;
-  };
-  auto magnitude = [](double x) { return x < 0 ? -x : x; };
   double lo = plan.coef[0], hi = plan.coef[0];
   bool all_locked = true;
   for (size_t k = 1; k < N; ++k) {
     const double ck = plan.coef[k];
-    // acc z for acc in [lo, hi], z in [z_min, z_max]: its extremes are at the
-    // corners; widened by far more than the rounding of these double
-    // operations (none where it is an exact 0).
-    const double corners[4] = {lo * z_min, lo * z_max, hi * z_min, hi * z_max};
-    double p_lo = corners[0], p_hi = corners[0];
-    for (double q : corners) {
-      p_lo = q < p_lo ? q : p_lo;
-      p_hi = q > p_hi ? q : p_hi;
-    }
-    const double p_max = magnitude(p_hi) > magnitude(p_lo) ? magnitude(p_hi) : magnitude(p_lo);
-    const double slack = 0x1.0p-40 * (magnitude(ck) + p_max);
+    // acc z's extremes, widened below by the slack (none where one is an exact 0).
+    double p_lo = 0, p_hi = 0;
+    ProductBounds(lo, hi, z_min, z_max, p_lo, p_hi);
+    const double p_max = Magnitude(p_hi) > Magnitude(p_lo) ? Magnitude(p_hi) : Magnitude(p_lo);
+    const double slack = 0x1.0p-40 * (Magnitude(ck) + p_max);
     const double x_lo = ck + p_lo - (p_lo != 0 ? slack : 0);
     const double x_hi = ck + p_hi + (p_hi != 0 ? slack : 0);
     bool locked = x_lo > 0 || x_hi < 0;  // one sign
@@ -211,25 +220,25 @@ constexpr LockedChain<N> PlanChainSteps(const std::array<T, N>& c, bool ascendin
     if (locked) {
       const double m_lo = x_lo > 0 ? x_lo : -x_hi, m_hi = x_lo > 0 ? x_hi : -x_lo;
       e = FloorLog2(m_lo);
-      const double q = ck / pow2(e - 23);  // exact: a power of 2
-      locked = m_hi <= pow2(e + 1) &&      // one binade
+      const double q = ck / Pow2(e - 23);  // exact: a power of 2
+      locked = m_hi <= Pow2(e + 1) &&      // one binade
                q == static_cast<double>(static_cast<int64_t>(q));
     }
     if (locked) {
-      const double g = pow2(e - 23);
+      const double g = Pow2(e - 23);
       plan.locked[k] = true;
-      plan.magic[k] = 1.5 * pow2(e + 29);
+      plan.magic[k] = 1.5 * Pow2(e + 29);
       plan.addend[k] = ck + plan.magic[k];
       // The float result stays in the binade, whose ends are grid points.
-      lo = x_lo > 0 ? pow2(e) : -pow2(e + 1);
-      hi = x_lo > 0 ? pow2(e + 1) : -pow2(e);
+      lo = x_lo > 0 ? Pow2(e) : -Pow2(e + 1);
+      hi = x_lo > 0 ? Pow2(e + 1) : -Pow2(e);
       lo = lo > x_lo - g ? lo : x_lo - g;
       hi = hi < x_hi + g ? hi : x_hi + g;
     } else {
       all_locked = false;
-      const double m = magnitude(x_lo) > magnitude(x_hi) ? magnitude(x_lo) : magnitude(x_hi);
+      const double m = Magnitude(x_lo) > Magnitude(x_hi) ? Magnitude(x_lo) : Magnitude(x_hi);
       // (At least the subnormal spacing 2^-149, for any coefficients.)
-      const double g = m > 0x1.0p-126 ? pow2(FloorLog2(m) - 23) : 0x1.0p-149;
+      const double g = m > 0x1.0p-126 ? Pow2(FloorLog2(m) - 23) : 0x1.0p-149;
       lo = x_lo - g;
       hi = x_hi + g;
     }
@@ -325,6 +334,103 @@ inline double FmaExact(double a, double b, double c) { return FmaF64(a, b, c); }
 [[gnu::noinline]] inline float FmaExactCall(float a, float b, float c) { return FmaF32(a, b, c); }
 [[gnu::noinline]] inline double FmaExactCall(double a, double b, double c) {
   return FmaF64(a, b, c);
+}
+
+// Double Horner chains whose steps stay in one binade (SSE4's
+// HornerLockedF64x2 in transforms-inl.h; there is no wider type to hold a
+// double product exactly). For a step x = acc z + c_k (acc, z, c_k doubles)
+// with p = RN(acc z), e = acc z - p, s = RN(p + c_k) and t = p + c_k - s,
+// PlanLockedChainF64 bounds x and p + c_k together by interval arithmetic
+// (acc from the previous step's bounds, z in [0, z_max]) and locks the step
+// when that interval has one sign and a magnitude in one binade [2^E,
+// 2^(E+1)] (both ends included) and, with p_max the bound on |p|,
+// p_max < 2^E and p_max < 2^(E_c + 1) (E_c: c_k's exponent). Then, with
+// h = 2^(E - 53) (half the double spacing of the binade) and g the spacing
+// of p's binade:
+// - t is exact as (c_k - s) + p (Fast2Sum: p's exponent is at most c_k's);
+// - g <= h (|p| < 2^E), and p + c_k, s and h are multiples of g (c_k's
+//   spacing is at least g), so t is one too, and |t| <= h (p + c_k lies in
+//   the binade, whose spacing is 2h, ends included);
+// - |e| <= g / 2 (p is acc z rounded to p's grid);
+// - so where |t| != h, |t| <= h - g and |t + e| < h, while x = s + t + e lies
+//   in the closed binade with s: x is within h of s, on the side where the
+//   next double is 2h away (at s = 2^E, x >= s; at s = 2^(E+1), x <= s),
+//   hence RN(x) = s, the FMA's value.
+// |t| == h (p + c_k a tie, where e decides) is tested; a vector with such a
+// lane takes the step's exact Fma instead (one step in a few dozen on the
+// kernels' values). The chain's value is then the FMA chain's, with four
+// double operations, an and, a compare and a branch per step.
+template <size_t N>
+struct LockedChainF64 {
+  bool ok = false;                // every step locked
+  std::array<double, N> coef{};   // the coefficients in Horner order
+  std::array<double, N> half_ulp{};  // h for step k (index 0 unused)
+};
+
+template <class T, size_t N>
+constexpr LockedChainF64<N> PlanLockedChainF64(const std::array<T, N>& c, bool ascending,
+                                                double z_max) {
+  LockedChainF64<N> plan;
+  for (size_t k = 0; k < N; ++k) plan.coef[k] = static_cast<double>(c[ascending ? N - 1 - k : k]);
+  if (!(z_max > 0) || N < 2) return plan;
+  double lo = plan.coef[0], hi = plan.coef[0];
+  for (size_t k = 1; k < N; ++k) {
+    const double ck = plan.coef[k];
+    if (ck == 0) return plan;
+    double p_lo = 0, p_hi = 0;
+    ProductBounds(lo, hi, 0.0, z_max, p_lo, p_hi);
+    // The slack covers e (|e| <= 2^-53 |p|), the rounding of p itself and of
+    // these bounds (none at an exact 0, z = 0): x and p + c_k both lie in
+    // [x_lo, x_hi].
+    const double slack = 0x1.0p-40 * (Magnitude(ck) + Magnitude(p_lo) + Magnitude(p_hi));
+    const double p_max = (Magnitude(p_lo) > Magnitude(p_hi) ? Magnitude(p_lo) : Magnitude(p_hi)) +
+                         slack;
+    const double x_lo = ck + p_lo - (p_lo != 0 ? slack : 0);
+    const double x_hi = ck + p_hi + (p_hi != 0 ? slack : 0);
+    if (!(x_lo > 0 || x_hi < 0)) return plan;  // one sign
+    const double m_lo = x_lo > 0 ? x_lo : -x_hi, m_hi = x_lo > 0 ? x_hi : -x_lo;
+    const int e = FloorLog2(m_lo);
+    if (!(m_hi <= Pow2(e + 1) && p_max < Pow2(e) && p_max < Pow2(FloorLog2(Magnitude(ck)) + 1))) {
+      return plan;
+    }
+    plan.half_ulp[k] = Pow2(e - 53);
+    // RN(x) stays in the binade (its ends are doubles) and within 2h of x.
+    const double g = 2 * plan.half_ulp[k];
+    lo = x_lo > 0 ? Pow2(e) : -Pow2(e + 1);
+    hi = x_lo > 0 ? Pow2(e + 1) : -Pow2(e);
+    lo = lo > x_lo - g ? lo : x_lo - g;
+    hi = hi < x_hi + g ? hi : x_hi + g;
+  }
+  plan.ok = true;
+  return plan;
+}
+
+// The plan of the double chain kC over [0, kZMax], refused at compile time
+// unless every step is locked.
+template <const auto& kC, bool kAscending, const double& kZMax>
+constexpr auto CheckedLockedPlanF64() {
+  constexpr auto kPlan = PlanLockedChainF64(kC, kAscending, kZMax);
+  static_assert(kPlan.ok, "double chain not locked over [0, kZMax] (src/core/fma_emulation.h)");
+  return kPlan;
+}
+
+// One locked double step: s where |t| != h, else the exact FMA (the scalar
+// twin of HornerLockedF64x2's step; `ties` counts the steps that took the FMA).
+inline double LockedStepF64(double acc, double z, double c, double half_ulp, size_t* ties) {
+  const double p = acc * z;
+  const double s = p + c;
+  const double t = (c - s) + p;
+  if (std::fabs(t) != half_ulp) return s;
+  if (ties != nullptr) ++*ties;
+  return FmaExactCall(acc, z, c);
+}
+
+// The locked double chain at one z in [0, z_max].
+template <size_t N>
+inline double HornerLockedF64(const LockedChainF64<N>& plan, double z, size_t* ties = nullptr) {
+  double acc = plan.coef[0];
+  for (size_t k = 1; k < N; ++k) acc = LockedStepF64(acc, z, plan.coef[k], plan.half_ulp[k], ties);
+  return acc;
 }
 
 }  // namespace fanfill::internal

@@ -112,6 +112,14 @@ struct TransformConstants<double> {
   // |x| <= pi/4: sin up to x^17 (next term 1.2e-19 relative), cos up to x^16 (2.7e-18).
   static constexpr auto kSin = TaylorSeries<double, 8>(3, 2, -1);
   static constexpr auto kCos = TaylorSeries<double, 8>(2, 2, -1);
+  // Bounds on LogReduced's z (<= 0.0295, as for float) and SinCosQuadrant's
+  // (<= 0.6169), with margin: the ranges over which SSE4 evaluates kLogR,
+  // kSin and kCos as locked double chains (fma_emulation.h,
+  // PlanLockedChainF64). kLogR's chain is locked up to z ~ 0.066 only (its
+  // step 2/17 + z (2/19 + 2/21 z) reaches 1/8 there); the Taylor chains up to
+  // z ~ 2.6 (kSin) and 6 (kCos).
+  static constexpr double kLogZMax = 0.04;
+  static constexpr double kSinCosZMax = 0.7;
   // 2 pi 2^-54 split in two (2 pi = kTwoPiHi + kTwoPiLo to 106 bits): n odd, |n| < 2^51.
   static constexpr double kTwoPiHi = 6.28318530717958623200e+00;
   static constexpr double kTwoPiLo = 2.44929359829470635445e-16;
