@@ -760,6 +760,14 @@ HWY_INLINE V ErfinvW(D d, V p, V q) {
   return hn::Neg(LogPositive(d, hn::Mul(hn::Mul(p, q), hn::Set(d, T(4)))));
 }
 
+// The central chain for any z, out of line: SSE4's path where a lane's z
+// is outside the locked range (inlined at every vector of a batch it made
+// the kernel several times larger).
+template <class D, class V = VecOf<D>>
+HWY_NOINLINE V ErfinvCentralChainCall(D d, V z) {
+  return PolyDescending<internal::kErfinvCentral>(d, z);
+}
+
 template <class D, class V = VecOf<D>>
 HWY_INLINE V ErfinvCentral(D d, V w) {
   using T = hn::TFromD<D>;
@@ -780,6 +788,7 @@ HWY_INLINE V ErfinvCentral(D d, V w) {
       return fma_emulation::HornerPartlyLockedF32x4<internal::kErfinvCentral, false,
                                                     kErfinvCentralZMin, kErfinvCentralZMax>(d, z);
     }
+    return ErfinvCentralChainCall(d, z);
   }
 #endif
   return PolyDescending<internal::kErfinvCentral>(d, z);
@@ -820,6 +829,14 @@ HWY_INLINE V InverseNormalCdf(D d, V p, V q) {
   return InverseNormalCdfFinish(d, p, q, ErfinvPoly(d, ErfinvW(d, p, q)));
 }
 
+// ErfinvPoly of kN vectors in place, out of line: InverseNormalCdfN's path
+// where a lane is in the tail (inlined, the tail's chains and the central
+// chain's fallback at every vector of a batch made SSE4's kernel 5x larger).
+template <size_t kN, class D, class V = VecOf<D>>
+HWY_NOINLINE void ErfinvPolyN(D d, V (&w)[kN]) {
+  for (size_t i = 0; i < kN; ++i) w[i] = ErfinvPoly(d, w[i]);
+}
+
 // InverseNormalCdf of kN vectors in place (p[i] becomes Phi^-1(p[i])), each
 // step across all of them, with one branch when every lane is central (the
 // usual case), so that their log and polynomial chains overlap. The same
@@ -836,8 +853,7 @@ HWY_INLINE void InverseNormalCdfN(D d, V (&p)[kN], const V (&q)[kN]) {
     HWY_UNROLL(8)
     for (size_t i = 0; i < kN; ++i) w[i] = ErfinvCentral(d, w[i]);
   } else {
-    HWY_UNROLL(8)
-    for (size_t i = 0; i < kN; ++i) w[i] = ErfinvPoly(d, w[i]);
+    ErfinvPolyN(d, w);
   }
   HWY_UNROLL(8)
   for (size_t i = 0; i < kN; ++i) p[i] = InverseNormalCdfFinish(d, p[i], q[i], w[i]);
