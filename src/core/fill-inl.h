@@ -581,13 +581,16 @@ struct BatchF64 {
     x23 = hn::Or(hn::ShiftLeft<32>(hn::PromoteTo(du, w3)), hn::PromoteTo(du, w2));
   }
 
+  // kPlusZeroTest: FmaScale's multiply-only path where plus_zero.
+  template <bool kPlusZeroTest = true>
   HWY_INLINE VD ScaleClampD(VD z) const {
     return ScaleClamp(dd, z, hn::Set(dd, p.d_scale), hn::Set(dd, p.d_offset), hn::Set(dd, p.d_lo),
-                      hn::Set(dd, p.d_hi), plus_zero);
+                      hn::Set(dd, p.d_hi), kPlusZeroTest && plus_zero);
   }
 
-  // Uniform: (x >> 11) 2^-53 for each word, scaled and clamped.
-  HWY_INLINE VD Uniform(VU x) const { return ScaleClampD(Unit53<0>(x)); }
+  // Uniform: (x >> 11) 2^-53 for each word, scaled and clamped. Without the
+  // plus-zero test: SSE4's emulated uniform measured 1.06x slower with it.
+  HWY_INLINE VD Uniform(VU x) const { return ScaleClampD<false>(Unit53<0>(x)); }
 
   // -2 ln u of the radius u = ((x >> 11) + 1) 2^-53 in (0, 1], exact.
   HWY_INLINE VD MinusTwoLogRadius(VU x) const {
