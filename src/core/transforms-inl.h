@@ -183,8 +183,8 @@ HWY_NOINLINE V HornerByLane(D d, V z) {
 }
 
 // Two doubles' exact FMA out of line (std::fma by lane where the CPU has an
-// FMA, else F64x2), for rare paths: inlined at every site it made the
-// kernel's code several times larger.
+// FMA, else F64x2), for rare paths: inlined at every step of the locked
+// chains it made SSE4's f64 normal kernel 2.8 times larger and 1.3x slower.
 template <class D, class V = VecOf<D>>
 HWY_NOINLINE V F64x2Call(D d, V a, V b, V c) {
   return internal::HardwareFma() ? ByLaneStd(d, a, b, c) : F64x2(d, a, b, c);
@@ -761,8 +761,8 @@ HWY_INLINE V ErfinvW(D d, V p, V q) {
 }
 
 // The central chain for any z, out of line: SSE4's path where a lane's z
-// is outside the locked range (inlined at every vector of a batch it made
-// the kernel several times larger).
+// is outside the locked range (inlined at every vector of a batch, it and
+// ErfinvPolyN's path made SSE4's f32 kernel 233 KB instead of 82).
 template <class D, class V = VecOf<D>>
 HWY_NOINLINE V ErfinvCentralChainCall(D d, V z) {
   return PolyDescending<internal::kErfinvCentral>(d, z);
@@ -831,7 +831,7 @@ HWY_INLINE V InverseNormalCdf(D d, V p, V q) {
 
 // ErfinvPoly of kN vectors in place, out of line: InverseNormalCdfN's path
 // where a lane is in the tail (inlined, the tail's chains and the central
-// chain's fallback at every vector of a batch made SSE4's kernel 5x larger).
+// chain's fallback at every vector of a batch made SSE4's f32 kernel 2.8x larger).
 template <size_t kN, class D, class V = VecOf<D>>
 HWY_NOINLINE void ErfinvPolyN(D d, V (&w)[kN]) {
   for (size_t i = 0; i < kN; ++i) w[i] = ErfinvPoly(d, w[i]);
