@@ -7,7 +7,7 @@
 // the float Horner chains (SSE4's HornerF32x4, and HornerLockedF32x4 over
 // every z the kernels can give it) against std::fma chains; the locked
 // double chains (SSE4's HornerLockedF64x2, SCALAR's HornerLockedF64) over
-// their z ranges; FmaNormalResult (SSE4: the midpoint test alone) on the
+// their z ranges, and the partly locked double erfinv chain; FmaNormalResult (SSE4: the midpoint test alone) on the
 // cases inside its precondition.
 
 #undef HWY_TARGET_INCLUDE
@@ -135,7 +135,9 @@ void HornerOnTarget(int chain, const float* z, float* out, size_t n) {
 
 // out[i] = the locked double chain `chain` at z[i] on this target (SSE4:
 // HornerLockedF64x2): 0 kLogR over [0, kLogZMax], 1 kSin and 2 kCos over
-// [0, kSinCosZMax] (n a multiple of 16).
+// [0, kSinCosZMax]; 3 the erfinv central polynomial at RN(z[i] - 2.5), z[i]
+// = w (SCALAR without FMA: partly locked where z is in range) (n a
+// multiple of 16).
 void HornerF64OnTarget(int chain, const double* z, double* out, size_t n) {
   namespace ff = fanfill::HWY_NAMESPACE;
   using C = fanfill::internal::TransformConstants<double>;
@@ -146,7 +148,8 @@ void HornerF64OnTarget(int chain, const double* z, double* out, size_t n) {
     switch (chain) {
       case 0: r = ff::PolyAscending<C::kLogR, C::kLogZMax>(d, v); break;
       case 1: r = ff::PolyAscending<C::kSin, C::kSinCosZMax>(d, v); break;
-      default: r = ff::PolyAscending<C::kCos, C::kSinCosZMax>(d, v); break;
+      case 2: r = ff::PolyAscending<C::kCos, C::kSinCosZMax>(d, v); break;
+      default: r = ff::ErfinvCentral(d, v); break;
     }
     hn::StoreU(r, d, out + i);
   }
@@ -992,13 +995,21 @@ TEST(FmaEmulation, LockedDoubleChainsMatchStdFma) {
     for (int i = 0; i <= 4096; ++i) z.push_back(chain.z_max * i / 4096);
     while (z.size() % 16 != 0) z.push_back(chain.z_max / 2);
     std::vector<double> want(z.size());
-    size_t ties = 0, naive_wrong = 0, bad = 0;
+    size_t ties = 0, naive_wrong = 0, bad = 0, step_bad = 0;
+    // Each step on its own, from the FMA chain's acc: a wrong plan for an
+    // early step would mostly be rounded away by the later ones.
+    std::vector<size_t> step_ties(chain.coef.size(), 0);
     for (size_t i = 0; i < z.size(); ++i) {
       double acc = chain.coef[0];
       for (size_t k = 1; k < chain.coef.size(); ++k) {
         const double s = acc * z[i] + chain.coef[k];  // two roundings (-ffp-contract=off)
+        const double h = chain.plan10 != nullptr ? chain.plan10->half_ulp[k] : chain.plan8->half_ulp[k];
+        const double step = fanfill::internal::LockedStepF64(acc, z[i], chain.coef[k], h, &step_ties[k]);
         acc = std::fma(acc, z[i], chain.coef[k]);
         naive_wrong += s != acc;
+        if (Bits(step) != Bits(acc) && step_bad++ < 5) {
+          ADD_FAILURE() << chain.name << " step " << k << " at z = " << z[i];
+        }
       }
       want[i] = acc;
       const double got = chain.plan10 != nullptr
@@ -1009,7 +1020,11 @@ TEST(FmaEmulation, LockedDoubleChainsMatchStdFma) {
       }
     }
     EXPECT_EQ(bad, 0u) << chain.name;
+    EXPECT_EQ(step_bad, 0u) << chain.name;
     EXPECT_GT(ties, 0u) << chain.name;
+    for (size_t k = 1; k < chain.coef.size(); ++k) {
+      EXPECT_GT(step_ties[k], 0u) << chain.name << " step " << k;
+    }
     EXPECT_GT(naive_wrong, 0u) << chain.name;
     const bool saved = fanfill::internal::g_hardware_fma;
     for (bool hardware : {true, false}) {
@@ -1029,6 +1044,112 @@ TEST(FmaEmulation, LockedDoubleChainsMatchStdFma) {
     }
     fanfill::internal::g_hardware_fma = saved;
   }
+  fanfill::ForceTarget("auto");
+}
+
+
+// The erfinv central chain in double over its SSE4 range (z = w - 2.5 in
+// [kErfinvCentralZMin, kErfinvCentralZMax]): the same steps lock as in
+// float (1, 4 and 5), and ErfinvCentral on every target, with std::fma and
+// with the emulation (SCALAR's partly locked path), gives the std::fma
+// chain's bits at z = RN(w - 2.5)
+// for random w in [0, 5] (in range to w = 2.5, beyond it the generic
+// chain), w in [-0.125, 0) (z below -2.5, past the range's end -2.6), and
+// runs of neighbours around w = 0 and 2.5 (vectors with both lanes in range
+// and vectors across the end). The scalar chain (HornerStepsF64) must meet
+// ties (the tested path runs), and the locked steps without the tie test
+// must be wrong somewhere (the test is needed).
+TEST(FmaEmulation, ErfinvCentralF64PartlyLocked) {
+  using fanfill::internal::kErfinvCentral;
+  using fanfill::internal::kErfinvCentralZMax;
+  using fanfill::internal::kErfinvCentralZMin;
+  using fanfill::internal::PlanChainStepsF64;
+  static constexpr auto kPlan =
+      PlanChainStepsF64(kErfinvCentral, false, kErfinvCentralZMin, kErfinvCentralZMax);
+  const std::array<bool, 9> want_locked = {false, true, false, false, true,
+                                           true,  false, false, false};
+  EXPECT_EQ(kPlan.locked, want_locked);
+  EXPECT_FALSE(kPlan.ok);
+  constexpr auto kWide = PlanChainStepsF64(kErfinvCentral, false, -2.5, 2.5);
+  const std::array<bool, 9> wide = {false, true, false, false, false, false, false, false, false};
+  EXPECT_EQ(kWide.locked, wide);
+  constexpr auto kEmpty = PlanChainStepsF64(kErfinvCentral, false, 1.0, 0.0);
+  EXPECT_EQ(kEmpty.locked, (std::array<bool, 9>{}));
+
+  std::mt19937_64 rng(20261204);
+  std::vector<double> w;
+  std::uniform_real_distribution<double> central(0.0, 5.0), below(-0.125, 0.0);
+  for (int i = 0; i < (1 << 18); ++i) w.push_back(central(rng));
+  for (int i = 0; i < (1 << 14); ++i) w.push_back(below(rng));
+  for (double v : {0.0, 2.5, -0.1}) {
+    double up = v, down = v;
+    for (int i = 0; i < 64; ++i) {
+      w.push_back(up);
+      w.push_back(down);
+      up = std::nextafter(up, 3.0);
+      down = std::nextafter(down, -1.0);
+    }
+  }
+  while (w.size() % 16 != 0) w.push_back(1.0);
+  auto chain = [](double z, bool locked_naive) {
+    double acc = kErfinvCentral[0];
+    for (size_t k = 1; k < kErfinvCentral.size(); ++k) {
+      acc = locked_naive && kPlan.locked[k] ? acc * z + kErfinvCentral[k]  // -ffp-contract=off
+                                            : std::fma(acc, z, kErfinvCentral[k]);
+    }
+    return acc;
+  };
+  std::vector<double> want(w.size());
+  size_t ties = 0, naive_wrong = 0, bad = 0, in_range = 0, step_bad = 0;
+  std::array<size_t, 9> step_ties{};
+  for (size_t i = 0; i < w.size(); ++i) {
+    const double z = w[i] - 2.5;
+    want[i] = chain(z, false);
+    if (z < kErfinvCentralZMin || z > kErfinvCentralZMax) continue;
+    ++in_range;
+    // Each locked step on its own, from the FMA chain's acc.
+    double acc = kErfinvCentral[0];
+    for (size_t k = 1; k < kErfinvCentral.size(); ++k) {
+      const double fma = std::fma(acc, z, kErfinvCentral[k]);
+      if (kPlan.locked[k]) {
+        const double step = fanfill::internal::LockedStepF64(acc, z, kErfinvCentral[k],
+                                                             kPlan.half_ulp[k], &step_ties[k]);
+        if (Bits(step) != Bits(fma) && step_bad++ < 5) {
+          ADD_FAILURE() << "step " << k << " at w = " << w[i];
+        }
+      }
+      acc = fma;
+    }
+    naive_wrong += Bits(chain(z, true)) != Bits(want[i]);
+    if (Bits(fanfill::internal::HornerStepsF64(kPlan, z, &ties)) != Bits(want[i]) && bad++ < 5) {
+      ADD_FAILURE() << "scalar twin at w = " << w[i];
+    }
+  }
+  EXPECT_EQ(bad, 0u);
+  EXPECT_EQ(step_bad, 0u);
+  for (size_t k = 1; k < kErfinvCentral.size(); ++k) {
+    if (kPlan.locked[k]) EXPECT_GT(step_ties[k], 0u) << "step " << k;
+  }
+  EXPECT_GT(in_range, w.size() / 3);
+  EXPECT_GT(ties, 0u);
+  EXPECT_GT(naive_wrong, 0u);
+  const bool saved = fanfill::internal::g_hardware_fma;
+  for (bool hardware : {true, false}) {
+    fanfill::internal::g_hardware_fma = hardware && saved;
+    for (const std::string& target : fanfill::SupportedTargets()) {
+      fanfill::ForceTarget(target);
+      std::vector<double> got(w.size());
+      HWY_DYNAMIC_DISPATCH(HornerF64OnTarget)(3, w.data(), got.data(), w.size());
+      size_t wrong = 0;
+      for (size_t i = 0; i < w.size(); ++i) {
+        if (Bits(got[i]) != Bits(want[i]) && wrong++ < 5) {
+          ADD_FAILURE() << target << " erfinv central (double) at w = " << w[i];
+        }
+      }
+      EXPECT_EQ(wrong, 0u) << target << " hardware FMA " << hardware;
+    }
+  }
+  fanfill::internal::g_hardware_fma = saved;
   fanfill::ForceTarget("auto");
 }
 

@@ -337,12 +337,13 @@ inline double FmaExact(double a, double b, double c) { return FmaF64(a, b, c); }
 }
 
 // Double Horner chains whose steps stay in one binade (SSE4's
-// HornerLockedF64x2 in transforms-inl.h; there is no wider type to hold a
-// double product exactly). For a step x = acc z + c_k (acc, z, c_k doubles)
+// HornerLockedF64x2 in transforms-inl.h, SCALAR's HornerLockedF64 and
+// HornerStepsF64 below; there is no wider type to hold a double product
+// exactly). For a step x = acc z + c_k (acc, z, c_k doubles)
 // with p = RN(acc z), e = acc z - p, s = RN(p + c_k) and t = p + c_k - s,
-// PlanLockedChainF64 bounds x and p + c_k together by interval arithmetic
-// (acc from the previous step's bounds, z in [0, z_max]) and locks the step
-// when that interval has one sign and a magnitude in one binade [2^E,
+// PlanChainStepsF64 bounds x and p + c_k together by interval arithmetic
+// (acc from the previous step's bounds, z in [z_min, z_max]) and locks the
+// step when that interval has one sign and a magnitude in one binade [2^E,
 // 2^(E+1)] (both ends included) and, with p_max the bound on |p|,
 // p_max < 2^E and p_max < 2^(E_c + 1) (E_c: c_k's exponent). Then, with
 // h = 2^(E - 53) (half the double spacing of the binade) and g the spacing
@@ -358,27 +359,31 @@ inline double FmaExact(double a, double b, double c) { return FmaF64(a, b, c); }
 //   hence RN(x) = s, the FMA's value.
 // |t| == h (p + c_k a tie, where e decides) is tested; a vector with such a
 // lane takes the step's exact Fma instead (one step in a few dozen on the
-// kernels' values). The chain's value is then the FMA chain's, with four
-// double operations, an and, a compare and a branch per step.
+// kernels' values). A locked step is then the FMA's, with four double
+// operations, an and, a compare and a rarely taken branch. A step that is
+// not locked is an exact Fma; it leaves acc within its x bounds widened by
+// one double spacing of their larger magnitude (its rounding).
 template <size_t N>
 struct LockedChainF64 {
-  bool ok = false;                // every step locked
-  std::array<double, N> coef{};   // the coefficients in Horner order
-  std::array<double, N> half_ulp{};  // h for step k (index 0 unused)
+  bool ok = false;                   // every step locked
+  std::array<bool, N> locked{};      // step k locked (index 0 unused)
+  std::array<double, N> coef{};      // the coefficients in Horner order
+  std::array<double, N> half_ulp{};  // h for the locked steps
 };
 
+// (z_min > z_max: no step locked, the coefficients only.)
 template <class T, size_t N>
-constexpr LockedChainF64<N> PlanLockedChainF64(const std::array<T, N>& c, bool ascending,
-                                                double z_max) {
+constexpr LockedChainF64<N> PlanChainStepsF64(const std::array<T, N>& c, bool ascending,
+                                              double z_min, double z_max) {
   LockedChainF64<N> plan;
   for (size_t k = 0; k < N; ++k) plan.coef[k] = static_cast<double>(c[ascending ? N - 1 - k : k]);
-  if (!(z_max > 0) || N < 2) return plan;
+  if (!(z_min <= z_max) || N < 2) return plan;
   double lo = plan.coef[0], hi = plan.coef[0];
+  bool all_locked = true;
   for (size_t k = 1; k < N; ++k) {
     const double ck = plan.coef[k];
-    if (ck == 0) return plan;
     double p_lo = 0, p_hi = 0;
-    ProductBounds(lo, hi, 0.0, z_max, p_lo, p_hi);
+    ProductBounds(lo, hi, z_min, z_max, p_lo, p_hi);
     // The slack covers e (|e| <= 2^-53 |p|), the rounding of p itself and of
     // these bounds (none at an exact 0, z = 0): x and p + c_k both lie in
     // [x_lo, x_hi].
@@ -387,21 +392,43 @@ constexpr LockedChainF64<N> PlanLockedChainF64(const std::array<T, N>& c, bool a
                          slack;
     const double x_lo = ck + p_lo - (p_lo != 0 ? slack : 0);
     const double x_hi = ck + p_hi + (p_hi != 0 ? slack : 0);
-    if (!(x_lo > 0 || x_hi < 0)) return plan;  // one sign
-    const double m_lo = x_lo > 0 ? x_lo : -x_hi, m_hi = x_lo > 0 ? x_hi : -x_lo;
-    const int e = FloorLog2(m_lo);
-    if (!(m_hi <= Pow2(e + 1) && p_max < Pow2(e) && p_max < Pow2(FloorLog2(Magnitude(ck)) + 1))) {
-      return plan;
+    bool locked = ck != 0 && (x_lo > 0 || x_hi < 0);  // one sign
+    int e = 0;
+    if (locked) {
+      const double m_lo = x_lo > 0 ? x_lo : -x_hi, m_hi = x_lo > 0 ? x_hi : -x_lo;
+      e = FloorLog2(m_lo);
+      locked = m_hi <= Pow2(e + 1) && p_max < Pow2(e) &&
+               p_max < Pow2(FloorLog2(Magnitude(ck)) + 1);
     }
-    plan.half_ulp[k] = Pow2(e - 53);
-    // RN(x) stays in the binade (its ends are doubles) and within 2h of x.
-    const double g = 2 * plan.half_ulp[k];
-    lo = x_lo > 0 ? Pow2(e) : -Pow2(e + 1);
-    hi = x_lo > 0 ? Pow2(e + 1) : -Pow2(e);
-    lo = lo > x_lo - g ? lo : x_lo - g;
-    hi = hi < x_hi + g ? hi : x_hi + g;
+    if (locked) {
+      plan.locked[k] = true;
+      plan.half_ulp[k] = Pow2(e - 53);
+      // RN(x) stays in the binade (its ends are doubles) and within 2h of x.
+      const double g = 2 * plan.half_ulp[k];
+      lo = x_lo > 0 ? Pow2(e) : -Pow2(e + 1);
+      hi = x_lo > 0 ? Pow2(e + 1) : -Pow2(e);
+      lo = lo > x_lo - g ? lo : x_lo - g;
+      hi = hi < x_hi + g ? hi : x_hi + g;
+    } else {
+      all_locked = false;
+      const double m = Magnitude(x_lo) > Magnitude(x_hi) ? Magnitude(x_lo) : Magnitude(x_hi);
+      // (At least the subnormal spacing 2^-1074, for any coefficients.)
+      const double g = m > 0x1.0p-1022 ? Pow2(FloorLog2(m) - 52) : 0x1.0p-1074;
+      lo = x_lo - g;
+      hi = x_hi + g;
+    }
   }
-  plan.ok = true;
+  plan.ok = all_locked;
+  return plan;
+}
+
+// The chain over [0, z_max] with every step locked (ok), else not ok (also
+// for an empty range, z_max <= 0).
+template <class T, size_t N>
+constexpr LockedChainF64<N> PlanLockedChainF64(const std::array<T, N>& c, bool ascending,
+                                                double z_max) {
+  LockedChainF64<N> plan = PlanChainStepsF64(c, ascending, 0.0, z_max);
+  plan.ok = plan.ok && z_max > 0;
   return plan;
 }
 
@@ -412,6 +439,12 @@ constexpr auto CheckedLockedPlanF64() {
   constexpr auto kPlan = PlanLockedChainF64(kC, kAscending, kZMax);
   static_assert(kPlan.ok, "double chain not locked over [0, kZMax] (src/core/fma_emulation.h)");
   return kPlan;
+}
+
+// The exact double FMA of the scalar paths: std::fma where it is an
+// instruction, else the emulation, out of line.
+inline double FmaF64Fastest(double a, double b, double c) {
+  return HardwareFma() ? std::fma(a, b, c) : FmaExactCall(a, b, c);
 }
 
 // One locked double step: s where |t| != h, else the exact FMA (the scalar
@@ -425,7 +458,20 @@ inline double LockedStepF64(double acc, double z, double c, double half_ulp, siz
   return FmaExactCall(acc, z, c);
 }
 
-// The locked double chain at one z in [0, z_max].
+// The double chain at one z in the plan's range: its locked steps by
+// LockedStepF64, the others by the exact FMA (SCALAR's erfinv central chain
+// where the CPU has no FMA: ErfinvCentral in transforms-inl.h).
+template <size_t N>
+inline double HornerStepsF64(const LockedChainF64<N>& plan, double z, size_t* ties = nullptr) {
+  double acc = plan.coef[0];
+  for (size_t k = 1; k < N; ++k) {
+    acc = plan.locked[k] ? LockedStepF64(acc, z, plan.coef[k], plan.half_ulp[k], ties)
+                         : FmaF64Fastest(acc, z, plan.coef[k]);
+  }
+  return acc;
+}
+
+// The locked double chain at one z in [0, z_max] (every step locked).
 template <size_t N>
 inline double HornerLockedF64(const LockedChainF64<N>& plan, double z, size_t* ties = nullptr) {
   double acc = plan.coef[0];
