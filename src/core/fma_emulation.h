@@ -195,6 +195,29 @@ constexpr void ProductBounds(double lo, double hi, double z_min, double z_max, d
   }
 }
 
+// The bounds [lo, hi] of a chain step's rounded value, given the bounds
+// [x_lo, x_hi] of its exact value: for a locked step (x of one sign, its
+// magnitude in [2^e, 2^(e+1)], whose ends are grid points) [x_lo, x_hi]
+// widened by its spacing g and clipped to that binade; for another step
+// widened by the spacing of the larger magnitude in a format of `digits`
+// significand bits whose smallest normal is 2^min_exp (at least the
+// subnormal spacing, for any coefficients).
+constexpr void RoundedStepBounds(bool locked, int e, double g, int digits, int min_exp,
+                                 double x_lo, double x_hi, double& lo, double& hi) {
+  if (locked) {
+    lo = x_lo > 0 ? Pow2(e) : -Pow2(e + 1);
+    hi = x_lo > 0 ? Pow2(e + 1) : -Pow2(e);
+    lo = lo > x_lo - g ? lo : x_lo - g;
+    hi = hi < x_hi + g ? hi : x_hi + g;
+    return;
+  }
+  const double m = Magnitude(x_lo) > Magnitude(x_hi) ? Magnitude(x_lo) : Magnitude(x_hi);
+  const double spacing = m > Pow2(min_exp) ? Pow2(FloorLog2(m) - (digits - 1))
+                                           : Pow2(min_exp - (digits - 1));
+  lo = x_lo - spacing;
+  hi = x_hi + spacing;
+}
+
 // (z_min > z_max: no step locked, the coefficients only.)
 template <class T, size_t N>
 constexpr LockedChain<N> PlanChainSteps(const std::array<T, N>& c, bool ascending, double z_min,
@@ -225,23 +248,13 @@ constexpr LockedChain<N> PlanChainSteps(const std::array<T, N>& c, bool ascendin
                q == static_cast<double>(static_cast<int64_t>(q));
     }
     if (locked) {
-      const double g = Pow2(e - 23);
       plan.locked[k] = true;
       plan.magic[k] = 1.5 * Pow2(e + 29);
       plan.addend[k] = ck + plan.magic[k];
-      // The float result stays in the binade, whose ends are grid points.
-      lo = x_lo > 0 ? Pow2(e) : -Pow2(e + 1);
-      hi = x_lo > 0 ? Pow2(e + 1) : -Pow2(e);
-      lo = lo > x_lo - g ? lo : x_lo - g;
-      hi = hi < x_hi + g ? hi : x_hi + g;
-    } else {
-      all_locked = false;
-      const double m = Magnitude(x_lo) > Magnitude(x_hi) ? Magnitude(x_lo) : Magnitude(x_hi);
-      // (At least the subnormal spacing 2^-149, for any coefficients.)
-      const double g = m > 0x1.0p-126 ? Pow2(FloorLog2(m) - 23) : 0x1.0p-149;
-      lo = x_lo - g;
-      hi = x_hi + g;
     }
+    all_locked = all_locked && locked;
+    // A locked step's float stays in the binade, whose ends are grid points.
+    RoundedStepBounds(locked, e, Pow2(e - 23), 24, -126, x_lo, x_hi, lo, hi);
   }
   plan.ok = all_locked;
   return plan;
@@ -403,20 +416,11 @@ constexpr LockedChainF64<N> PlanChainStepsF64(const std::array<T, N>& c, bool as
     if (locked) {
       plan.locked[k] = true;
       plan.half_ulp[k] = Pow2(e - 53);
-      // RN(x) stays in the binade (its ends are doubles) and within 2h of x.
-      const double g = 2 * plan.half_ulp[k];
-      lo = x_lo > 0 ? Pow2(e) : -Pow2(e + 1);
-      hi = x_lo > 0 ? Pow2(e + 1) : -Pow2(e);
-      lo = lo > x_lo - g ? lo : x_lo - g;
-      hi = hi < x_hi + g ? hi : x_hi + g;
-    } else {
-      all_locked = false;
-      const double m = Magnitude(x_lo) > Magnitude(x_hi) ? Magnitude(x_lo) : Magnitude(x_hi);
-      // (At least the subnormal spacing 2^-1074, for any coefficients.)
-      const double g = m > 0x1.0p-1022 ? Pow2(FloorLog2(m) - 52) : 0x1.0p-1074;
-      lo = x_lo - g;
-      hi = x_hi + g;
     }
+    all_locked = all_locked && locked;
+    // A locked step's RN(x) stays in the binade (its ends are doubles),
+    // within 2h of x.
+    RoundedStepBounds(locked, e, Pow2(e - 52), 53, -1022, x_lo, x_hi, lo, hi);
   }
   plan.ok = all_locked;
   return plan;
