@@ -2,8 +2,6 @@
 full_tensor() equals the one-process init bit for bit (gloo on CPU, mp.spawn)."""
 
 import math
-import os
-import socket
 
 import pytest
 
@@ -55,11 +53,12 @@ def _reference() -> dict[str, torch.Tensor]:
     return out
 
 
-def _worker(rank: int, world: int, port: int, dims: int, path: str) -> None:
-    os.environ["MASTER_ADDR"] = "127.0.0.1"
-    os.environ["MASTER_PORT"] = str(port)
+def _worker(rank: int, world: int, store: str, dims: int, path: str) -> None:
     torch.set_num_threads(1)
-    dist.init_process_group("gloo", rank=rank, world_size=world)
+    # A FileStore rendezvous (as PyTorch's own gloo tests use): no TCP port
+    # picked here and bound later (another process can take it in between),
+    # and no store server thread that only rank 0 would own and tear down.
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world)
     try:
         from torch.distributed.device_mesh import init_device_mesh
         from torch.distributed.tensor import Shard, distribute_tensor
@@ -97,16 +96,11 @@ def _worker(rank: int, world: int, port: int, dims: int, path: str) -> None:
         dist.destroy_process_group()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.mark.parametrize("world,dims", [(1, 1), (2, 1), (4, 1), (4, 2)])
 def test_sharded_init_equals_one_process(world, dims, tmp_path):
     path = str(tmp_path / "out.pt")
-    mp.spawn(_worker, args=(world, _free_port(), dims, path), nprocs=world, join=True)
+    store = str(tmp_path / "store")  # must not exist yet: FileStore creates it
+    mp.spawn(_worker, args=(world, store, dims, path), nprocs=world, join=True)
     got = torch.load(path)
     ref = _reference()
     assert set(got) == set(ref)
