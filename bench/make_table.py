@@ -19,7 +19,7 @@ import re
 import statistics
 import sys
 
-DTYPE_BYTES = {"u32": 4, "f32": 4, "f64": 8, "bf16": 2, "f16": 2}
+DTYPE_BYTES = {"u32": 4, "f32": 4, "f64": 8, "bf16": 2, "f16": 2, "f8e4m3": 1, "f8e5m2": 1}
 SIZE_RE = re.compile(r"^\d+[KMG]?$")
 TIME_SUFFIXES = ("/real_time", "/manual_time")
 
