@@ -290,7 +290,7 @@ struct BatchF32 {
   // Once per fill, not per batch (a batch's loads cannot be hoisted past its
   // stores): FmaScale's test, and Philox's round keys (RoundKeyVectors).
   const bool plus_zero = PlusZeroOffset(p.f_scale, p.f_offset);
-#if !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
+#if !HWY_HAVE_SCALABLE
   const RoundKeyVectors<DU> round_keys{du, key.seed};
 #endif
 
@@ -299,7 +299,11 @@ struct BatchF32 {
   HWY_INLINE void Make(uint64_t first_block, void* out) const {
 #if HWY_HAVE_SCALABLE || HWY_TARGET == HWY_SCALAR
     VU w0, w1, w2, w3;
+#if HWY_HAVE_SCALABLE
     PhiloxBlocks(du, key.seed, key.stream, first_block, w0, w1, w2, w3);
+#else
+    PhiloxBlocks(du, round_keys, key.stream, first_block, w0, w1, w2, w3);
+#endif
     Transform(w0, w1, w2, w3, out);
 #else
     VU w0[kPhiloxVectors], w1[kPhiloxVectors], w2[kPhiloxVectors], w3[kPhiloxVectors];
@@ -421,7 +425,7 @@ struct BatchF64 {
   const internal::FillParams& p;
   const StreamKey key;
   const bool plus_zero = PlusZeroOffset(p.d_scale, p.d_offset);  // as BatchF32's
-#if !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
+#if !HWY_HAVE_SCALABLE
   const RoundKeyVectors<DU32> round_keys{du32, key.seed};  // as BatchF32's
 #endif
 
@@ -452,7 +456,11 @@ struct BatchF64 {
     double* dst = static_cast<double*>(out);
 #if HWY_HAVE_SCALABLE || HWY_TARGET == HWY_SCALAR
     VU32 w0, w1, w2, w3;
+#if HWY_HAVE_SCALABLE
     PhiloxBlocks(du32, key.seed, key.stream, first_block, w0, w1, w2, w3);
+#else
+    PhiloxBlocks(du32, round_keys, key.stream, first_block, w0, w1, w2, w3);
+#endif
     VU x01, x23;
     Words(w0, w1, w2, w3, x01, x23);
     if constexpr (kKind == Distribution::Kind::kUniform) {
