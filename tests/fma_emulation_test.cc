@@ -582,17 +582,29 @@ TEST(FmaEmulation, LockedChainPlans) {
 }
 
 // The erfinv central chain's plan over its SSE4 range locks steps 1, 4
-// and 5 (over all of w in [0, 5), z in [-2.5, 2.5], only step 1).
+// and 5 and, z a multiple of 2^-23, finds 2, 3, 6 and 8 exact in double;
+// over all of w in [-0.1, 5), z in [-2.6, 2.5], it locks only step 1 and
+// finds 2, 3, 5, 6 and 8 exact. Without the multiple no step is exact.
 TEST(FmaEmulation, ErfinvCentralPartlyLocked) {
+  using fanfill::internal::kErfinvCentral;
+  using fanfill::internal::kErfinvCentralWideZMax;
+  using fanfill::internal::kErfinvCentralZLsb;
+  using fanfill::internal::kErfinvCentralZMax;
+  using fanfill::internal::kErfinvCentralZMin;
   using fanfill::internal::PlanChainSteps;
-  constexpr auto kPlan =
-      PlanChainSteps(fanfill::internal::kErfinvCentral, false,
-                     fanfill::internal::kErfinvCentralZMin, fanfill::internal::kErfinvCentralZMax);
-  const std::array<bool, 9> want = {false, true, false, false, true, true, false, false, false};
-  EXPECT_EQ(kPlan.locked, want);
-  constexpr auto kWide = PlanChainSteps(fanfill::internal::kErfinvCentral, false, -2.5, 2.5);
-  const std::array<bool, 9> wide = {false, true, false, false, false, false, false, false, false};
-  EXPECT_EQ(kWide.locked, wide);
+  using Steps = std::array<bool, 9>;
+  constexpr auto kPlan = PlanChainSteps(kErfinvCentral, false, kErfinvCentralZMin,
+                                        kErfinvCentralZMax, kErfinvCentralZLsb);
+  EXPECT_EQ(kPlan.locked, (Steps{false, true, false, false, true, true, false, false, false}));
+  EXPECT_EQ(kPlan.exact, (Steps{false, false, true, true, false, false, true, false, true}));
+  constexpr auto kWide = PlanChainSteps(kErfinvCentral, false, kErfinvCentralZMin,
+                                        kErfinvCentralWideZMax, kErfinvCentralZLsb);
+  EXPECT_EQ(kWide.locked, (Steps{false, true, false, false, false, false, false, false, false}));
+  EXPECT_EQ(kWide.exact, (Steps{false, false, true, true, false, true, true, false, true}));
+  constexpr auto kNoLsb =
+      PlanChainSteps(kErfinvCentral, false, kErfinvCentralZMin, kErfinvCentralZMax);
+  EXPECT_EQ(kNoLsb.locked, kPlan.locked);
+  EXPECT_EQ(kNoLsb.exact, Steps{});
   // ErfinvCentral on every target against the std::fma chain at z =
   // RN(w - 2.5): every 97th float pattern of w in [0, 5] (the central range),
   // every 97th of w in [-0.125, -2^-20] (z = w - 2.5 below -2.5 and past
@@ -634,6 +646,55 @@ TEST(FmaEmulation, ErfinvCentralPartlyLocked) {
   }
   fanfill::ForceTarget("auto");
   EXPECT_GT(w.size(), size_t{11000000});
+}
+
+// The exact steps above, checked along the std::fma chain: for every 3rd
+// multiple of 2^-23 in (-1, 1) and every 3rd float of magnitude in [1, 2.6]
+// (the z that ErfinvCentral can see there: kErfinvCentralZLsb's proof), each
+// step the plan for z's range marks exact has acc z + c_k exact in double
+// (TwoSum's error 0; acc z is exact, 24 x 24 bits). Steps not marked do
+// round (the check has power).
+TEST(FmaEmulation, ErfinvCentralExactStepsAreExact) {
+  using fanfill::internal::kErfinvCentral;
+  using fanfill::internal::kErfinvCentralZLsb;
+  using fanfill::internal::PlanChainSteps;
+  constexpr auto kNarrow =
+      PlanChainSteps(kErfinvCentral, false, fanfill::internal::kErfinvCentralZMin,
+                     fanfill::internal::kErfinvCentralZMax, kErfinvCentralZLsb);
+  constexpr auto kWide =
+      PlanChainSteps(kErfinvCentral, false, fanfill::internal::kErfinvCentralZMin,
+                     fanfill::internal::kErfinvCentralWideZMax, kErfinvCentralZLsb);
+  std::vector<float> z;
+  for (int32_t k = -(1 << 23) + 1; k < (1 << 23); k += 3) {
+    z.push_back(static_cast<float>(k) * 0x1.0p-23f);
+  }
+  for (uint32_t b = std::bit_cast<uint32_t>(1.0f); b <= std::bit_cast<uint32_t>(2.6f); b += 3) {
+    const float v = std::bit_cast<float>(b);
+    if (v <= fanfill::internal::kErfinvCentralWideZMax) z.push_back(v);
+    if (-v >= fanfill::internal::kErfinvCentralZMin) z.push_back(-v);
+  }
+  size_t exact_checked = 0, inexact = 0, other_rounded = 0;
+  for (float zv : z) {
+    const auto& plan = zv <= fanfill::internal::kErfinvCentralZMax ? kNarrow : kWide;
+    float acc = static_cast<float>(plan.coef[0]);
+    for (size_t k = 1; k < plan.coef.size(); ++k) {
+      const float ck = static_cast<float>(plan.coef[k]);
+      double sum, err;
+      fanfill::internal::TwoSum(static_cast<double>(acc) * zv, static_cast<double>(ck), sum, err);
+      if (plan.exact[k]) {
+        ++exact_checked;
+        if (err != 0 && inexact++ < 5) {
+          ADD_FAILURE() << "step " << k << " at z = " << zv << " is not exact in double";
+        }
+      } else {
+        other_rounded += err != 0;
+      }
+      acc = std::fma(acc, zv, ck);
+    }
+  }
+  EXPECT_EQ(inexact, 0u) << "of " << exact_checked;
+  EXPECT_GT(exact_checked, size_t{4} * 7000000);
+  EXPECT_GT(other_rounded, size_t{1000000});
 }
 
 // Every z the f32 sincos can see: z = RN(x^2) for x = RN(n kAngleHi +

@@ -164,10 +164,23 @@ constexpr bool HornerInDoubleIsExact(const std::array<T, N>& c) {
 // its x bounds widened by one float ulp of their larger magnitude (its
 // rounding). The caller proves or checks z's range; the plan's z_max is a
 // bound with margin (transform_constants.h).
+//
+// A step that is not locked may still be exact in double: where the caller
+// also proves every z a multiple of z_lsb > 0, PlanChainSteps marks step k
+// exact when acc's bounds exclude 0 (or the step is the first, acc = c_0)
+// and g = min(lsb(acc) z_lsb, lsb(c_k)) satisfies |x| < 2^53 g and g >=
+// 2^-126, with lsb(y) = 2^(E - 23) for a float of exponent E (a lower bound
+// on its last bit) and |x| from the step's bounds. Then acc z (its last bit
+// at or above lsb(acc) z_lsb) and c_k are multiples of g, so is x, and x is
+// a double: s = acc z + c_k in double is x itself, and demoting s rounds x
+// once, as the FMA does (no midpoint can mislead it, so no test), to a
+// normal float or zero (nonzero multiples of g are at least 2^-126; an exact
+// zero sum is +0 in both; the plan also asks |x| < 2^127, so no overflow).
 template <size_t N>
 struct LockedChain {
   bool ok = false;                 // every step locked (PlanLockedChain)
   std::array<bool, N> locked{};    // step k locked (index 0 unused)
+  std::array<bool, N> exact{};     // step k not locked, x a double (z_lsb > 0 only)
   std::array<double, N> magic{};   // M for the locked steps
   std::array<double, N> addend{};  // c_k + M
   std::array<double, N> coef{};    // the chain's coefficients in Horner order, as floats
@@ -218,10 +231,18 @@ constexpr void RoundedStepBounds(bool locked, int e, double g, int digits, int m
   hi = x_hi + spacing;
 }
 
-// (z_min > z_max: no step locked, the coefficients only.)
+// A lower bound on the last bit of any float y with |y| >= m > 0: the
+// spacing of m's binade (of the subnormals below 2^-126).
+constexpr double FloatLsbBound(double m) {
+  const int e = FloorLog2(m);
+  return Pow2((e > -126 ? e : -126) - 23);
+}
+
+// (z_min > z_max: no step locked, the coefficients only. z_lsb > 0: every z
+// is a multiple of z_lsb, which the caller proves; exact steps, above.)
 template <class T, size_t N>
 constexpr LockedChain<N> PlanChainSteps(const std::array<T, N>& c, bool ascending, double z_min,
-                                        double z_max) {
+                                        double z_max, double z_lsb = 0) {
   LockedChain<N> plan;
   for (size_t k = 0; k < N; ++k) {
     plan.coef[k] = static_cast<float>(c[ascending ? N - 1 - k : k]);
@@ -251,6 +272,12 @@ constexpr LockedChain<N> PlanChainSteps(const std::array<T, N>& c, bool ascendin
       plan.locked[k] = true;
       plan.magic[k] = 1.5 * Pow2(e + 29);
       plan.addend[k] = ck + plan.magic[k];
+    } else if (z_lsb > 0 && (lo > 0 || hi < 0)) {
+      const double acc_lsb = FloatLsbBound(lo > 0 ? lo : -hi);
+      double g = acc_lsb * z_lsb;
+      if (ck != 0 && FloatLsbBound(Magnitude(ck)) < g) g = FloatLsbBound(Magnitude(ck));
+      const double x_max = Magnitude(x_lo) > Magnitude(x_hi) ? Magnitude(x_lo) : Magnitude(x_hi);
+      plan.exact[k] = g >= Pow2(-126) && x_max < Pow2(53) * g && x_max < Pow2(127);
     }
     all_locked = all_locked && locked;
     // A locked step's float stays in the binade, whose ends are grid points.

@@ -138,9 +138,20 @@ inline constexpr std::array<double, 9> kErfinvCentral = {
 // z = w - 2.5 for w in [-0.1, 2.5] (|x| below about 2; w = -ln(4 p q) is
 // never far below 0): over it steps 1, 4 and 5 of the central chain stay in
 // one binade (fma_emulation.h, PlanChainSteps), which SSE4 uses
-// (ErfinvCentral, HornerPartlyLockedF32x4).
+// (ErfinvCentral, HornerPartlyLockedF32x4), and 2, 3, 6 and 8 are exact in
+// double given kErfinvCentralZLsb below.
 inline constexpr double kErfinvCentralZMin = -2.6;
 inline constexpr double kErfinvCentralZMax = 0.0;
+// Every float z = RN(w - 2.5), w any float, is a multiple of 2^-23: for
+// |z| >= 1 its binade's spacing is at least that; for |z| < 1, w is in
+// (1.5, 3.5), the subtraction is exact (Sterbenz) and both w (at or above
+// 1) and 2.5 are multiples of 2^-23. Over the range above, it makes steps
+// 2, 3, 6 and 8 of the central chain exact in double (PlanChainSteps).
+inline constexpr double kErfinvCentralZLsb = 0x1.0p-23;
+// z for w in [-0.1, 5], the whole central range: there step 1 stays in one
+// binade and 2, 3, 5, 6 and 8 are exact in double (SSE4's path for a vector
+// with a lane beyond kErfinvCentralZMax, ErfinvCentralChainCall).
+inline constexpr double kErfinvCentralWideZMax = 2.5;
 inline constexpr std::array<double, 9> kErfinvTail = {
     -0.000200214257, 0.000100950558, 0.00134934322, -0.00367342844, 0.00573950773,
     -0.0076224613,   0.00943887047,  1.00167406,    2.83297682};

@@ -239,11 +239,15 @@ HWY_INLINE V HornerStepsF32x4(D d, V z) {
       const auto c = hn::Set(dd, HornerCoefficient<kC, kAscending, float>(k));
       const auto s_lo = hn::Add(hn::Mul(acc_lo, z_lo), c);
       const auto s_hi = hn::Add(hn::Mul(acc_hi, z_hi), c);
-      undecided = hn::Or(undecided, hn::RebindMask(dd, hn::Or(midpoint(s_lo), midpoint(s_hi))));
-      if constexpr (!kDemoteRoundsToInfinity) {
-        const auto max = hn::Set(dd, static_cast<double>(std::numeric_limits<float>::max()));
+      // An exact step's s is x itself, below 2^127: no test.
+      if (!kPlan.exact[k]) {
         undecided =
-            hn::Or(undecided, hn::Or(hn::Gt(hn::Abs(s_lo), max), hn::Gt(hn::Abs(s_hi), max)));
+            hn::Or(undecided, hn::RebindMask(dd, hn::Or(midpoint(s_lo), midpoint(s_hi))));
+        if constexpr (!kDemoteRoundsToInfinity) {
+          const auto max = hn::Set(dd, static_cast<double>(std::numeric_limits<float>::max()));
+          undecided =
+              hn::Or(undecided, hn::Or(hn::Gt(hn::Abs(s_lo), max), hn::Gt(hn::Abs(s_hi), max)));
+        }
       }
       f_lo = hn::DemoteTo(dh, s_lo);
       f_hi = hn::DemoteTo(dh, s_hi);
@@ -270,17 +274,22 @@ HWY_INLINE V HornerF32x4(D d, V z) {
   return HornerStepsF32x4<kC, kAscending, kUnlockedPlan<kC, kAscending>>(d, z);
 }
 
-// HornerF32x4 for z in [kZMin, kZMax] (the caller checks it), where the
-// steps that PlanChainSteps locks over that range take its magic-number
-// rounding (multiply, add, subtract; no test) and the others HornerF32x4's.
+// HornerF32x4 for z in [kZMin, kZMax], every z a multiple of kZLsb (the
+// caller checks the range and proves the multiple), where the steps that
+// PlanChainSteps locks over that range take its magic-number rounding
+// (multiply, add, subtract; no test), the steps it finds exact in double
+// HornerF32x4's arithmetic without its test, and the others HornerF32x4's.
 // The same value as HornerF32x4 for every such z.
-template <const auto& kC, bool kAscending, const double& kZMin, const double& kZMax>
-inline constexpr auto kPartlyLockedPlan = internal::PlanChainSteps(kC, kAscending, kZMin, kZMax);
+template <const auto& kC, bool kAscending, const double& kZMin, const double& kZMax,
+          const double& kZLsb>
+inline constexpr auto kPartlyLockedPlan =
+    internal::PlanChainSteps(kC, kAscending, kZMin, kZMax, kZLsb);
 
-template <const auto& kC, bool kAscending, const double& kZMin, const double& kZMax, class D,
-          class V = VecOf<D>>
+template <const auto& kC, bool kAscending, const double& kZMin, const double& kZMax,
+          const double& kZLsb, class D, class V = VecOf<D>>
 HWY_INLINE V HornerPartlyLockedF32x4(D d, V z) {
-  return HornerStepsF32x4<kC, kAscending, kPartlyLockedPlan<kC, kAscending, kZMin, kZMax>>(d, z);
+  return HornerStepsF32x4<kC, kAscending,
+                          kPartlyLockedPlan<kC, kAscending, kZMin, kZMax, kZLsb>>(d, z);
 }
 
 // Horner's rule on four floats for z in [0, kZMax], where the chain is locked
@@ -763,8 +772,26 @@ HWY_INLINE V ErfinvW(D d, V p, V q) {
 // The central chain for any z, out of line: SSE4's path where a lane's z
 // is outside the locked range (inlined at every vector of a batch, it and
 // ErfinvPolyN's path made SSE4's f32 kernel 233 KB instead of 82).
+// SSE4 float: over [kErfinvCentralZMin, kErfinvCentralWideZMax] (w up to 5)
+// partly locked, as ErfinvCentral below over its narrower range.
 template <class D, class V = VecOf<D>>
 HWY_NOINLINE V ErfinvCentralChainCall(D d, V z) {
+#if !HWY_NATIVE_FMA && HWY_TARGET != HWY_SCALAR
+  using T = hn::TFromD<D>;
+  if constexpr (sizeof(T) == 4 && D::kPrivateN * sizeof(T) == 16) {
+    using internal::kErfinvCentralWideZMax;
+    using internal::kErfinvCentralZLsb;
+    using internal::kErfinvCentralZMin;
+    static_assert(static_cast<float>(kErfinvCentralWideZMax) == kErfinvCentralWideZMax);
+    const auto in_range = hn::And(hn::Ge(z, hn::Set(d, static_cast<T>(kErfinvCentralZMin))),
+                                  hn::Le(z, hn::Set(d, static_cast<T>(kErfinvCentralWideZMax))));
+    if (hn::AllTrue(d, in_range)) {
+      return fma_emulation::HornerPartlyLockedF32x4<internal::kErfinvCentral, false,
+                                                    kErfinvCentralZMin, kErfinvCentralWideZMax,
+                                                    kErfinvCentralZLsb>(d, z);
+    }
+  }
+#endif
   return PolyDescending<internal::kErfinvCentral>(d, z);
 }
 
@@ -796,8 +823,10 @@ HWY_INLINE V ErfinvCentral(D d, V w) {
 #if !HWY_NATIVE_FMA && HWY_TARGET != HWY_SCALAR
   if constexpr (sizeof(T) == 4 && D::kPrivateN * sizeof(T) == 16) {
     // Every lane's z in [kErfinvCentralZMin, kErfinvCentralZMax] (the float
-    // bounds lie inside the double ones): the steps that stay in one binade
-    // there need no test.
+    // bounds lie inside the double ones), and a multiple of
+    // kErfinvCentralZLsb (z = RN(w - 2.5)): the steps that stay in one binade
+    // there, and those exact in double, need no test.
+    using internal::kErfinvCentralZLsb;
     using internal::kErfinvCentralZMax;
     using internal::kErfinvCentralZMin;
     constexpr double kFloatZMin = static_cast<float>(kErfinvCentralZMin);
@@ -807,7 +836,8 @@ HWY_INLINE V ErfinvCentral(D d, V w) {
                                   hn::Le(z, hn::Set(d, static_cast<T>(kErfinvCentralZMax))));
     if (HWY_LIKELY(hn::AllTrue(d, in_range))) {
       return fma_emulation::HornerPartlyLockedF32x4<internal::kErfinvCentral, false,
-                                                    kErfinvCentralZMin, kErfinvCentralZMax>(d, z);
+                                                    kErfinvCentralZMin, kErfinvCentralZMax,
+                                                    kErfinvCentralZLsb>(d, z);
     }
     return ErfinvCentralChainCall(d, z);
   }
