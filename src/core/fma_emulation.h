@@ -41,6 +41,7 @@
 #ifndef FANFILL_SRC_CORE_FMA_EMULATION_H_
 #define FANFILL_SRC_CORE_FMA_EMULATION_H_
 
+#include <algorithm>
 #include <array>
 #include <bit>
 #include <cmath>
@@ -274,9 +275,9 @@ constexpr LockedChain<N> PlanChainSteps(const std::array<T, N>& c, bool ascendin
       plan.addend[k] = ck + plan.magic[k];
     } else if (z_lsb > 0 && (lo > 0 || hi < 0)) {
       const double acc_lsb = FloatLsbBound(lo > 0 ? lo : -hi);
-      double g = acc_lsb * z_lsb;
-      if (ck != 0 && FloatLsbBound(Magnitude(ck)) < g) g = FloatLsbBound(Magnitude(ck));
-      const double x_max = Magnitude(x_lo) > Magnitude(x_hi) ? Magnitude(x_lo) : Magnitude(x_hi);
+      const double g = ck == 0 ? acc_lsb * z_lsb
+                               : std::min(acc_lsb * z_lsb, FloatLsbBound(Magnitude(ck)));
+      const double x_max = std::max(Magnitude(x_lo), Magnitude(x_hi));
       plan.exact[k] = g >= Pow2(-126) && x_max < Pow2(53) * g && x_max < Pow2(127);
     }
     all_locked = all_locked && locked;

@@ -206,7 +206,8 @@ constexpr bool kDemoteRoundsToInfinity = false;
 // and branches; one branch per chain, to the exact lane-by-lane chain. The
 // same value as the chain of F32x4 for every z. The steps kPlan
 // (internal::PlanChainSteps) locks round by its magic numbers instead, with
-// no test: only for z in the plan's range.
+// no test, and those it finds exact in double skip the test: only for z in
+// the plan's range (and a multiple of its z_lsb).
 template <const auto& kC, bool kAscending, const auto& kPlan, class D, class V = VecOf<D>>
 HWY_INLINE V HornerStepsF32x4(D d, V z) {
   static_assert(internal::HornerInDoubleIsExact(kC),
@@ -227,7 +228,8 @@ HWY_INLINE V HornerStepsF32x4(D d, V z) {
   auto f_lo = hn::DemoteTo(dh, acc_lo);
   auto f_hi = f_lo;
   auto undecided = hn::Ne(acc_lo, acc_lo);  // all false
-  // Fully unrolled (kN is small), so that kPlan.locked[k] folds per step.
+  // Fully unrolled (kN is small), so that kPlan.locked[k] and exact[k] fold
+  // per step.
   HWY_UNROLL(16)
   for (size_t k = 1; k < kN; ++k) {
     if (kPlan.locked[k]) {
@@ -769,27 +771,37 @@ HWY_INLINE V ErfinvW(D d, V p, V q) {
   return hn::Neg(LogPositive(d, hn::Mul(hn::Mul(p, q), hn::Set(d, T(4)))));
 }
 
+#if !HWY_NATIVE_FMA && HWY_TARGET != HWY_SCALAR
+// SSE4 float: where every lane's z = RN(w - 2.5) is in [kErfinvCentralZMin,
+// kZMax] (the float bounds lie inside the double ones), out = the central
+// chain with the steps PlanChainSteps locks or finds exact over that range
+// taking no test (z a multiple of kErfinvCentralZLsb), and true; else false.
+template <const double& kZMax, class D, class V = VecOf<D>>
+HWY_INLINE bool ErfinvCentralPartlyLocked(D d, V z, V& out) {
+  using T = hn::TFromD<D>;
+  using internal::kErfinvCentralZMin;
+  static_assert(static_cast<float>(kErfinvCentralZMin) >= kErfinvCentralZMin &&
+                static_cast<float>(kZMax) <= kZMax);
+  const auto in_range = hn::And(hn::Ge(z, hn::Set(d, static_cast<T>(kErfinvCentralZMin))),
+                                hn::Le(z, hn::Set(d, static_cast<T>(kZMax))));
+  if (!hn::AllTrue(d, in_range)) return false;
+  out = fma_emulation::HornerPartlyLockedF32x4<internal::kErfinvCentral, false, kErfinvCentralZMin,
+                                               kZMax, internal::kErfinvCentralZLsb>(d, z);
+  return true;
+}
+#endif
+
 // The central chain for any z, out of line: SSE4's path where a lane's z
-// is outside the locked range (inlined at every vector of a batch, it and
-// ErfinvPolyN's path made SSE4's f32 kernel 233 KB instead of 82).
-// SSE4 float: over [kErfinvCentralZMin, kErfinvCentralWideZMax] (w up to 5)
-// partly locked, as ErfinvCentral below over its narrower range.
+// is outside the narrow range (inlined at every vector of a batch, it and
+// ErfinvPolyN's path made SSE4's f32 kernel 233 KB instead of 82). SSE4
+// float: partly locked over the wide range (w up to 5) where it holds.
 template <class D, class V = VecOf<D>>
 HWY_NOINLINE V ErfinvCentralChainCall(D d, V z) {
 #if !HWY_NATIVE_FMA && HWY_TARGET != HWY_SCALAR
   using T = hn::TFromD<D>;
   if constexpr (sizeof(T) == 4 && D::kPrivateN * sizeof(T) == 16) {
-    using internal::kErfinvCentralWideZMax;
-    using internal::kErfinvCentralZLsb;
-    using internal::kErfinvCentralZMin;
-    static_assert(static_cast<float>(kErfinvCentralWideZMax) == kErfinvCentralWideZMax);
-    const auto in_range = hn::And(hn::Ge(z, hn::Set(d, static_cast<T>(kErfinvCentralZMin))),
-                                  hn::Le(z, hn::Set(d, static_cast<T>(kErfinvCentralWideZMax))));
-    if (hn::AllTrue(d, in_range)) {
-      return fma_emulation::HornerPartlyLockedF32x4<internal::kErfinvCentral, false,
-                                                    kErfinvCentralZMin, kErfinvCentralWideZMax,
-                                                    kErfinvCentralZLsb>(d, z);
-    }
+    V out;
+    if (ErfinvCentralPartlyLocked<internal::kErfinvCentralWideZMax>(d, z, out)) return out;
   }
 #endif
   return PolyDescending<internal::kErfinvCentral>(d, z);
@@ -822,22 +834,9 @@ HWY_INLINE V ErfinvCentral(D d, V w) {
 #endif
 #if !HWY_NATIVE_FMA && HWY_TARGET != HWY_SCALAR
   if constexpr (sizeof(T) == 4 && D::kPrivateN * sizeof(T) == 16) {
-    // Every lane's z in [kErfinvCentralZMin, kErfinvCentralZMax] (the float
-    // bounds lie inside the double ones), and a multiple of
-    // kErfinvCentralZLsb (z = RN(w - 2.5)): the steps that stay in one binade
-    // there, and those exact in double, need no test.
-    using internal::kErfinvCentralZLsb;
-    using internal::kErfinvCentralZMax;
-    using internal::kErfinvCentralZMin;
-    constexpr double kFloatZMin = static_cast<float>(kErfinvCentralZMin);
-    constexpr double kFloatZMax = static_cast<float>(kErfinvCentralZMax);
-    static_assert(kFloatZMin >= kErfinvCentralZMin && kFloatZMax <= kErfinvCentralZMax);
-    const auto in_range = hn::And(hn::Ge(z, hn::Set(d, static_cast<T>(kErfinvCentralZMin))),
-                                  hn::Le(z, hn::Set(d, static_cast<T>(kErfinvCentralZMax))));
-    if (HWY_LIKELY(hn::AllTrue(d, in_range))) {
-      return fma_emulation::HornerPartlyLockedF32x4<internal::kErfinvCentral, false,
-                                                    kErfinvCentralZMin, kErfinvCentralZMax,
-                                                    kErfinvCentralZLsb>(d, z);
+    V out;
+    if (HWY_LIKELY(ErfinvCentralPartlyLocked<internal::kErfinvCentralZMax>(d, z, out))) {
+      return out;
     }
     return ErfinvCentralChainCall(d, z);
   }
