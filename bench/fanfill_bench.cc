@@ -16,6 +16,10 @@
 //   The grid runs on the best SIMD target (see the "fanfill_target" context).
 //
 //   BM_NormalScale/f32/.../mean:M/std:S   the fused scale: (0, 1) vs (0.1, 0.02)
+//   BM_TruncNormalWide/f32/...      TruncatedNormal(0, 0.02, -2, 2), torch's
+//                                   trunc_normal_(std=0.02): bounds at 100 sigma,
+//                                   so about 1 lane in 300 takes the inverse
+//                                   CDF's tail polynomial (|z| > 2.93)
 //   BM_Base_MT19937/f32/...          std::mt19937 + std::normal_distribution<float>
 //   BM_Base_R123BoxMuller/f32/...    Random123 scalar Philox4x32 + r123::boxmuller
 //   .../target:<T>                   1M single-thread fills on each SIMD target
@@ -182,6 +186,11 @@ const DistInfo kDists[] = {
     {"BM_TruncNormal", fanfill::Distribution::TruncatedNormal(0.0, 1.0, -2.0, 2.0)},
 };
 
+// torch's trunc_normal_(std=0.02) (a = -2, b = 2 are absolute): the usual
+// transformer init, whose wide bounds send some lanes to the tail polynomial.
+const DistInfo kTruncWide = {"BM_TruncNormalWide",
+                             fanfill::Distribution::TruncatedNormal(0.0, 0.02, -2.0, 2.0)};
+
 benchmark::internal::Benchmark* Configure(benchmark::internal::Benchmark* b, uint64_t elements,
                                           Threads threads) {
   b->Unit(elements > (uint64_t{1} << 20) ? benchmark::kMillisecond : benchmark::kMicrosecond);
@@ -251,6 +260,13 @@ void RegisterScalePair() {
   }
 }
 
+void RegisterTruncWide() {
+  for (const Size& size : kSizes) {
+    RegisterFill(Name(kTruncWide.group, "f32", size, Threads::kOne), size, Threads::kOne, 4, "",
+                 DistFill(fanfill::DType::kF32, kTruncWide.dist, Threads::kOne));
+  }
+}
+
 void RunMt19937(benchmark::State& state, uint64_t elements) {
   Buffer buf(elements * sizeof(float));
   auto* out = static_cast<float*>(buf.data());
@@ -313,6 +329,8 @@ void RegisterPerTarget(const std::vector<std::string>& targets) {
       RegisterFill(Name(di.group, "f32", size, t) + suffix, size, t, 4, target,
                    DistFill(fanfill::DType::kF32, di.dist, t));
     }
+    RegisterFill(Name(kTruncWide.group, "f32", size, t) + suffix, size, t, 4, target,
+                 DistFill(fanfill::DType::kF32, kTruncWide.dist, t));
     RegisterFill(Name("BM_Normal", "f8e4m3", size, t) + suffix, size, t, 1, target,
                  DistFill(fanfill::DType::kF8E4M3, kDists[1].dist, t));
     // The per-dtype ratios of issue #13 on every target (f32 normal is above).
@@ -366,6 +384,7 @@ int main(int argc, char** argv) {
 
   RegisterGrid();
   RegisterScalePair();
+  RegisterTruncWide();
   RegisterBaselines();
   RegisterPerTarget(targets);
 
