@@ -10,9 +10,9 @@
 //   BM_Stage/+fma       + the fused scale (mean + std z): the whole f32 normal
 //   BM_Stage/no_store   the whole normal, xor-folded into registers, not stored
 //   BM_Stage/library    fanfill::Fill f32 normal (the real kernel, same size)
-// Rows are BM_Stage/<stage>/target:<T> for T in AVX3, AVX2, SSE4 where this CPU runs
-// them (fanfill::ForceTarget). Counters as fanfill_bench: time_per_elem and
-// items_per_second (elements).
+// Rows are BM_Stage/<stage>/target:<T> for T in AVX3, AVX2, SSE4, SCALAR
+// where this CPU runs them (fanfill::ForceTarget). Counters as fanfill_bench:
+// time_per_elem and items_per_second (elements).
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
@@ -39,13 +39,15 @@ HWY_NOINLINE void StageT(float* out, uint64_t count, uint32_t* sink) {
   const size_t n = hn::Lanes(du);
   const uint64_t per_batch = 4 * kPhiloxVectors * n;
   auto fold = hn::Zero(du);
-#if !HWY_HAVE_SCALABLE && HWY_TARGET != HWY_SCALAR
-  const RoundKeyVectors<DU> keys(du, 42);
+#if !HWY_HAVE_SCALABLE
+  const RoundKeyVectors<DU> keys(du, 42);  // the library's keys (BatchF32)
 #endif
   for (uint64_t e = 0; e < count; e += per_batch) {
     VecOf<DU> w0[kPhiloxVectors], w1[kPhiloxVectors], w2[kPhiloxVectors], w3[kPhiloxVectors];
-#if HWY_HAVE_SCALABLE || HWY_TARGET == HWY_SCALAR
+#if HWY_HAVE_SCALABLE
     PhiloxBlocks(du, 42, 7, e / 4, w0[0], w1[0], w2[0], w3[0]);
+#elif HWY_TARGET == HWY_SCALAR
+    PhiloxBlocks(du, keys, 7, e / 4, w0[0], w1[0], w2[0], w3[0]);
 #else
     PhiloxBlocksInterleaved(du, keys, 7, e / 4, w0, w1, w2, w3);
 #endif
@@ -159,7 +161,7 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   fanfill::ForceTarget("auto");
   for (const std::string& target : fanfill::SupportedTargets()) {
-    if (target != "AVX3" && target != "AVX2" && target != "SSE4") continue;
+    if (target != "AVX3" && target != "AVX2" && target != "SSE4" && target != "SCALAR") continue;
     for (int s = 0; s < 7; ++s) {
       const std::string name =
           std::string("BM_Stage/") + (s < 6 ? kStages[s] : "library") + "/target:" + target;

@@ -275,13 +275,14 @@ HWY_INLINE void StoreQuad(DF df, V v0, V v1, V v2, V v3, void* out) {
 // block first_block + j: 4 elements per block for bits and f32/bf16/f16
 // (lanes of u32), 2 per block for f64 (lanes of u64).
 
-// Philox vectors whose truncated-normal values BatchF32 forms together (4
-// float vectors each, TruncatedStandardN), so that the log -> polynomial
-// chains of more independent vectors overlap. Measured on the 2026-12-05
-// Intel AVX-512 machine (docs/benchmarks.md), truncated normal f32 1M
-// against 1: 2 gave 0.86-0.94x on AVX3 and 0.88-0.92x on AVX2; 4 gave no
-// more on AVX3 (0.99x of 2) and 1.04x of 2 on AVX2 (16 registers); on SSE4
-// 2 gave 0.995x (noise) for twice the inlined code, so 1 there. The same
+// Philox vectors whose truncated-normal values BatchF32 and BatchF64 form
+// together (4 vectors of values each, TruncatedStandardN), so that the
+// log -> polynomial chains of more independent vectors overlap. Measured on
+// the 2026-12-05 Intel AVX-512 machine (docs/benchmarks.md), truncated normal
+// 1M against 1: f32 0.86-0.97x on AVX3 and 0.83-0.93x on AVX2 with 2; f64
+// 0.90-0.95x on AVX3 and 0.95x on AVX2. 4 gave no more (f32 AVX3 0.99x of 2,
+// AVX2 1.04x; f64 1.04x and 1.02x: 16 registers on AVX2, spills). On SSE4,
+// 2 gave f32 0.995x (noise) for twice the inlined code, so 1 there. The same
 // operations on each lane in any grouping: the same bits.
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL || HWY_TARGET == HWY_AVX2
 inline constexpr size_t kTruncatedGroup = 2;
@@ -544,17 +545,25 @@ struct BatchF64 {
         StorePair(a0, a1, b0, b1, dst + k * stride);
       }
     } else {
-      // The four uniforms of each Philox vector together (TruncatedStandardN).
+      // The four uniforms of kTruncatedGroup Philox vectors together
+      // (TruncatedStandardN).
+      static_assert(kPhiloxVectors % kTruncatedGroup == 0);
       HWY_UNROLL(4)
-      for (size_t k = 0; k < kPhiloxVectors; ++k) {
-        VU x[4];
-        PairWords(w0[k], w1[k], w2[k], w3[k], x);
-        VD z[4];
-        for (size_t j = 0; j < 4; ++j) z[j] = OpenUniformF64(dd, du, x[j]);
+      for (size_t k = 0; k < kPhiloxVectors; k += kTruncatedGroup) {
+        VD z[4 * kTruncatedGroup];
+        HWY_UNROLL(4)
+        for (size_t g = 0; g < kTruncatedGroup; ++g) {
+          VU x[4];
+          PairWords(w0[k + g], w1[k + g], w2[k + g], w3[k + g], x);
+          for (size_t j = 0; j < 4; ++j) z[4 * g + j] = OpenUniformF64(dd, du, x[j]);
+        }
         TruncatedStandardN(dd, z, hn::Set(dd, p.d_pa), hn::Set(dd, p.d_pspan),
                            hn::Set(dd, p.d_qa));
-        StorePair(ScaleClampD(z[0]), ScaleClampD(z[1]), ScaleClampD(z[2]), ScaleClampD(z[3]),
-                  dst + k * stride);
+        HWY_UNROLL(4)
+        for (size_t g = 0; g < kTruncatedGroup; ++g) {
+          StorePair(ScaleClampD(z[4 * g]), ScaleClampD(z[4 * g + 1]), ScaleClampD(z[4 * g + 2]),
+                    ScaleClampD(z[4 * g + 3]), dst + (k + g) * stride);
+        }
       }
     }
 #endif

@@ -113,7 +113,7 @@ constexpr size_t kPhiloxVectors = 4;
 // there (a memory operand on x86). Formed in every batch instead, each key
 // cost a scalar add, a move to a vector register and a broadcast (about one
 // operation per value on SSE4, half of one on AVX2). HWY_SCALAR too: keys
-// formed from the stream key in every block cost GCC 12 an add per key and
+// formed from the seed in every block cost GCC 12 an add per key and
 // spilled loop state (SCALAR bits: 159 -> 138 instructions per block in
 // callgrind, 3.68 -> 3.13 ns per word on a Zen 3). Sizeless vectors (SVE,
 // RVV) have no constant lane count.
