@@ -4,9 +4,10 @@ Accepted: numpy arrays (float32, float64, float16, ml_dtypes.bfloat16,
 ml_dtypes.float8_e4m3fn and float8_e5m2; uint32 for fill_bits), torch CPU
 tensors (float32, float64, float16, bfloat16, float8_e4m3fn, float8_e5m2;
 uint32 or int32 for fill_bits) and other objects with the writable buffer
-protocol. The other 8-bit float formats (ml_dtypes' float8_e4m3 with
-infinities and max 240, the *fnuz formats) are refused by name. Every check
-happens before anything is written.
+protocol, all in the machine's byte order (a byte-swapped numpy dtype such
+as '>f4' on a little-endian machine is refused). The other 8-bit float
+formats (ml_dtypes' float8_e4m3 with infinities and max 240, the *fnuz
+formats) are refused by name. Every check happens before anything is written.
 """
 
 from __future__ import annotations
@@ -123,6 +124,13 @@ def _check_numpy(out: np.ndarray, bits: bool) -> Target:
     if name not in table or (not bits and out.dtype.itemsize != _ITEMSIZE[table[name]]):
         why = "" if bits else _other_fp8(name)
         raise TypeError(f"fanfill fills {_want(bits)} arrays; got dtype {out.dtype}{why}")
+    if not out.dtype.isnative:
+        # fanfill writes in the machine's byte order: a byte-swapped array would hold garbage.
+        raise TypeError(
+            f"fanfill fills arrays in the machine's byte order ({sys.byteorder}-endian); got "
+            f"dtype {out.dtype.str!r} (byte-swapped): fill a native array and convert it, "
+            "e.g. arr.astype(arr.dtype.newbyteorder('='))"
+        )
     if not out.flags.c_contiguous:
         raise ValueError(
             "fanfill fills C-contiguous buffers; the array is not C-contiguous "

@@ -143,6 +143,16 @@ def _bad_cases():
         ("int64 numpy", lambda: np.full(5, 7, np.int64), lambda o: fanfill.fill_normal(o, seed=1),
          TypeError, "int64"),
         ("float32 for bits", f32, lambda o: fanfill.fill_bits(o, seed=1), TypeError, "uint32"),
+        # Byte-swapped dtypes have the right name but the wrong byte order: never filled.
+        *[(f"byte-swapped {s}", (lambda s=s: np.full(6, 7, np.dtype(s).newbyteorder("S"))),
+           lambda o: fanfill.fill_normal(o, seed=1), TypeError, "byte-swapped")
+          for s in ("f4", "f8", "f2")],
+        ("byte-swapped u4 for bits", lambda: np.full(6, 7, np.dtype("u4").newbyteorder("S")),
+         lambda o: fanfill.fill_bits(o, seed=1), TypeError, "byte-swapped"),
+        ("byte-swapped f4 scheme", lambda: np.full((3, 4), 7, np.dtype("f4").newbyteorder("S")),
+         lambda o: fanfill.init_(o, "kaiming_normal", seed=1), TypeError, "byte-swapped"),
+        ("byte-swapped buffer", lambda: memoryview(np.full(6, 7, np.dtype("f4").newbyteorder("S"))),
+         lambda o: fanfill.fill_uniform(o, seed=1), TypeError, "byte-swapped"),
         ("int tensor", lambda: torch.full((3,), 7, dtype=torch.int64),
          lambda o: fanfill.fill_uniform(o, seed=1), TypeError, "int64"),
         ("complex tensor", lambda: torch.full((3,), 7, dtype=torch.complex64),

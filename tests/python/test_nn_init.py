@@ -175,7 +175,7 @@ def test_orthogonal_and_sparse():
     assert all(int((w[:, c] == 0).sum()) >= 10 for c in range(7))
 
 
-def test_swapped_into_sys_modules_for_torch_layers(monkeypatch):
+def test_swapped_into_sys_modules_for_later_importers(monkeypatch):
     import sys
 
     monkeypatch.setitem(sys.modules, "torch.nn.init", ff)
@@ -205,6 +205,17 @@ def test_numpy_free_of_torch_import_side_effects():
     lambda m, t: m.normal_(t.long()),
     lambda m, t: m.normal_(t, 0.0, float("nan")),
     lambda m, t: m.uniform_(t, 2.0, 1.0),
+    lambda m, t: m.uniform_(t.half(), -6e4, 6e4),  # each bound fits, their difference not
+    lambda m, t: m.uniform_(t, -3e38, 3e38),
+    lambda m, t: m.orthogonal_(t.long().reshape(2, 2)),
+    lambda m, t: m.orthogonal_(t.to(torch.float8_e4m3fn).reshape(2, 2)),
+    lambda m, t: m.orthogonal_(t.to(torch.complex64).reshape(2, 2)),
+    lambda m, t: m.sparse_(t.long().reshape(2, 2), 0.5),
+    lambda m, t: m.sparse_(t.to(torch.float8_e5m2).reshape(2, 2), 0.5),
+    lambda m, t: m.sparse_(t.reshape(2, 2), 0.5, std=-1.0),
+    lambda m, t: m.sparse_(t.reshape(2, 2), float("nan")),
+    lambda m, t: m.trunc_normal_(t, 0.0, 0.0),
+    lambda m, t: m.trunc_normal_(t, 0.0, 1.0, 1.0, -1.0),
 ])
 def test_argument_errors_are_torchs_own(call):
     with pytest.raises(Exception) as theirs:
@@ -212,3 +223,84 @@ def test_argument_errors_are_torchs_own(call):
     with pytest.raises(type(theirs.value)) as ours:
         call(ff, torch.zeros(4))
     assert str(ours.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, t: m.trunc_normal_(t, 0.0, 1.0, 0.5, 0.5),  # a == b: every value is the bound
+    lambda m, t: m.orthogonal_(t.reshape(4, 3), gain=0.0),  # zeros
+    lambda m, t: m.sparse_(t.reshape(4, 3), 1.5),  # every row of each column zeroed
+])
+def test_degenerate_arguments_give_torchs_values(call):
+    ours = call(ff, torch.full((12,), 7.0))
+    theirs = call(tinit, torch.full((12,), 7.0))
+    assert torch.equal(ours, theirs)
+
+
+def test_negative_std_and_gain_and_infinite_bounds_as_torch_reads_them():
+    def seeded(fn, *args, **kwargs):
+        return fn(torch.empty(40, 30), *args, generator=torch.Generator().manual_seed(3), **kwargs)
+
+    # torch's trunc_normal_ squares (x - mean) / std: a negative std is |std|.
+    assert torch.equal(seeded(ff.trunc_normal_, 0.0, -0.5), seeded(ff.trunc_normal_, 0.0, 0.5))
+    # Both bounds infinite: no truncation, the normal distribution.
+    assert torch.equal(seeded(ff.trunc_normal_, 0.5, 2.0, -math.inf, math.inf),
+                       seeded(ff.normal_, 0.5, 2.0))
+    # torch multiplies the orthogonal matrix by gain: a negative gain negates it.
+    assert torch.equal(seeded(ff.orthogonal_, gain=-2.0), -seeded(ff.orthogonal_, gain=2.0))
+
+
+@pytest.mark.parametrize("call", [
+    lambda t, g: ff.normal_(t.half(), 0.0, 1e5, generator=g),  # beyond f16: fanfill refuses
+    lambda t, g: ff.trunc_normal_(t, 0.0, 1.0, 10.0, 11.0, generator=g),
+    lambda t, g: ff.normal_(t, math.inf, 1.0, generator=g),  # torch would write inf
+    lambda t, g: ff.sparse_(t.reshape(2, 2), -0.5, generator=g),
+    lambda t, g: ff.orthogonal_(t.reshape(2, 2), gain=math.inf, generator=g),
+])
+@pytest.mark.parametrize("default_generator", [False, True])
+def test_refused_call_leaves_the_generator_as_it_was(call, default_generator):
+    g = None if default_generator else torch.Generator().manual_seed(11)
+    if default_generator:
+        torch.manual_seed(11)
+    state = (torch.default_generator if g is None else g).get_state()
+    t = torch.zeros(4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(ValueError):
+            call(t, g)
+    assert torch.equal((torch.default_generator if g is None else g).get_state(), state)
+    assert torch.equal(t, torch.zeros(4))
+
+
+def test_patch_nn_init_reaches_torch_layers_and_restores():
+    originals = {name: getattr(tinit, name) for name in ff.__all__}
+    torch.manual_seed(0)
+    with fanfill.torch.patch_nn_init() as init:
+        assert init is ff
+        assert all(getattr(tinit, name) is getattr(ff, name) for name in ff.__all__)
+        lin = torch.nn.Linear(16, 9)
+        with fanfill.torch.patch_nn_init():  # nested: the outer block still patches
+            pass
+        assert tinit.kaiming_uniform_ is ff.kaiming_uniform_
+        conv = torch.nn.Conv2d(3, 8, 3)
+    assert all(getattr(tinit, name) is fn for name, fn in originals.items())
+    # The values are what fanfill's functions give for the same generator draws.
+    torch.manual_seed(0)
+    w, b = torch.empty(9, 16), torch.empty(9)
+    ff.kaiming_uniform_(w, a=math.sqrt(5))
+    ff.uniform_(b, -1 / math.sqrt(16), 1 / math.sqrt(16))
+    cw, cb = torch.empty(8, 3, 3, 3), torch.empty(8)
+    ff.kaiming_uniform_(cw, a=math.sqrt(5))
+    ff.uniform_(cb, -1 / math.sqrt(27), 1 / math.sqrt(27))
+    assert torch.equal(lin.weight, w) and torch.equal(lin.bias, b)
+    assert torch.equal(conv.weight, cw) and torch.equal(conv.bias, cb)
+    torch.manual_seed(0)
+    assert not torch.equal(torch.nn.Linear(16, 9).weight, lin.weight)  # torch's own again
+
+
+def test_patch_nn_init_restores_after_an_exception():
+    original = tinit.normal_
+    with pytest.raises(RuntimeError, match="inside"):
+        with fanfill.torch.patch_nn_init():
+            assert tinit.normal_ is ff.normal_
+            raise RuntimeError("inside")
+    assert tinit.normal_ is original

@@ -10,8 +10,19 @@ filled shard by shard at their global offsets (the same values as the whole
 tensor). Deterministic initializers (constant_, ones_, zeros_) use torch's
 ``fill_``/``zero_``; eye_ and dirac_ use fanfill's schemes.
 
-Use: ``import fanfill.torch.nn_init as init`` or
-``sys.modules["torch.nn.init"] = fanfill.torch.nn_init``.
+Use: ``import fanfill.torch.nn_init as init`` in your own code, or
+``with fanfill.torch.patch_nn_init():`` around code that calls ``torch.nn.init``
+(torch's layers included: ``nn.Linear``, ``nn.Conv2d`` ... call its functions
+through the module, whose attributes the context manager replaces). Swapping
+``sys.modules["torch.nn.init"]`` reaches only code that imports the module
+after the swap, never torch's own layers (they bound ``init`` at import).
+
+Where torch would write inf or NaN (a non-finite mean or std, a distribution
+or truncation bounds reaching beyond the dtype's range) fanfill raises
+``ValueError`` instead, as it
+does for ``trunc_normal_`` bounds that are one-sided infinite or lie entirely
+beyond 5 std from the mean (torch samples those by rejection), a negative
+``sparse_`` sparsity and ``dirac_`` groups < 1.
 """
 
 
@@ -98,7 +109,8 @@ def _surely_valid(tensor: Tensor, op: str, args: tuple[float, ...]) -> bool:
         return False
     if op == "normal_":
         return y >= 0
-    return x <= y and abs(x) <= top and abs(y) <= top
+    # torch also requires to - from <= max (a margin: near the limit the probe decides).
+    return x <= y and abs(x) <= top and abs(y) <= top and y - x <= 0.5 * top
 
 
 def _check_like_torch(tensor: Tensor, op: str, *args: float) -> None:
@@ -114,6 +126,20 @@ def _check_like_torch(tensor: Tensor, op: str, *args: float) -> None:
         getattr(probe, op)(*args, generator=torch.Generator())
 
 
+def _seeded(generator: torch.Generator | None, write: Callable[[int], Tensor]) -> Tensor:
+    """``write(seed)`` with a seed drawn from ``generator``; if ``write`` raises (fanfill refused
+    the request), the generator's state is put back: torch makes its checks before any draw,
+    so a refused call must not advance the caller's generator either."""
+    gen = generator if generator is not None else torch.default_generator
+    state = gen.get_state()
+    seed = _fill.seed_from(generator)
+    try:
+        return write(seed)
+    except BaseException:
+        gen.set_state(state)
+        raise
+
+
 def _random(tensor: Tensor, kind: int, mean: float, std: float, low: float, high: float,
             generator: torch.Generator | None) -> Tensor:
     if tensor.is_meta:
@@ -121,10 +147,11 @@ def _random(tensor: Tensor, kind: int, mean: float, std: float, low: float, high
     it = _fill.active()  # inside fanfill.torch.init_model: keyed by the parameter's name
     if it is not None and it.try_fill(tensor, kind, mean, std, low, high, "nn.init"):
         return tensor
-    seed = _fill.seed_from(generator)
     if tensor.numel() == 0:
+        _fill.seed_from(generator)  # the draw a non-empty call makes
         return tensor
-    return _fill.write(tensor, kind, mean, std, low, high, seed)
+    return _seeded(generator,
+                   lambda seed: _fill.write(tensor, kind, mean, std, low, high, seed))
 
 
 def _no_grad_uniform_(tensor: Tensor, a: float, b: float,
@@ -156,8 +183,21 @@ def _no_grad_trunc_normal_(tensor: Tensor, mean: float, std: float, a: float, b:
             "The distribution of values may be incorrect.",
             stacklevel=3,
         )
+    # torch 2.13 computes norm_cdf((b - mean) / std) first: std == 0 is its ZeroDivisionError.
+    if std == 0:
+        raise ZeroDivisionError("float division by zero")
+    # torch squares (x - mean) / std, so a negative std acts as |std|.
+    mean, std, a, b = float(mean), abs(float(std)), float(a), float(b)
     _check_like_torch(tensor, "normal_", mean, std)
-    return _random(tensor, _fill.TRUNC, float(mean), float(std), float(a), float(b), generator)
+    if not a < b:
+        # torch's rejection path calls uniform_(a, b): a > b raises its RuntimeError, a == b
+        # (or NaN bounds) fills the bound.
+        with torch._C.DisableTorchFunction():
+            torch.empty(1, dtype=tensor.dtype).uniform_(a, b, generator=torch.Generator())
+        return _no_grad_uniform_(tensor, a, b, generator)
+    if a == -math.inf and b == math.inf:  # no truncation: torch's normal_ path, never redrawn
+        return _random(tensor, _fill.NORMAL, mean, std, 0.0, 0.0, generator)
+    return _random(tensor, _fill.TRUNC, mean, std, a, b, generator)
 
 
 def _no_grad_fill_(tensor: Tensor, val: float) -> Tensor:
@@ -570,11 +610,28 @@ def orthogonal_(tensor: Tensor, gain: float = 1,
         raise ValueError("Only tensors with 2 or more dimensions are supported")
     if tensor.numel() == 0 or tensor.is_meta:
         return tensor
-    spec = f"orthogonal(gain={_fill.number(gain)})"
+    _check_like_torch(tensor, "normal_", 0.0, 1.0)  # torch draws normal_ on the dtype first
+    if tensor.is_complex():  # what torch's orthogonal_ raises (its d.sign() on the QR's R)
+        raise NotImplementedError(
+            "Unlike NumPy, torch.sign is not intended to support complex numbers. Please use "
+            "torch.sgn instead."
+        )
+    g = float(gain)
+    if g == 0 or g < 0:
+        # torch multiplies the orthogonal matrix by gain: 0 gives zeros, a negative gain the
+        # negated matrix. fanfill's scheme takes gain > 0; the sign is applied after.
+        if g == 0:
+            _fill.seed_from(generator)
+            with torch.no_grad():
+                return tensor.zero_()
+        orthogonal_(tensor, -g, generator)
+        with torch.no_grad():
+            return tensor.neg_()
+    spec = f"orthogonal(gain={_fill.number(g)})"
     it = _fill.active()
     if it is not None and it.try_scheme(tensor, spec, "orthogonal_"):
         return tensor
-    return _fill.write_scheme(tensor, spec, _fill.seed_from(generator))
+    return _seeded(generator, lambda seed: _fill.write_scheme(tensor, spec, seed))
 
 
 def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01,
@@ -600,11 +657,21 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01,
         raise ValueError("Only tensors with 2 dimensions are supported")
     if tensor.is_meta:
         return tensor
-    spec = f"sparse(sparsity={_fill.number(sparsity)}, std={_fill.number(std)})"
+    math.ceil(sparsity * tensor.shape[0])  # torch's first step: NaN/inf raise here
+    _check_like_torch(tensor, "normal_", 0.0, std)  # then normal_(0, std)
+    if tensor.is_complex():
+        # torch draws complex normal values; fanfill's sparse scheme writes real ones.
+        raise TypeError(
+            f"fanfill's sparse_ fills real floating tensors; got {tensor.dtype} (torch draws "
+            "complex normal values here: use torch.nn.init.sparse_)"
+        )
+    # torch zeros ceil(sparsity * rows) rows per column: any sparsity above 1 zeros them all.
+    s = min(float(sparsity), 1.0)
+    spec = f"sparse(sparsity={_fill.number(s)}, std={_fill.number(std)})"
     it = _fill.active()
     if it is not None and it.try_scheme(tensor, spec, "sparse_"):
         return tensor
-    return _fill.write_scheme(tensor, spec, _fill.seed_from(generator))
+    return _seeded(generator, lambda seed: _fill.write_scheme(tensor, spec, seed))
 
 
 def _make_deprecate(meth: Callable[_P, _R]) -> Callable[_P, _R]:
