@@ -200,6 +200,11 @@ def test_numpy_free_of_torch_import_side_effects():
     assert np is not None
 
 
+def _inference(t):
+    with torch.inference_mode():
+        return t.clone()
+
+
 @pytest.mark.parametrize("call", [
     lambda m, t: m.uniform_(t.half(), -1e5, 1e5),
     lambda m, t: m.normal_(t.long()),
@@ -216,6 +221,11 @@ def test_numpy_free_of_torch_import_side_effects():
     lambda m, t: m.sparse_(t.reshape(2, 2), float("nan")),
     lambda m, t: m.trunc_normal_(t, 0.0, 0.0),
     lambda m, t: m.trunc_normal_(t, 0.0, 1.0, 1.0, -1.0),
+    *[(lambda m, t, f=f: getattr(m, f)(_inference(t.reshape(2, 1, 2))))
+      for f in ("normal_", "uniform_", "trunc_normal_", "kaiming_normal_", "xavier_uniform_",
+                "orthogonal_", "dirac_")],
+    lambda m, t: m.eye_(_inference(t.reshape(2, 2))),
+    lambda m, t: m.sparse_(_inference(t.reshape(2, 2)), 0.5),
 ])
 def test_argument_errors_are_torchs_own(call):
     with pytest.raises(Exception) as theirs:

@@ -126,6 +126,15 @@ def _check_like_torch(tensor: Tensor, op: str, *args: float) -> None:
         getattr(probe, op)(*args, generator=torch.Generator())
 
 
+def _check_writable_like_torch(tensor: Tensor) -> None:
+    """Raises torch's own RuntimeError for an in-place write to an inference tensor outside
+    ``torch.inference_mode()`` (the fanfill core raises ValueError there)."""
+    if tensor.is_inference() and not torch.is_inference_mode_enabled():
+        with torch.inference_mode():
+            probe = torch.empty(0)
+        probe.zero_()  # raises: the same check on an empty tensor
+
+
 def _seeded(generator: torch.Generator | None, write: Callable[[int], Tensor]) -> Tensor:
     """``write(seed)`` with a seed drawn from ``generator``; if ``write`` raises (fanfill refused
     the request), the generator's state is put back: torch makes its checks before any draw,
@@ -147,6 +156,7 @@ def _random(tensor: Tensor, kind: int, mean: float, std: float, low: float, high
     it = _fill.active()  # inside fanfill.torch.init_model: keyed by the parameter's name
     if it is not None and it.try_fill(tensor, kind, mean, std, low, high, "nn.init"):
         return tensor
+    _check_writable_like_torch(tensor)
     if tensor.numel() == 0:
         _fill.seed_from(generator)  # the draw a non-empty call makes
         return tensor
@@ -386,6 +396,7 @@ def eye_(tensor: Tensor) -> Tensor:
     """
     if tensor.ndimension() != 2:
         raise ValueError("Only tensors with 2 dimensions are supported")
+    _check_writable_like_torch(tensor)
     return _fill.write_scheme(tensor, "eye", 0)
 
 
@@ -411,6 +422,7 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     sizes = tensor.size()
     if sizes[0] % groups != 0:
         raise ValueError("dim 0 must be divisible by groups")
+    _check_writable_like_torch(tensor)
     return _fill.write_scheme(tensor, f"dirac(groups={int(groups)})", 0)
 
 
@@ -631,6 +643,7 @@ def orthogonal_(tensor: Tensor, gain: float = 1,
     it = _fill.active()
     if it is not None and it.try_scheme(tensor, spec, "orthogonal_"):
         return tensor
+    _check_writable_like_torch(tensor)
     return _seeded(generator, lambda seed: _fill.write_scheme(tensor, spec, seed))
 
 
@@ -671,6 +684,7 @@ def sparse_(tensor: Tensor, sparsity: float, std: float = 0.01,
     it = _fill.active()
     if it is not None and it.try_scheme(tensor, spec, "sparse_"):
         return tensor
+    _check_writable_like_torch(tensor)
     return _seeded(generator, lambda seed: _fill.write_scheme(tensor, spec, seed))
 
 
