@@ -22,7 +22,9 @@
 
 #include "fanfill/fanfill.h"
 #include "fanfill/fanfill.hpp"
+#include "fanfill/schemes.h"
 #include "fanfill/schemes.hpp"
+#include "src/core/common.h"
 #include "src/core/dtype.h"
 #include "src/core/fill_params.h"
 
@@ -367,6 +369,127 @@ TEST(Fp8, CApi) {
                                        6),
             FANFILL_ERR_INVALID_ARGUMENT);
   for (uint8_t x : untouched) ASSERT_EQ(x, 0xAB);
+}
+
+// The scale is kept as float32 (the CLI's <name>_scale, torch's FP8 scales):
+// one that rounds to 0, a subnormal or inf is refused by every entry point.
+TEST(Fp8, ScaleMustBeANormalFloat32) {
+  const double flt_max = std::numeric_limits<float>::max();
+  const double bad[] = {2e-46, 1e-40, 0x1.0p-127, 0x1.0p-126 - 0x1.0p-149, 1e39,
+                        flt_max + 0x1.0p103, 1e300};
+  const fanfill::StreamKey key{1, 2};
+  for (double scale : bad) {
+    for (DType dtype : {DType::kF32, DType::kF64, DType::kF8E4M3}) {
+      std::vector<uint8_t> out(64, 0xAB);
+      try {
+        fanfill::Fill(out.data(), dtype, 8, Distribution::Normal(0, 1).WithScale(scale), key);
+        ADD_FAILURE() << "scale " << scale << " accepted";
+      } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("is not a normal float32"), std::string::npos)
+            << e.what();
+      }
+      for (uint8_t x : out) ASSERT_EQ(x, 0xAB);
+      // zeros would store nothing wrong, but the scale itself would be.
+      try {
+        fanfill::PreparedInit({4, 4}, fanfill::Layout::kOI, fanfill::Scheme::Parse("zeros"), dtype,
+                              key, scale);
+        ADD_FAILURE() << "PreparedInit: scale " << scale << " accepted";
+      } catch (const std::invalid_argument& e) {
+        EXPECT_NE(std::string(e.what()).find("is not a normal float32"), std::string::npos)
+            << e.what();
+      }
+    }
+    float c_out[8];
+    EXPECT_EQ(fanfill_fill_normal_scaled(c_out, FANFILL_F32, 8, 0, 0.0, 1.0, scale, 1, 2),
+              FANFILL_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(std::string(fanfill_last_error()).find("is not a normal float32"), std::string::npos)
+        << fanfill_last_error();
+    const std::string spec = std::string(R"({"tensors": [{"name": "w", "shape": [4], )") +
+                             R"("scheme": "zeros", "scale": )" + fi::FormatNumber(scale) + "}]}";
+    try {
+      fanfill::ParseModelSpec(spec);
+      ADD_FAILURE() << "model spec: scale " << scale << " accepted";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("\"scale\": scale"), std::string::npos) << e.what();
+    }
+    fanfill::ModelSpec model;  // built in code, not parsed: PreparedInit refuses it
+    model.tensors.push_back({.name = "w", .shape = {4}, .scheme = "zeros", .scale = scale});
+    EXPECT_THROW(fanfill::PrepareModel(model, 1), std::invalid_argument) << scale;
+  }
+  // The edges: what rounds to 2^-126 or to FLT_MAX is a normal float32.
+  for (double scale : {0x1.0p-126, 0x1.0p-126 - 0x1.0p-150, flt_max, flt_max + 0x1.0p103 - 0x1.0p75,
+                       1e-30, 1e30}) {
+    std::vector<double> out(8);
+    EXPECT_NO_THROW(fanfill::Fill(out.data(), DType::kF64, 8,
+                                  Distribution::Normal(0, 1).WithScale(scale), key))
+        << scale;
+    EXPECT_NO_THROW(fanfill::PreparedInit({4}, fanfill::Layout::kOI,
+                                          fanfill::Scheme::Parse("zeros"), DType::kF8E4M3, key,
+                                          scale))
+        << scale;
+  }
+}
+
+// Orthogonal's values gain * Q have the root mean square gain / sqrt(max(rows,
+// cols)); below the smallest normal they are refused like a distribution's
+// spread, naming the scale that fixes it.
+TEST(Fp8, OrthogonalUnderflowRefused) {
+  const fanfill::StreamKey key{3, 4};
+  struct Case {
+    std::vector<int64_t> shape;
+    const char* scheme;
+    DType dtype;
+    const char* message;
+    double fix;
+  };
+  const Case cases[] = {
+      // 1e-6 / sqrt(8) = 3.5e-7 < 2^-6; 2^-16 lifts it to 0.023
+      {{8, 8}, "orthogonal(gain=1e-6)", DType::kF8E4M3,
+       "orthogonal: the spread 3.5355339059327374e-07 is below the smallest f8e4m3 normal 2^-6",
+       0x1.0p-16},
+      // wide and tall alike: max(rows, cols) = 64
+      {{4, 64}, "orthogonal(gain=0.1)", DType::kF8E4M3, "use scale <= 2^-1", 0x1.0p-1},
+      {{64, 2, 2}, "orthogonal(gain=0.1)", DType::kF8E4M3, "use scale <= 2^-1", 0x1.0p-1},
+      // 1e-4 / 16 = 2.5e-5 < 2^-14
+      {{16, 16}, "orthogonal(gain=1e-4)", DType::kF8E5M2, "smallest f8e5m2 normal 2^-14",
+       0x1.0p-2},
+  };
+  for (const Case& c : cases) {
+    try {
+      fanfill::PreparedInit(c.shape, fanfill::Layout::kOI, fanfill::Scheme::Parse(c.scheme),
+                            c.dtype, key);
+      ADD_FAILURE() << c.scheme << ": underflow not refused";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find(c.message), std::string::npos) << e.what();
+    }
+    // The advised scale works and gives no zero column.
+    const fanfill::PreparedInit plan(c.shape, fanfill::Layout::kOI,
+                                     fanfill::Scheme::Parse(c.scheme), c.dtype, key, c.fix);
+    std::vector<uint8_t> out(plan.bytes());
+    plan.Run(out.data());
+    EXPECT_GT(std::count_if(out.begin(), out.end(), [](uint8_t b) { return (b & 0x7F) != 0; }),
+              static_cast<std::ptrdiff_t>(out.size() / 2))
+        << c.scheme;
+  }
+  // The C API (fanfill_init) and model specs go through the same check.
+  const int64_t shape[] = {8, 8};
+  std::vector<uint8_t> untouched(64, 0xAB);
+  EXPECT_EQ(fanfill_init(untouched.data(), FANFILL_F8E4M3, shape, 2, "oi", "orthogonal(gain=1e-6)",
+                         3, 4),
+            FANFILL_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(fanfill_last_error()).find("use scale <= 2^-16"), std::string::npos)
+      << fanfill_last_error();
+  for (uint8_t x : untouched) ASSERT_EQ(x, 0xAB);
+  EXPECT_THROW(fanfill::PrepareModel(fanfill::ParseModelSpec(R"J({"tensors": [{"name": "q",
+      "shape": [8, 8], "scheme": "orthogonal(gain=1e-6)", "dtype": "f8e4m3"}]})J"), 1),
+               std::invalid_argument);
+  // At the smallest normal (1/sqrt(4096) = 2^-6) orthogonal is accepted, as a
+  // distribution's spread of 2^-6 is; f32 is never checked.
+  EXPECT_NO_THROW(fanfill::PreparedInit({64, 4096}, fanfill::Layout::kOI,
+                                        fanfill::Scheme::Parse("orthogonal"), DType::kF8E4M3, key));
+  EXPECT_NO_THROW(fanfill::PreparedInit({8, 8}, fanfill::Layout::kOI,
+                                        fanfill::Scheme::Parse("orthogonal(gain=1e-30)"),
+                                        DType::kF32, key));
 }
 
 // ------------------------------------------------ schemes and model specs

@@ -9,9 +9,13 @@
 #include <cstring>
 #include <random>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "fanfill/blocks.hpp"
+#include "fanfill/fanfill.h"
 #include "fanfill/fanfill.hpp"
+#include "fanfill/schemes.hpp"
 #include "src/core/fill_params.h"
 #include "src/core/reference.h"
 
@@ -85,6 +89,38 @@ TEST(Invariance, GlobalControlLimitGivesIdenticalBytes) {
     FillInto(c, limited, 0, 7, kCount, 0);
     ASSERT_EQ(serial, limited) << c.name << " under global_control(1)";
   }
+}
+
+// More threads than oneTBB allows (hardware concurrency, or a global_control)
+// are capped quietly: oneTBB prints "TBB Warning: The number of workers is
+// currently limited to ..." on stderr for an arena that asks for more. ctest
+// runs each TEST in its own process (oneTBB warns once per process).
+TEST(Invariance, MaxThreadsAboveTheLimitIsQuiet) {
+  const int many = 4 * static_cast<int>(std::thread::hardware_concurrency()) + 64;
+  const Case c = Cases()[2];
+  std::vector<uint8_t> serial(kCount * ElemSize(c)), capped(kCount * ElemSize(c), 0xEE);
+  FillInto(c, serial, 0, 7, kCount, 1);
+  testing::internal::CaptureStderr();
+  FillInto(c, capped, 0, 7, kCount, many);
+  std::vector<float> c_out(kCount);
+  const int set = fanfill_set_max_threads(many);
+  const int fill = fanfill_fill_normal(c_out.data(), FANFILL_F32, kCount, 0, 0.0, 1.0, 1, 2);
+  fanfill_set_max_threads(0);
+  {
+    tbb::global_control limit(tbb::global_control::max_allowed_parallelism, 1);
+    FillInto(c, capped, 0, 7, kCount, 2);
+  }
+  // Blocks of many short runs go through their own arena.
+  const int64_t shape[] = {4096, 64};
+  std::vector<float> block(2048 * 32);
+  fanfill::InitBlock(block.data(), DType::kF32, shape, fanfill::Layout::kOI,
+                     {.offset = {0, 0}, .extent = {2048, 32}}, fanfill::Scheme::Parse("normal"),
+                     {1, 2}, {.max_threads = many});
+  const std::string err = testing::internal::GetCapturedStderr();
+  EXPECT_EQ(err, "");
+  EXPECT_EQ(set, FANFILL_OK);
+  EXPECT_EQ(fill, FANFILL_OK);
+  EXPECT_EQ(serial, capped) << c.name;
 }
 
 TEST(Invariance, RandomSubRangesEqualTheWholeFill) {

@@ -80,7 +80,9 @@ int fanfill_fill_truncated_normal(void* out, fanfill_dtype dtype, uint64_t count
                                   uint64_t first_index, double mean, double stddev, double low,
                                   double high, uint64_t seed, uint64_t stream);
 
-/* The same fills with a per-tensor scale (finite, > 0): every value stored
+/* The same fills with a per-tensor scale (finite, > 0 and a normal float32
+ * once rounded to float, [2^-126, FLT_MAX]: scales are kept as float32, so
+ * one that rounds to 0, a subnormal or inf is refused): every value stored
  * is the drawn value divided by scale (meant for FP8; scale 1 is the plain
  * fill, bit for bit). */
 int fanfill_fill_uniform_scaled(void* out, fanfill_dtype dtype, uint64_t count,
@@ -94,7 +96,9 @@ int fanfill_fill_truncated_normal_scaled(void* out, fanfill_dtype dtype, uint64_
                                          double low, double high, double scale, uint64_t seed,
                                          uint64_t stream);
 
-/* Threads used by later fills from the calling thread: 0 = all (default), 1 = serial. */
+/* Threads used by later fills from the calling thread: 0 = all (default), 1 = serial;
+ * n > 1 is capped at oneTBB's max_allowed_parallelism (by default the hardware
+ * concurrency), so a large n is "all" without oneTBB's warning on stderr. */
 int fanfill_set_max_threads(int max_threads);
 
 const char* fanfill_last_error(void); /* "" when the last call succeeded */

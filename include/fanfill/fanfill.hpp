@@ -157,8 +157,10 @@ struct Distribution {
   double low = 0.0;     // uniform [low, high); truncated normal [low, high]
   double high = 1.0;
   // Per-tensor scale (meant for FP8): the value stored is the drawn value
-  // divided by scale, computed in one pass (see the contract above). Finite
-  // and > 0; 1 leaves every output bit as it is without the field.
+  // divided by scale, computed in one pass (see the contract above). Finite,
+  // > 0 and a normal float32 once rounded to float ([2^-126, FLT_MAX]; FP8
+  // scales are kept as float32); 1 leaves every output bit as it is without
+  // the field.
   double scale = 1.0;
 
   // A copy with this scale.
@@ -189,7 +191,9 @@ struct FillOptions {
   uint64_t first_index = 0;  // logical index of out[0]
   // 0: use the current oneTBB arena (all cores, or what tbb::global_control /
   // an enclosing task_arena allows). 1: run serially on the calling thread.
-  // n > 1: at most n threads.
+  // n > 1: at most n threads, and never more than tbb::global_control's
+  // max_allowed_parallelism (by default the hardware concurrency; asking
+  // oneTBB for more would only print a warning).
   int max_threads = 0;
 };
 

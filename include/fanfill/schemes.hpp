@@ -301,7 +301,8 @@ class PreparedInit {
  public:
   // A zero-element shape is valid as in PyTorch (it may have no fans; the
   // scheme was parsed): its runs write nothing.
-  // scale: the per-tensor scale (finite, > 0; meant for FP8): every value
+  // scale: the per-tensor scale (finite, > 0, a normal float32 once rounded
+  // to float, as Distribution::scale; meant for FP8): every value
   // stored is the scheme's value divided by it -- a distribution's
   // parameters as Distribution::scale, a constant/eye/dirac value and
   // orthogonal's gain divided in double; zeros stay zeros. The description
@@ -360,7 +361,8 @@ struct TensorSpec {
   std::optional<uint64_t> stream;
   // Per-tensor scale (PreparedInit's): stored = value / scale. Writers that
   // keep the scale (the CLI's .safetensors) store it beside the tensor as a
-  // 0-d F32 tensor "<name>_scale".
+  // 0-d F32 tensor "<name>_scale"; so, as PreparedInit, a scale that does not
+  // round to a normal float32 ([2^-126, FLT_MAX]) is refused.
   double scale = 1.0;
 };
 

@@ -1,6 +1,8 @@
 #include "src/core/common.h"
 
 #include <charconv>
+#include <cmath>
+#include <limits>
 #include <system_error>
 
 namespace fanfill::internal {
@@ -9,6 +11,23 @@ std::string FormatNumber(double v) {
   char buf[64];
   const auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
   return ec == std::errc() ? std::string(buf, end) : std::string("?");
+}
+
+std::string ScaleError(double scale) {
+  if (!std::isfinite(scale) || !(scale > 0)) {
+    return "scale must be finite and > 0, got " + FormatNumber(scale);
+  }
+  constexpr double kMax = std::numeric_limits<float>::max();
+  // From FLT_MAX + half its ulp (2^103) on, the rounding is inf (the tie goes
+  // to even, away from FLT_MAX's odd significand); below, the conversion is
+  // an ordinary rounding.
+  const bool to_inf = scale >= kMax + 0x1p103;
+  const float f = to_inf ? std::numeric_limits<float>::infinity() : static_cast<float>(scale);
+  if (std::isnormal(f)) return {};
+  const std::string rounded = to_inf ? "inf" : f == 0 ? "0" : "the subnormal " + FormatNumber(f);
+  return "scale " + FormatNumber(scale) + " is not a normal float32 (it rounds to " + rounded +
+         "; scales are kept as float32, e.g. the 0-d F32 tensor <name>_scale): use a scale in "
+         "[2^-126, " + FormatNumber(kMax) + "]";
 }
 
 std::string FormatShape(std::span<const int64_t> shape) {

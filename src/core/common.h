@@ -14,6 +14,11 @@ namespace fanfill::internal {
 
 // Shortest decimal that reads back as the same double ("0.1", "1e+300", "inf").
 std::string FormatNumber(double v);
+// "" if `scale` can be a per-tensor scale, else what is wrong with it: it must
+// be finite, > 0 and round to a normal float32 ([2^-126, FLT_MAX]), since
+// scales are kept as float32 (the CLI's 0-d F32 tensor "<name>_scale", torch's
+// FP8 scale tensors); 0, a subnormal or inf there would undo the scaling.
+std::string ScaleError(double scale);
 // "[64, 3, 7, 7]"
 std::string FormatShape(std::span<const int64_t> shape);
 

@@ -14,6 +14,7 @@
 #if HWY_ONCE
 
 #include <tbb/blocked_range.h>
+#include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
 
@@ -38,6 +39,13 @@ namespace {
 constexpr uint64_t kChunkBytes = 256 * 1024;
 
 }  // namespace
+
+int ArenaConcurrency(int max_threads) {
+  const size_t limit =
+      tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism);
+  return static_cast<int>(
+      std::min<size_t>(static_cast<size_t>(max_threads), std::max<size_t>(limit, 1)));
+}
 
 void Run(const FillParams& p, StreamKey key, void* out, uint64_t first, uint64_t count,
          int max_threads) {
@@ -64,7 +72,7 @@ void Run(const FillParams& p, StreamKey key, void* out, uint64_t first, uint64_t
                       });
   };
   if (max_threads > 1) {
-    tbb::task_arena arena(max_threads);
+    tbb::task_arena arena(ArenaConcurrency(max_threads));
     arena.execute(body);
   } else {
     body();

@@ -41,6 +41,8 @@ std::string PowerText(double v) {
   return FormatNumber(v);
 }
 
+}  // namespace
+
 // FP8 only: refuse values whose spread the format cannot resolve. `spread` is
 // the drawn value's standard deviation before the scale (stddev; uniform:
 // (high - low) / sqrt(12)) and `reach` the largest magnitude it can take
@@ -61,6 +63,8 @@ void CheckF8Spread(double spread, double reach, double scale, DType dtype, const
        ", so the values would underflow to a few subnormals; " + advice);
 }
 
+namespace {
+
 // The FP8 advice for values that reach +-reach (before the scale): the
 // smallest power-of-two scale that brings them into range.
 std::string F8RangeAdvice(double reach, DType dtype) {
@@ -70,8 +74,8 @@ std::string F8RangeAdvice(double reach, DType dtype) {
 }
 
 void CheckScale(double scale, const char* what) {
-  if (!std::isfinite(scale) || !(scale > 0)) {
-    Fail(std::string(what) + ": scale must be finite and > 0, got " + FormatNumber(scale));
+  if (const std::string error = ScaleError(scale); !error.empty()) {
+    Fail(std::string(what) + ": " + error);
   }
 }
 

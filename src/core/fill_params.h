@@ -95,6 +95,13 @@ inline void DeriveFloatParams(FillParams& p) {
 // Validates a distribution for a dtype and precomputes its parameters; throws
 // std::invalid_argument naming the problem ("normal: stddev must be ...").
 FillParams MakeFillParams(DType dtype, const Distribution& dist);
+// FP8 only (a no-op for the other dtypes): throws std::invalid_argument when
+// values of standard deviation `spread` (before the scale) would be stored
+// below the format's smallest normal, naming the power-of-two scale that
+// fixes it (or saying none fits, given the largest magnitude `reach`). The
+// check MakeFillParams makes; exposed for the schemes whose values are not
+// one distribution (orthogonal).
+void CheckF8Spread(double spread, double reach, double scale, DType dtype, const char* what);
 inline FillParams BitsParams() {
   FillParams p;
   p.bits = true;
@@ -105,6 +112,14 @@ inline FillParams BitsParams() {
 void CheckRange(const void* out, uint64_t count, uint64_t first_index);
 // Checks a max_threads option (>= 0); `fn` prefixes the message when not null.
 void CheckMaxThreads(int max_threads, const char* fn = nullptr);
+
+// The concurrency of the task_arena for max_threads > 1: max_threads, capped
+// at what tbb::global_control's max_allowed_parallelism allows now (by default
+// the hardware concurrency). oneTBB never gives an arena more threads than
+// that, and when one asks for more it prints a warning on stderr ("TBB
+// Warning: The number of workers is currently limited to ..."), so the cap
+// changes nothing but the warning.
+int ArenaConcurrency(int max_threads);
 
 // dispatch.cc: fills out[0, count) with elements [first, first + count) of
 // stream `key` on up to max_threads threads (0: the current oneTBB arena, 1:

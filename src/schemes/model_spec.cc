@@ -165,8 +165,10 @@ TensorSpec ParseTensor(const Json& j, size_t index, Layout layout, DType dtype) 
   }
   if (j.contains("scale")) {
     const Json& s = j["scale"];
-    if (!s.is_number() || !std::isfinite(s.get<double>()) || !(s.get<double>() > 0)) {
-      Fail(where + ": \"scale\" must be a finite number > 0, got " + s.dump());
+    if (!s.is_number()) Fail(where + ": \"scale\" must be a number, got " + s.dump());
+    // Written beside the tensor as a 0-d F32 tensor: a normal float32.
+    if (const std::string error = internal::ScaleError(s.get<double>()); !error.empty()) {
+      Fail(where + ": \"scale\": " + error);
     }
     t.scale = s.get<double>();
   }

@@ -71,9 +71,7 @@ void BuildPlan(InitPlan& plan, std::span<const int64_t> shape, Layout layout,
   plan.key = key;
   plan.shape.assign(shape.begin(), shape.end());
   plan.pointwise = plan.d.count == 0 || IsPointwise(plan.d.kind);
-  if (!std::isfinite(scale) || !(scale > 0)) {
-    Fail(Context(plan) + "scale must be finite and > 0, got " + FormatNumber(scale));
-  }
+  if (const std::string error = ScaleError(scale); !error.empty()) Fail(Context(plan) + error);
   plan.scale = scale;
   const Description& d = plan.d;
   if (d.count > std::numeric_limits<size_t>::max() / SizeOf(dtype)) {
@@ -102,6 +100,14 @@ void BuildPlan(InitPlan& plan, std::span<const int64_t> shape, Layout layout,
       break;
     case Description::Kind::kOrthogonal:
       check_value(d.gain);
+      // A semi-orthogonal rows x cols matrix has unit rows or columns: its
+      // elements' root mean square is 1 / sqrt(max(rows, cols)), times gain.
+      try {
+        CheckF8Spread(d.gain / std::sqrt(static_cast<double>(std::max(plan.rows, plan.cols))),
+                      d.gain, scale, dtype, "orthogonal");
+      } catch (const std::invalid_argument& e) {
+        Fail(Context(plan) + e.what());
+      }
       break;
     case Description::Kind::kConstant:
     case Description::Kind::kEye:

@@ -117,7 +117,7 @@ void RunFills(void* out, const RunPlan& plan, const FillParams& params, StreamKe
                       });
   };
   if (max_threads > 1) {
-    tbb::task_arena arena(max_threads);
+    tbb::task_arena arena(ArenaConcurrency(max_threads));
     arena.execute(body);
   } else {
     body();
