@@ -76,7 +76,33 @@ def test_bad_inputs():
     expect_error(["fill", "--seed", "1", *GOOD, "--out", "a.npy"], "--name or --stream")
     expect_error([*FILL, "--stream", "3", *GOOD, "--out", "a.npy"], "excludes")
     expect_error(["fill", "--name", "w", *GOOD, "--out", "a.npy"], "--seed")
-    expect_error(["--threads", "0", *FILL, *GOOD, "--out", "a.npy"], "--threads")
+    expect_error(["--threads", "0", *FILL, *GOOD, "--out", "a.npy"],
+                 "--threads: must be a positive integer, got '0'")
+    # Seeds and streams: decimal integers in [0, 2^64), never wrapped or clamped.
+    for option in ("--seed", "--stream"):
+        for bad in ("-1", "18446744073709551616", "99999999999999999999999", "+3", "0x10",
+                    "1e3", "1.5", ""):
+            args = (["fill", "--seed", bad, "--name", "w"] if option == "--seed" else
+                    ["fill", "--seed", "1", "--stream", bad])
+            expect_error([*args, *GOOD, "--out", "a.npy"], f"{option} '{bad}': expected an "
+                         "integer in [0, 2^64)" if bad else option)
+    for sub in (["model", "spec.json"], ["hf", "config.json"], ["validate", "--quick"]):
+        expect_error([*sub, "--seed", "-1", "--out", "x"], "--seed '-1': expected an integer")
+    # An FP8 scale is stored as an F32 tensor: it must round to a normal float32.
+    for scale, scheme in (("2e-46", "normal(std=1e-45)"), ("1e-39", "normal(std=1e-38)"),
+                          ("1e39", "normal(std=1e38)")):
+        expect_error([*FILL, "--shape", "4,4", "--scheme", scheme, "--dtype", "f8e4m3",
+                      "--scale", scale, "--out", "a.safetensors"], "is not a normal float32")
+    # Orthogonal's FP8 underflow is refused like the distributions' (the fix is named).
+    expect_error([*FILL, "--shape", "4,4", "--scheme", "orthogonal(gain=1e-6)", "--dtype",
+                  "f8e4m3", "--out", "a.safetensors"], "orthogonal: the spread 5e-07 is below "
+                 "the smallest f8e4m3 normal 2^-6, so the values would underflow to a few "
+                 "subnormals; use scale <= 2^-15")
+    # Scales print as the shortest decimal, not std::to_string's six places.
+    expect_error([*FILL, *GOOD, "--scale", "1e-7", "--out", "a.npy"], "has scale 1e-07:")
+    # numpy reads at most 64 dimensions.
+    expect_error([*FILL, "--shape", ",".join(["1"] * 65), "--scheme", "normal", "--out",
+                  "a.npy"], ".npy holds at most 64 dimensions")
     expect_error(["--target", "no_such_target", *FILL, *GOOD, "--out", "a.npy"], "target")
     expect_error(["frobnicate"], "subcommand")
     expect_error(["bench", "--size", "0"], "--size")

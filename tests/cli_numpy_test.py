@@ -156,25 +156,28 @@ def test_kaiming_std():
           f"describe distribution {desc[0]['distribution']}")
 
 
-def test_npy_v2_header():
-    # 30000 dimensions of 1: the header dictionary exceeds 65535 bytes. numpy
-    # cannot load more than 32 dimensions, so the header is parsed here.
-    shape = ",".join(["1"] * 30000)
-    run("fill", "--shape", shape, "--scheme", "normal", "--seed", SEED, "--stream", "1",
-        "--out", path("v2.npy"))
-    with open(path("v2.npy"), "rb") as f:
+def test_npy_rank_64():
+    # 64 dimensions, numpy 2's NPY_MAXDIMS (numpy 1: 32), the most .npy takes
+    # (cli_errors_test.py: 65 is refused). The header is parsed here too, so
+    # that numpy 1 checks it as well.
+    shape = (1,) * 63 + (3,)
+    run("fill", "--shape", ",".join(map(str, shape)), "--scheme", "normal", "--seed", SEED,
+        "--stream", "1", "--out", path("rank64.npy"))
+    with open(path("rank64.npy"), "rb") as f:
         blob = f.read()
-    check(blob[:8] == b"\x93NUMPY\x02\x00", f"v2 magic/version {blob[:8]!r}")
-    (n,) = struct.unpack("<I", blob[8:12])
-    check((12 + n) % 64 == 0 and blob[12 + n - 1:12 + n] == b"\n", "v2 header padding")
-    header = ast.literal_eval(blob[12:12 + n].decode("latin1"))
-    check(header["descr"] == "<f4" and header["shape"] == (1,) * 30000
-          and header["fortran_order"] is False, "v2 header contents")
-    check(len(blob) == 12 + n + 4, "v2 data size")
-    run("fill", "--shape", "1", "--scheme", "normal", "--seed", SEED, "--stream", "1",
-        "--out", path("v2.bin"))
-    with open(path("v2.bin"), "rb") as f:
-        check(blob[12 + n:] == f.read(), "v2 data")
+    check(blob[:8] == b"\x93NUMPY\x01\x00", f"rank 64: magic/version {blob[:8]!r}")
+    (n,) = struct.unpack("<H", blob[8:10])
+    check((10 + n) % 64 == 0 and blob[10 + n - 1:10 + n] == b"\n", "rank 64: header padding")
+    header = ast.literal_eval(blob[10:10 + n].decode("latin1"))
+    check(header["descr"] == "<f4" and header["shape"] == shape
+          and header["fortran_order"] is False, "rank 64: header contents")
+    run("fill", "--shape", "3", "--scheme", "normal", "--seed", SEED, "--stream", "1",
+        "--out", path("rank64.bin"))
+    with open(path("rank64.bin"), "rb") as f:
+        check(blob[10 + n:] == f.read(), "rank 64: data")
+    if int(np.__version__.split(".")[0]) >= 2:
+        a = np.load(path("rank64.npy"))
+        check(a.shape == shape and a.dtype == np.float32, f"rank 64: numpy {a.shape} {a.dtype}")
 
 
 def test_fill_safetensors():
@@ -293,7 +296,7 @@ def check_no_temporary_files():
 
 def main():
     return run_tests(WORK, (test_npy_against_scalar_single_thread, test_kaiming_std,
-                            test_npy_v2_header, test_fill_safetensors, test_model_safetensors,
+                            test_npy_rank_64, test_fill_safetensors, test_model_safetensors,
                             test_fp8_safetensors),
                      final_check=check_no_temporary_files)
 

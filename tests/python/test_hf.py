@@ -388,10 +388,39 @@ def test_refusals_of_the_command(tmp_path):
         assert not (tmp_path / "o2").exists()
     proc = run_cli("hf", cfg, "--seed", 1, "--out", tmp_path / "o3", "--dtype", "f64", check=False)
     assert proc.returncode != 0 and "bf16, f16 or f32" in proc.stderr
-    # --force replaces an earlier save, stale shards included (as save_pretrained).
+    # --force replaces an earlier save, stale shards included (as save_pretrained), and
+    # deletes nothing but its own weight names.
+    others = ["model_ema.safetensors", "model-00001-of-00002.bak.safetensors",
+              "model-1-of-2.safetensors", "model-0000x-of-00002.safetensors"]
+    for name in others:
+        (out / name).write_text("x")
     run_cli("hf", cfg, "--seed", 1, "--out", out, "--force", "--max-shard-size", "20KB")
+    assert (out / "model.safetensors.index.json").exists()  # sharded
     run_cli("hf", cfg, "--seed", 1, "--out", out, "--force")
-    assert sorted(p.name for p in out.iterdir()) == ["config.json", "keep.txt", "model.safetensors"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["config.json", "keep.txt", "model.safetensors", *others])
+
+
+def test_failed_write_removes_the_directory_it_created(tmp_path):
+    import resource
+    import signal
+
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps(CASES["llama"][0]))
+
+    def limit():  # writes past 4 KiB fail with EFBIG (SIGXFSZ ignored)
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
+
+    for out, existed in ((tmp_path / "new", False), (tmp_path / "old", True)):
+        if existed:
+            out.mkdir()
+        proc = subprocess.run([CLI, "hf", str(cfg), "--seed", "1", "--out", str(out)],
+                              capture_output=True, text=True, preexec_fn=limit)
+        assert proc.returncode != 0 and "File too large" in proc.stderr, proc.stderr
+        assert out.exists() == existed  # created by the run: removed; there before: kept
+        if existed:
+            assert list(out.iterdir()) == []
 
 
 def test_interrupt_leaves_only_complete_files(tmp_path):

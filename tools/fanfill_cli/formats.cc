@@ -66,6 +66,12 @@ Format FormatOfPath(std::string_view path) {
 }
 
 std::string NpyHeader(DType dtype, std::span<const int64_t> shape) {
+  // numpy 2 reads arrays of at most 64 dimensions (NPY_MAXDIMS; numpy 1: 32).
+  constexpr size_t kNpyMaxDims = 64;
+  if (shape.size() > kNpyMaxDims) {
+    throw std::invalid_argument(".npy holds at most 64 dimensions (numpy's limit); the shape has " +
+                                std::to_string(shape.size()) + ": write .safetensors or .bin");
+  }
   std::string dict = "{'descr': '";
   dict += NpyDescr(dtype);
   dict += "', 'fortran_order': False, 'shape': (";
@@ -75,19 +81,15 @@ std::string NpyHeader(DType dtype, std::span<const int64_t> shape) {
   }
   if (shape.size() == 1) dict += ",";  // a Python 1-tuple
   dict += "), }";
-  // numpy aligns the data to 64 bytes; the dictionary ends in '\n'.
-  constexpr size_t kAlign = 64;
-  constexpr size_t kPrefixV1 = 10, kPrefixV2 = 12;  // magic, version, length field
-  auto padded = [&](size_t prefix) {
-    const size_t unpadded = prefix + dict.size() + 1;
-    return dict.size() + (kAlign - unpadded % kAlign) % kAlign;
-  };
-  const bool v2 = padded(kPrefixV1) + 1 > 0xFFFF;
-  const size_t body = padded(v2 ? kPrefixV2 : kPrefixV1);
+  // numpy aligns the data to 64 bytes; the dictionary ends in '\n'. With at
+  // most 64 dimensions of at most 19 digits the header is far below 65535
+  // bytes, so format version 1.0 (a 2-byte length) always holds it.
+  constexpr size_t kAlign = 64, kPrefix = 10;  // magic, version, length field
+  const size_t body = dict.size() + (kAlign - (kPrefix + dict.size() + 1) % kAlign) % kAlign;
   std::string out = "\x93NUMPY";
-  out.push_back(static_cast<char>(v2 ? 2 : 1));
+  out.push_back(1);
   out.push_back(0);
-  AppendLittleEndian(out, body + 1, v2 ? 4 : 2);
+  AppendLittleEndian(out, body + 1, 2);
   out += dict;
   out.append(body - dict.size(), ' ');
   out.push_back('\n');

@@ -22,9 +22,9 @@ enum class Format { kNpy, kSafetensors, kBin };
 // std::invalid_argument naming the extensions it knows.
 Format FormatOfPath(std::string_view path);
 
-// numpy format version 1.0 (2.0 if the header dictionary does not fit in
-// 65535 bytes), little-endian, C order, padded so that the data starts at a
-// multiple of 64 bytes. Throws for bf16, which has no numpy dtype.
+// numpy format version 1.0, little-endian, C order, padded so that the data
+// starts at a multiple of 64 bytes. Throws for bf16 and FP8, which have no
+// numpy dtype, and for more than 64 dimensions (numpy's NPY_MAXDIMS).
 std::string NpyHeader(DType dtype, std::span<const int64_t> shape);
 
 struct SafetensorsEntry {

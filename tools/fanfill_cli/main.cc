@@ -20,11 +20,13 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <new>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "fanfill/fanfill.hpp"
@@ -81,6 +83,29 @@ std::vector<int64_t> ParseShape(const std::string& text) {
   return shape;
 }
 
+// An integer in [0, 2^64) in decimal digits only (no sign, no spaces, no
+// exponent), as the model spec's "stream": CLI11's own uint64_t parsing
+// wraps "-1" to 2^64 - 1 and clamps what is too large.
+uint64_t ParseU64(const std::string& option, const std::string& text) {
+  uint64_t value = 0;
+  const char* end = text.data() + text.size();
+  const auto [stop, ec] = std::from_chars(text.data(), end, value);
+  if (text.empty() || ec != std::errc() || stop != end) {
+    throw std::invalid_argument(option + " '" + text + "': expected an integer in [0, 2^64) " +
+                                "in decimal digits" +
+                                (ec == std::errc::result_out_of_range ? " (it is 2^64 or more)"
+                                                                      : ""));
+  }
+  return value;
+}
+
+// The shortest decimal that reads back as v.
+std::string Number(double v) {
+  char buf[32];
+  const auto [end, ec] = std::to_chars(buf, buf + sizeof buf, v);
+  return ec == std::errc() ? std::string(buf, end) : std::string("?");
+}
+
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("cannot read '" + path + "': " + std::strerror(errno));
@@ -93,7 +118,7 @@ std::string ReadFile(const std::string& path) {
 // Options shared by `fill` and `describe --shape`.
 struct TensorOptions {
   std::string shape, layout = "oi", scheme, dtype = "f32", name;
-  std::optional<uint64_t> stream;
+  std::optional<std::string> stream;
   double scale = 1.0;
 
   void AddTo(CLI::App& cmd) {
@@ -133,7 +158,7 @@ struct TensorOptions {
     Scheme::Parse(scheme);  // the scheme's own message, without the model's tensor label
     t.scheme = scheme;
     t.dtype = ParseDType(dtype);
-    t.stream = stream;
+    if (stream) t.stream = ParseU64("--stream", *stream);
     if (!std::isfinite(scale) || !(scale > 0)) {
       throw std::invalid_argument("--scale must be finite and > 0");
     }
@@ -152,7 +177,7 @@ void WriteModel(const ModelSpec& model, const std::string& path, uint64_t seed, 
     // Only .safetensors has a place for "<name>_scale"; elsewhere a scaled
     // tensor would lose its scale.
     if (t.scale != 1 && format != Format::kSafetensors) {
-      throw std::invalid_argument("tensor '" + t.name + "' has scale " + std::to_string(t.scale) +
+      throw std::invalid_argument("tensor '" + t.name + "' has scale " + Number(t.scale) +
                                   ": only .safetensors stores the scale (as '" + t.name +
                                   "_scale')");
     }
@@ -294,6 +319,23 @@ void PrintHfDryRun(const hf::HfModel& model, const std::vector<hf::HfShard>& sha
   std::cout << "total size: " << model.total_size << " bytes\n";
 }
 
+// model.safetensors, model.safetensors.index.json or a shard
+// model-NNNNN-of-NNNNN.safetensors (five digits each).
+bool IsHfWeightFileName(std::string_view name) {
+  if (name == "model.safetensors" || name == "model.safetensors.index.json") return true;
+  constexpr std::string_view kPrefix = "model-", kMiddle = "-of-", kSuffix = ".safetensors";
+  if (name.size() != kPrefix.size() + 5 + kMiddle.size() + 5 + kSuffix.size() ||
+      !name.starts_with(kPrefix) || !name.ends_with(kSuffix) ||
+      name.substr(kPrefix.size() + 5, kMiddle.size()) != kMiddle) {
+    return false;
+  }
+  auto digits = [](std::string_view d) {
+    return std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  return digits(name.substr(kPrefix.size(), 5)) &&
+         digits(name.substr(kPrefix.size() + 5 + kMiddle.size(), 5));
+}
+
 // Writes the checkpoint directory. Each file is written under a temporary
 // name and renamed when complete (OutputFile); the shards first, then the
 // index and config.json, so a directory without config.json is an
@@ -313,6 +355,7 @@ void WriteHf(const HfOptions& opts, uint64_t seed, bool force, ProgressStyle pro
   const std::string config_out = hf::OutputConfigJson(config_text, model);
   const fs::path dir(opts.out);
   std::error_code ec;
+  bool created = false;  // by this run: removed again if it fails
   if (fs::exists(dir, ec)) {
     if (!fs::is_directory(dir, ec)) {
       throw std::runtime_error("'" + opts.out + "' exists and is not a directory");
@@ -322,6 +365,8 @@ void WriteHf(const HfOptions& opts, uint64_t seed, bool force, ProgressStyle pro
     }
   } else if (!fs::create_directory(dir, ec)) {
     throw std::runtime_error("cannot create directory '" + opts.out + "': " + ec.message());
+  } else {
+    created = true;
   }
   std::vector<std::string> written;
   try {
@@ -353,15 +398,17 @@ void WriteHf(const HfOptions& opts, uint64_t seed, bool force, ProgressStyle pro
     write_text("config.json", config_out);
   } catch (...) {
     for (const std::string& path : written) fs::remove(path, ec);
+    if (created) fs::remove(dir, ec);  // only if empty: nothing else is ever deleted
     throw;
   }
   // As save_pretrained: weight files of an earlier save that this one does
-  // not replace are removed (only with --force can there be any).
+  // not replace are removed (only with --force can there be any). Only the
+  // names this command writes: model.safetensors, its index and the shards
+  // model-NNNNN-of-NNNNN.safetensors; other files (model_ema.safetensors...)
+  // stay.
   for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
-    const bool weights = name.rfind("model", 0) == 0 &&
-                         (name.ends_with(".safetensors") || name == "model.safetensors.index.json");
-    if (weights && e.is_regular_file() &&
+    if (IsHfWeightFileName(name) && e.is_regular_file() &&
         std::find(written.begin(), written.end(), e.path().string()) == written.end()) {
       fs::remove(e.path(), ec);
     }
@@ -387,13 +434,21 @@ int Main(int argc, char** argv) {
   int threads = 0;
   std::string target;
   app.add_option("--threads", threads, "Use at most N threads (default: all cores)")
-      ->check(CLI::PositiveNumber);
+      ->check(CLI::Validator(
+          [](const std::string& text) {
+            // CLI11's PositiveNumber prints the range up to DBL_MAX in full.
+            int n = 0;  // what does not fit an int is out of range too
+            const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+            const bool ok = ec == std::errc() && end == text.data() + text.size() && n >= 1;
+            return ok ? std::string() : "must be a positive integer, got '" + text + "'";
+          },
+          "POSITIVE"));
   app.add_option("--target", target,
                  "Force a SIMD target (avx3, avx2, sse4, emu128, scalar...; see --version); "
                  "values do not depend on it");
 
   TensorOptions fill_opts;
-  uint64_t seed = 0;
+  std::string seed_text;  // ParseU64 after parsing
   std::string out_path;
   bool force = false, progress = false;
   CLI::App* fill = app.add_subcommand("fill", "Write one tensor to .npy, .safetensors or .bin");
@@ -402,7 +457,7 @@ int Main(int argc, char** argv) {
                            "\"tensor\"), .bin (raw little-endian values). ") +
                kPointwiseNote);
   fill_opts.AddTo(*fill);
-  fill->add_option("--seed", seed, "Seed (64-bit)")->required();
+  fill->add_option("--seed", seed_text, "Seed, an integer in [0, 2^64)")->required();
   fill->add_option("--out", out_path, "Output file: .npy, .safetensors or .bin")->required();
   fill->add_flag("--force", force, "Overwrite an existing output file");
   fill->add_flag("--progress", progress, "Show progress on stderr even when it is not a terminal");
@@ -414,7 +469,7 @@ int Main(int argc, char** argv) {
                             "\"stream\"; the file's tensors are those of the spec. ") +
                 kPointwiseNote);
   model->add_option("spec", spec_path, "Model spec (JSON, see fanfill/schemes.hpp)")->required();
-  model->add_option("--seed", seed, "Seed (64-bit)")->required();
+  model->add_option("--seed", seed_text, "Seed, an integer in [0, 2^64)")->required();
   model->add_option("--out", out_path, "Output file (.safetensors)")->required();
   model->add_flag("--force", force, "Overwrite an existing output file");
   model->add_flag("--progress", progress,
@@ -451,7 +506,8 @@ int Main(int argc, char** argv) {
   validate->add_option("--digits", validate_opts.digits_path,
                        std::string("scikit-learn's digits.csv.gz (default ") +
                            mlp::kDefaultDigitsPath + "; skipped if missing)");
-  validate->add_option("--seed", validate_opts.seed, "Added to every experiment's seed")
+  std::string validate_seed = "0";
+  validate->add_option("--seed", validate_seed, "Added to every experiment's seed")
       ->capture_default_str();
 
   HfOptions hf_opts;
@@ -465,7 +521,7 @@ int Main(int argc, char** argv) {
       "(seed, StreamId(parameter name)): the files do not depend on --threads or the shard size "
       "split. FP8 is refused.");
   hf->add_option("config", hf_opts.config, "config.json of the model")->required();
-  hf->add_option("--seed", seed, "Seed (64-bit)")->required();
+  hf->add_option("--seed", seed_text, "Seed, an integer in [0, 2^64)")->required();
   hf->add_option("--out", hf_opts.out, "Output directory (created; must be empty unless --force)");
   hf->add_option("--dtype", hf_opts.dtype,
                  "bf16, f16 or f32 (default: the config's dtype / torch_dtype, else f32)");
@@ -485,6 +541,8 @@ int Main(int argc, char** argv) {
   }
 
   if (!target.empty()) ForceTarget(target);
+  // fill, model and hf require --seed (describe, bench and validate have none of theirs).
+  const uint64_t seed = *fill || *model || *hf ? ParseU64("--seed", seed_text) : 0;
   std::optional<tbb::global_control> thread_limit;
   if (threads > 0) thread_limit.emplace(tbb::global_control::max_allowed_parallelism, threads);
 
@@ -508,6 +566,7 @@ int Main(int argc, char** argv) {
   } else if (*bench) {
     RunBench(bench_size, bench_reps, std::cout);
   } else if (*validate) {
+    validate_opts.seed = ParseU64("--seed", validate_seed);
     return mlp::RunValidation(validate_opts).exit_status();
   }
   return 0;
@@ -520,6 +579,9 @@ int main(int argc, char** argv) {
   fanfill::cli::OutputFile::InstallSignalCleanup();
   try {
     return fanfill::cli::Main(argc, argv);
+  } catch (const std::bad_alloc&) {  // rather than "std::bad_alloc"
+    std::fprintf(stderr, "fanfill: error: out of memory\n");
+    return 1;
   } catch (const std::exception& e) {
     std::fprintf(stderr, "fanfill: error: %s\n", e.what());
     return 1;

@@ -12,6 +12,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <memory>
+#include <new>
 #include <string>
 #include <vector>
 
@@ -92,6 +93,22 @@ class Progress {
   std::atomic<int64_t> last_draw_ns_;
 };
 
+// The message when a tensor that is not pointwise (made whole in memory
+// before it is written) does not fit in memory.
+std::string NoMemoryForWholeTensor(const PreparedInit& plan) {
+  const Description& d = plan.description();
+  std::string shape;
+  for (int64_t dim : plan.shape()) shape += (shape.empty() ? "" : ", ") + std::to_string(dim);
+  const std::string qr =
+      d.kind == Description::Kind::kOrthogonal
+          ? ", and its f64 QR, " + HumanBytes(8.0 * static_cast<double>(plan.count())) + ","
+          : "";
+  return "not enough memory for " + d.scheme + " on shape [" + shape + "] (" +
+         DTypeName(plan.dtype()) + "): it is not pointwise, so the whole tensor, " +
+         std::to_string(plan.bytes()) + " bytes (" + HumanBytes(static_cast<double>(plan.bytes())) +
+         ")" + qr + " is made in memory before it is written";
+}
+
 struct Chunk {
   const TensorJob* job;
   uint64_t first;  // element index in the tensor
@@ -121,8 +138,13 @@ void WriteTensors(const OutputFile& file, std::span<const TensorJob> jobs,
   for (const TensorJob& job : jobs) {
     const PreparedInit& plan = *job.plan;
     if (plan.is_pointwise() || plan.bytes() == 0) continue;
-    std::unique_ptr<std::byte[]> values(new std::byte[plan.bytes()]);
-    plan.Run(values.get(), {.max_threads = options.max_threads});
+    std::unique_ptr<std::byte[]> values;
+    try {
+      values.reset(new std::byte[plan.bytes()]);
+      plan.Run(values.get(), {.max_threads = options.max_threads});
+    } catch (const std::bad_alloc&) {
+      throw std::runtime_error(NoMemoryForWholeTensor(plan));
+    }
     const size_t size = DTypeSize(plan.dtype());
     std::memset(values.get() + job.zero_first * size, 0, job.zero_count * size);
     for (uint64_t done = 0; done < plan.bytes(); done += kChunkBytes) {
