@@ -102,11 +102,46 @@ CASES = {
         "60KB",
     ),
     "bert": (dict(BASE, architectures=["BertForMaskedLM"]), "f16", "100KB"),
+    # Untied, the decoder has its own bias (zeros), saved after its weight.
+    "bert_untied": (
+        dict(BASE, model_type="bert", architectures=["BertForMaskedLM"], tie_word_embeddings=False),
+        "f32",
+        "60KB",
+    ),
+    # initializer_range 0: the base rule's `or 0.02` (embeddings, lm_head) against the
+    # raw value of GPT-2's Conv1D / c_proj and Mixtral's experts and router (zeros).
+    "gpt2_range0": (
+        dict(
+            model_type="gpt2",
+            architectures=["GPT2LMHeadModel"],
+            n_embd=64,
+            n_layer=1,
+            n_head=4,
+            vocab_size=128,
+            n_positions=64,
+            initializer_range=0.0,
+            tie_word_embeddings=False,
+        ),
+        "f32",
+        None,
+    ),
+    "mixtral_range0": (
+        dict(
+            BASE,
+            model_type="mixtral",
+            architectures=["MixtralForCausalLM"],
+            num_hidden_layers=1,
+            num_local_experts=2,
+            initializer_range=0.0,
+        ),
+        "f32",
+        None,
+    ),
 }
 for name, (fields, _, _) in CASES.items():
-    fields["model_type"] = name
-    if name in ("gpt_neox", "bert"):
-        fields.pop("num_key_value_heads")
+    fields.setdefault("model_type", name)
+    if fields["model_type"] in ("gpt_neox", "bert", "gpt2"):
+        fields.pop("num_key_value_heads", None)
 
 
 def run_cli(*args, check=True):
@@ -357,6 +392,27 @@ ERRORS = [
         "'num_experts_per_tok' (3)",
     ),
     (dict(BASE, model_type="llama", pad_token_id=500), "'pad_token_id' (500)"),
+    (
+        dict(BASE, model_type="llama", quantization_config={"quant_method": "fp8"}),
+        "field 'quantization_config' is set, but fanfill hf writes unquantized weights",
+    ),
+    # MistralConfig refuses an explicit null (Llama's and Qwen2's take the heads).
+    (
+        dict(BASE, model_type="mistral", num_key_value_heads=None),
+        "field 'num_key_value_heads' must be a positive integer (got null)",
+    ),
+    (
+        dict(BASE, model_type="llama", head_dim=2**62),
+        "num_attention_heads * head_dim (4 * 4611686018427387904) overflows a 64-bit size",
+    ),
+    (
+        dict(BASE, model_type="gpt2", n_embd=2**62, n_head=1),
+        "4 * n_embd (4 * 4611686018427387904) overflows",
+    ),
+    (
+        dict(BASE, model_type="mixtral", intermediate_size=2**62),
+        "intermediate_size * hidden_size (4611686018427387904 * 64) overflows",
+    ),
 ]
 
 
@@ -369,6 +425,33 @@ def test_bad_configs_are_refused(tmp_path, fields, message):
     assert proc.returncode != 0
     assert proc.stderr.startswith("fanfill: error: ") and message in proc.stderr, proc.stderr
     assert not out.exists()
+
+
+@pytest.mark.parametrize("model_type", ["llama", "qwen2"])
+def test_null_kv_heads_are_the_attention_heads(tmp_path, model_type):
+    # Their configs' __post_init__: num_key_value_heads None -> num_attention_heads.
+    fields = dict(BASE, model_type=model_type, num_key_value_heads=None)
+    (tmp_path / "config.json").write_text(json.dumps(fields))
+    dry = json.loads(run_cli("hf", tmp_path / "config.json", "--seed", 1, "--dry-run", "--json").stdout)
+    ours = {t["name"]: t["shape"] for t in dry["tensors"]}
+    model = transformers.AutoModelForCausalLM.from_config(
+        transformers.AutoConfig.from_pretrained(str(tmp_path)), dtype=torch.float32
+    )
+    theirs = {k: list(v.shape) for k, v in model.state_dict().items() if k in ours}
+    assert ours["model.layers.0.self_attn.k_proj.weight"] == [64, 64]
+    assert ours == theirs
+
+
+def test_architectures_written_as_save_pretrained_writes_it(tmp_path):
+    # save_pretrained records the class; without it in the input, fanfill writes its default.
+    fields = {k: v for k, v in CASES["llama"][0].items() if k != "architectures"}
+    (tmp_path / "config.json").write_text(json.dumps(fields))
+    run_cli("hf", tmp_path / "config.json", "--seed", 1, "--out", tmp_path / "out")
+    cfg = json.loads((tmp_path / "out" / "config.json").read_text())
+    assert cfg["architectures"] == ["LlamaForCausalLM"]
+    assert transformers.AutoConfig.from_pretrained(str(tmp_path / "out")).architectures == [
+        "LlamaForCausalLM"
+    ]
 
 
 def test_refusals_of_the_command(tmp_path):

@@ -52,15 +52,29 @@ bool Bool(const Json& cfg, std::string_view key, bool fallback) {
   return v->get<bool>();
 }
 
-// initializer_range: `config.initializer_range or 0.02` (modeling_utils._init_weights).
-double InitRange(const Json& cfg) {
+// config.initializer_range (0.02, the config classes' default, when absent).
+// `or_default`: `config.initializer_range or 0.02`, as the base
+// PreTrainedModel._init_weights (Linear, Embedding); the families' own
+// _init_weights (GPT-2's Conv1D and c_proj, Mixtral's experts and router) use
+// the raw value, so there initializer_range 0 gives zeros.
+double InitRange(const Json& cfg, bool or_default = true) {
   const Json* v = Find(cfg, "initializer_range");
   if (v == nullptr) return 0.02;
   if (!v->is_number() || !(v->get<double>() >= 0) || !std::isfinite(v->get<double>())) {
     Fail("field 'initializer_range' must be a non-negative number (got " + v->dump() + ")");
   }
   const double r = v->get<double>();
-  return r == 0 ? 0.02 : r;
+  return r == 0 && or_default ? 0.02 : r;
+}
+
+// a * b for the positive sizes of a config, refused where it overflows int64.
+int64_t Mul(int64_t a, int64_t b, const char* what) {
+  int64_t product = 0;
+  if (__builtin_mul_overflow(a, b, &product)) {
+    Fail(std::string(what) + " (" + std::to_string(a) + " * " + std::to_string(b) +
+         ") overflows a 64-bit size");
+  }
+  return product;
 }
 
 std::string Normal(double std) {
@@ -313,7 +327,13 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
   const int64_t inter = Int(cfg, "intermediate_size", d.inter);
   const int64_t layers = Int(cfg, "num_hidden_layers", d.layers);
   const int64_t heads = Int(cfg, "num_attention_heads", d.heads);
-  const int64_t kv = Int(cfg, "num_key_value_heads", d.kv ? d.kv : heads);
+  // An explicit null: Llama's and Qwen2's configs set num_attention_heads
+  // (their __post_init__); the others' refuse it.
+  const bool kv_null = cfg.contains("num_key_value_heads") && cfg["num_key_value_heads"].is_null();
+  if (kv_null && type != "llama" && !qwen2) {
+    Fail("field 'num_key_value_heads' must be a positive integer (got null)");
+  }
+  const int64_t kv = Int(cfg, "num_key_value_heads", d.kv && !kv_null ? d.kv : heads);
   int64_t head_dim = 0;
   if (Find(cfg, "head_dim") != nullptr) {
     head_dim = Int(cfg, "head_dim", std::nullopt);
@@ -337,6 +357,9 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
     }
   }
   const double std = InitRange(cfg);
+  const double expert_std = InitRange(cfg, /*or_default=*/false);  // MixtralPreTrainedModel's
+  const int64_t q_out = Mul(heads, head_dim, "num_attention_heads * head_dim");
+  const int64_t kv_out = Mul(kv, head_dim, "num_key_value_heads * head_dim");
   const char* norm_scheme = gemma ? "zeros" : "ones";  // Gemma's RMSNorm multiplies by (1 + weight)
   const std::string p = choice.head ? "model." : "";
 
@@ -344,16 +367,18 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
               PaddingIdx(cfg, vocab, gemma ? std::optional<int64_t>(0) : std::nullopt));
   for (int64_t l = 0; l < layers; ++l) {
     const std::string lp = p + "layers." + std::to_string(l) + ".";
-    b.Linear(lp + "self_attn.q_proj", heads * head_dim, hidden, attention_bias || qwen2, std);
-    b.Linear(lp + "self_attn.k_proj", kv * head_dim, hidden, attention_bias || qwen2, std);
-    b.Linear(lp + "self_attn.v_proj", kv * head_dim, hidden, attention_bias || qwen2, std);
-    b.Linear(lp + "self_attn.o_proj", hidden, heads * head_dim, attention_bias, std);
+    b.Linear(lp + "self_attn.q_proj", q_out, hidden, attention_bias || qwen2, std);
+    b.Linear(lp + "self_attn.k_proj", kv_out, hidden, attention_bias || qwen2, std);
+    b.Linear(lp + "self_attn.v_proj", kv_out, hidden, attention_bias || qwen2, std);
+    b.Linear(lp + "self_attn.o_proj", hidden, q_out, attention_bias, std);
     if (mixtral) {
       const std::string ck = lp + "block_sparse_moe.";
-      b.Param(lp + "mlp.gate.weight", {experts, hidden}, Normal(std), Layout::kOI, std::nullopt,
-              ck + "gate.weight");
+      b.Param(lp + "mlp.gate.weight", {experts, hidden}, Normal(expert_std), Layout::kOI,
+              std::nullopt, ck + "gate.weight");
       std::vector<Builder::Slice> w1, w3, w2;
-      const auto ih = static_cast<uint64_t>(inter * hidden);
+      // Each expert's slices of the fused [experts, 2 inter, hidden] source
+      // (whose element count Finish checks against 2^64, so no offset wraps).
+      const auto ih = static_cast<uint64_t>(Mul(inter, hidden, "intermediate_size * hidden_size"));
       for (int64_t e = 0; e < experts; ++e) {
         const std::string en = ck + "experts." + std::to_string(e) + ".";
         const auto ue = static_cast<uint64_t>(e);
@@ -361,9 +386,10 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
         w3.push_back({en + "w3.weight", {inter, hidden}, ue * 2 * ih + ih});
         w2.push_back({en + "w2.weight", {hidden, inter}, ue * ih});
       }
-      b.Fused(lp + "mlp.experts.gate_up_proj", {experts, 2 * inter, hidden}, Normal(std),
-              {std::move(w1), std::move(w3)});
-      b.Fused(lp + "mlp.experts.down_proj", {experts, hidden, inter}, Normal(std), {std::move(w2)});
+      b.Fused(lp + "mlp.experts.gate_up_proj", {experts, Mul(2, inter, "2 * intermediate_size"), hidden},
+              Normal(expert_std), {std::move(w1), std::move(w3)});
+      b.Fused(lp + "mlp.experts.down_proj", {experts, hidden, inter}, Normal(expert_std),
+              {std::move(w2)});
     } else {
       b.Linear(lp + "mlp.gate_proj", inter, hidden, mlp_bias, std);
       b.Linear(lp + "mlp.up_proj", inter, hidden, mlp_bias, std);
@@ -385,23 +411,24 @@ void BuildGpt2(HfModel& model, const Json& cfg, Builder& b) {
   const int64_t hidden = Int(cfg, "n_embd", 768, "hidden_size");
   const int64_t layers = Int(cfg, "n_layer", 12, "num_hidden_layers");
   const int64_t heads = Int(cfg, "n_head", 12, "num_attention_heads");
-  const int64_t inner = Int(cfg, "n_inner", 4 * hidden);
+  const int64_t inner = Int(cfg, "n_inner", Mul(4, hidden, "4 * n_embd"));
   RequireDivides(heads, "n_head", hidden, "n_embd");
   const bool tie = Bool(cfg, "tie_word_embeddings", true);
-  const double std = InitRange(cfg);
-  // GPT2PreTrainedModel._init_weights: c_proj of attention and MLP get
-  // initializer_range / sqrt(2 * n_layer).
-  const double proj_std = std / std::sqrt(2.0 * static_cast<double>(layers));
+  const double std = InitRange(cfg);  // wte, wpe, lm_head (the base rule)
+  // GPT2PreTrainedModel._init_weights, with the raw initializer_range: Conv1D
+  // weights, and c_proj of attention and MLP initializer_range / sqrt(2 n_layer).
+  const double conv_std = InitRange(cfg, /*or_default=*/false);
+  const double proj_std = conv_std / std::sqrt(2.0 * static_cast<double>(layers));
   const std::string p = choice.head ? "transformer." : "";
   b.Embedding(p + "wte.weight", vocab, hidden, std, std::nullopt);
   b.Embedding(p + "wpe.weight", positions, hidden, std, std::nullopt);
   for (int64_t l = 0; l < layers; ++l) {
     const std::string lp = p + "h." + std::to_string(l) + ".";
     b.Norm(lp + "ln_1", hidden, true);
-    b.Conv1D(lp + "attn.c_attn", hidden, 3 * hidden, std);
+    b.Conv1D(lp + "attn.c_attn", hidden, Mul(3, hidden, "3 * n_embd"), conv_std);
     b.Conv1D(lp + "attn.c_proj", hidden, hidden, proj_std);
     b.Norm(lp + "ln_2", hidden, true);
-    b.Conv1D(lp + "mlp.c_fc", hidden, inner, std);
+    b.Conv1D(lp + "mlp.c_fc", hidden, inner, conv_std);
     b.Conv1D(lp + "mlp.c_proj", inner, hidden, proj_std);
   }
   b.Norm(p + "ln_f", hidden, true);
@@ -425,7 +452,8 @@ void BuildGptNeox(HfModel& model, const Json& cfg, Builder& b) {
     const std::string lp = p + "layers." + std::to_string(l) + ".";
     b.Norm(lp + "input_layernorm", hidden, true);
     b.Norm(lp + "post_attention_layernorm", hidden, true);
-    b.Linear(lp + "attention.query_key_value", 3 * hidden, hidden, bias, std);  // fused q, k, v
+    b.Linear(lp + "attention.query_key_value", Mul(3, hidden, "3 * hidden_size"), hidden, bias,
+             std);  // fused q, k, v
     b.Linear(lp + "attention.dense", hidden, hidden, bias, std);
     b.Linear(lp + "mlp.dense_h_to_4h", inter, hidden, true, std);
     b.Linear(lp + "mlp.dense_4h_to_h", hidden, inter, true, std);
@@ -473,11 +501,12 @@ void BuildBert(HfModel& model, const Json& cfg, Builder& b) {
     return;
   }
   // BertOnlyMLMHead: the prediction bias (zeros, BertPreTrainedModel._init_weights)
-  // is registered before the transform; decoder.bias is tied to it.
+  // is registered before the transform; tied, decoder.bias is tied to it.
   b.Param("cls.predictions.bias", {vocab}, "zeros");
   b.Linear("cls.predictions.transform.dense", hidden, hidden, true, std);
   b.Norm("cls.predictions.transform.LayerNorm", hidden, true);
-  if (!tie) b.Param("cls.predictions.decoder.weight", {vocab, hidden}, Normal(std));
+  // Untied, the decoder's bias is its own parameter (zeros), saved after its weight.
+  if (!tie) b.Linear("cls.predictions.decoder", vocab, hidden, /*bias=*/true, std);
 }
 
 }  // namespace
@@ -493,6 +522,10 @@ HfModel BuildHfModel(std::string_view config_json, std::string_view dtype) {
   const Json* type = Find(cfg, "model_type");
   if (type == nullptr) Fail("missing field 'model_type'");
   if (!type->is_string()) Fail("field 'model_type' must be a string (got " + type->dump() + ")");
+  if (Find(cfg, "quantization_config") != nullptr) {
+    Fail("field 'quantization_config' is set, but fanfill hf writes unquantized weights "
+         "(from_pretrained would read them as a quantized checkpoint): remove the field");
+  }
   HfModel model;
   model.model_type = type->get<std::string>();
   const DTypeChoice choice = ChooseDType(cfg, dtype);
@@ -641,6 +674,8 @@ std::string IndexJson(const HfModel& model, const std::vector<HfShard>& shards) 
 std::string OutputConfigJson(std::string_view config_json, const HfModel& model) {
   Json cfg = Json::parse(config_json);
   cfg["dtype"] = model.dtype_name;
+  // As save_pretrained: the class whose weights these are.
+  cfg["architectures"] = Json::array({model.architecture});
   if (cfg.contains("torch_dtype")) cfg["torch_dtype"] = model.dtype_name;
   return cfg.dump(2) + "\n";
 }
