@@ -402,6 +402,11 @@ ERRORS = [
         "field 'num_key_value_heads' must be a positive integer (got null)",
     ),
     (
+        {k: v for k, v in dict(BASE, model_type="mistral", num_attention_heads=4).items()
+         if k != "num_key_value_heads"},
+        "(num_key_value_heads is absent: 8 is the MistralConfig default; set it)",
+    ),
+    (
         dict(BASE, model_type="llama", head_dim=2**62),
         "num_attention_heads * head_dim (4 * 4611686018427387904) overflows a 64-bit size",
     ),
@@ -432,7 +437,8 @@ def test_null_kv_heads_are_the_attention_heads(tmp_path, model_type):
     # Their configs' __post_init__: num_key_value_heads None -> num_attention_heads.
     fields = dict(BASE, model_type=model_type, num_key_value_heads=None)
     (tmp_path / "config.json").write_text(json.dumps(fields))
-    dry = json.loads(run_cli("hf", tmp_path / "config.json", "--seed", 1, "--dry-run", "--json").stdout)
+    dry = run_cli("hf", tmp_path / "config.json", "--seed", 1, "--dry-run", "--json")
+    dry = json.loads(dry.stdout)
     ours = {t["name"]: t["shape"] for t in dry["tensors"]}
     model = transformers.AutoModelForCausalLM.from_config(
         transformers.AutoConfig.from_pretrained(str(tmp_path)), dtype=torch.float32

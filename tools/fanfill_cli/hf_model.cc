@@ -343,7 +343,11 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
     RequireDivides(heads, "num_attention_heads", hidden, "hidden_size", " and there is no 'head_dim'");
     head_dim = hidden / heads;
   }
-  RequireDivides(kv, "num_key_value_heads", heads, "num_attention_heads");
+  const std::string kv_default = Find(cfg, "num_key_value_heads") == nullptr && d.kv
+                                     ? " (num_key_value_heads is absent: " + std::to_string(d.kv) +
+                                           " is the " + cls + "Config default; set it)"
+                                     : "";
+  RequireDivides(kv, "num_key_value_heads", heads, "num_attention_heads", kv_default.c_str());
   const bool tie = Bool(cfg, "tie_word_embeddings", d.tie);
   const bool attention_bias = (type == "llama" || gemma) && Bool(cfg, "attention_bias", false);
   const bool mlp_bias = type == "llama" && Bool(cfg, "mlp_bias", false);
