@@ -13,18 +13,41 @@ import sys
 from collections.abc import Sequence
 from typing import Any, TypeVar
 
+import numpy as np
+
 from . import _core
-from ._buffers import Target, check_output, wrote
+from ._buffers import Target, check_grad, check_output, wrote
 
 T = TypeVar("T")
 
 _UNIFORM, _NORMAL, _TRUNC = 0, 1, 2
 _U64 = 1 << 64
+_I64 = 1 << 63
+
+
+def _bool_or_complex(value: Any) -> str | None:
+    """'bool' or 'complex' if `value` is a boolean or complex number of any kind (Python,
+    numpy scalar or array, torch tensor), else None: neither is accepted as a number."""
+    if isinstance(value, (bool, np.bool_)):
+        return "bool"
+    if isinstance(value, (complex, np.complexfloating)):
+        return "complex"
+    dtype = getattr(value, "dtype", None)
+    if isinstance(dtype, np.dtype):
+        return {"b": "bool", "c": "complex"}.get(dtype.kind)
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(dtype, torch.dtype):
+        if dtype == torch.bool:
+            return "bool"
+        if dtype.is_complex:
+            return "complex"
+    return None
 
 
 def _u64(what: str, value: Any) -> int:
-    if isinstance(value, bool):
-        raise TypeError(f"{what} must be an integer, got bool")
+    kind = _bool_or_complex(value)
+    if kind is not None:
+        raise TypeError(f"{what} must be an integer, got {kind} ({type(value).__name__})")
     try:
         v = operator.index(value)
     except TypeError:
@@ -43,19 +66,43 @@ def _threads(threads: int | None) -> int:
     return t
 
 
+def _is_real(value: Any) -> bool:
+    """Whether `value` converts to a float as a real number: not a bool, complex or text."""
+    return (_bool_or_complex(value) is None and not isinstance(value, (str, bytes, bytearray))
+            and (hasattr(value, "__float__") or hasattr(value, "__index__")))
+
+
+def _to_float(what: str, value: Any) -> float:
+    try:
+        return float(value)
+    except OverflowError:  # an int beyond the double range, e.g. 10**400
+        raise ValueError(f"{what} is too large for a double: {value}") from None
+
+
 def _float(what: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) and not hasattr(
-        value, "__float__"
-    ):
-        raise TypeError(f"{what} must be a number, got {type(value).__name__}")
-    return float(value)
+    if not _is_real(value):
+        kind = _bool_or_complex(value)
+        got = type(value).__name__ if kind is None else f"{kind} ({type(value).__name__})"
+        raise TypeError(f"{what} must be a real number, got {got}")
+    return _to_float(what, value)
+
+
+def _text(what: str, value: str) -> str:
+    """`value`, checked to encode as UTF-8 (a lone surrogate does not): ValueError otherwise."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as e:
+        raise ValueError(
+            f"{what} is not valid UTF-8: {value!r} has a lone surrogate at index {e.start}"
+        ) from None
+    return value
 
 
 def stream_id(name: str) -> int:
     """The stream id of a named tensor: 64-bit FNV-1a of its UTF-8 bytes (stable forever)."""
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, got {type(name).__name__}")
-    return _core.stream_id(name)
+    return _core.stream_id(_text("name", name))
 
 
 def _stream(name: str | None, stream: int | None) -> int:
@@ -69,18 +116,23 @@ def _stream(name: str | None, stream: int | None) -> int:
 
 
 def _shape(what: str, shape: Any) -> list[int]:
-    if isinstance(shape, (str, bytes)) or not isinstance(shape, Sequence) and not hasattr(
-        shape, "__iter__"
+    """`shape` (a sequence of integers: list, tuple, torch.Size, range, 1-d numpy array)
+    as a list of ints, each within int64; TypeError/ValueError otherwise."""
+    if isinstance(shape, (str, bytes, bytearray)) or not (
+        isinstance(shape, Sequence) or isinstance(shape, np.ndarray) and shape.ndim == 1
     ):
-        raise TypeError(f"{what} must be a sequence of integers")
+        raise TypeError(f"{what} must be a sequence of integers, got {type(shape).__name__}")
     out = []
     for s in shape:
-        if isinstance(s, bool):
-            raise TypeError(f"{what} must be a sequence of integers")
         try:
-            out.append(operator.index(s))
+            if _bool_or_complex(s) is not None:
+                raise TypeError
+            v = operator.index(s)
         except TypeError:
             raise TypeError(f"{what} must be a sequence of integers, got {s!r}") from None
+        if not -_I64 <= v < _I64:
+            raise ValueError(f"{what}: {v} is out of range (dimensions and offsets are < 2**63)")
+        out.append(v)
     return out
 
 
@@ -114,6 +166,18 @@ def _dtensor(out: Any) -> Any:
     return tfill if tfill.is_dtensor(out) else None
 
 
+def _dtensor_target(out: Any, tfill: Any) -> tuple[Target, list[int], list[int]]:
+    """(checked local shard, global shape, global offset of the shard) of a DTensor.
+
+    The shard is checked as a plain tensor would be (dtype, contiguity, storage,
+    requires_grad), and the DTensor's own requires_grad as well (a DTensor
+    parameter's local tensor need not require grad).
+    """
+    check_grad(out)
+    local, gshape, goffset = tfill.dtensor_local_block(out)
+    return check_output(local), gshape, goffset
+
+
 def _fill(
     out: T,
     kind: int,
@@ -136,10 +200,13 @@ def _fill(
         if first_index or global_shape is not None or offset is not None:
             raise ValueError("a DTensor is filled at its own global offsets; first_index=, "
                              "global_shape= and offset= are not accepted")
-        tfill.write(out, kind, mean, std, low, high, _u64("seed", seed), _stream(name, stream),
-                    _threads(threads), scale=sc)
+        key_seed, key_stream, nt = _u64("seed", seed), _stream(name, stream), _threads(threads)
+        target, gshape, goffset = _dtensor_target(out, tfill)
+        _core.fill_block(target.address, target.dtype, gshape, goffset, list(target.shape),
+                         kind, mean, std, low, high, sc, key_seed, key_stream, nt)
+        wrote(target)
         return out
-    target = check_output(out)
+    target = check_output(out)  # held (target.keep) until the write below has returned
     key_seed = _u64("seed", seed)
     key_stream = _stream(name, stream)
     fi = _u64("first_index", first_index)
@@ -181,7 +248,9 @@ def fill_uniform(
     `scale=s` (finite, > 0; meant for FP8) stores each value divided by s, in
     the same pass. A distribution whose values the dtype cannot hold (FP8:
     beyond the format's range, or a std below its smallest normal) raises
-    ValueError naming the scale that would fit.
+    ValueError naming the scale that would fit. A torch DTensor is filled
+    shard by shard at its global offsets (its local shard checked as a plain
+    tensor), so ``full_tensor()`` equals the one-process fill.
     """
     return _fill(out, _UNIFORM, 0.0, 0.0, _float("low", low), _float("high", high), seed, name,
                  stream, first_index, threads, global_shape, offset, scale)
@@ -248,7 +317,7 @@ def fill_bits(
 
     out[k] is word (i mod 4) of block i // 4, i = first_index + k.
     """
-    target = check_output(out, bits=True)
+    target = check_output(out, bits=True)  # held (target.keep) until the write has returned
     key_seed = _u64("seed", seed)
     key_stream = _stream(name, stream)
     fi = _u64("first_index", first_index)
@@ -263,13 +332,13 @@ def _scheme(scheme: Any) -> str:
         raise TypeError(
             f"scheme must be a str such as 'kaiming_normal', got {type(scheme).__name__}"
         )
-    return scheme
+    return _text("scheme", scheme)
 
 
 def _layout(layout: Any) -> str:
     if not isinstance(layout, str):
         raise TypeError(f"layout must be 'oi' or 'io', got {type(layout).__name__}")
-    return layout
+    return _text("layout", layout)
 
 
 def init_(
@@ -300,7 +369,10 @@ def init_(
     block's offsets; the block's extents are `shape` (default ``out.shape``)
     and fans come from the global shape. A torch DTensor is filled shard by
     shard at the offsets of its placement (fans from its global shape), so
-    ``full_tensor()`` equals the single-process init. `scale=s` (finite, > 0;
+    ``full_tensor()`` equals the single-process init; its local shard is
+    checked as a plain tensor (dtype, contiguity, requires_grad, FP8 range),
+    and a non-pointwise scheme (orthogonal, sparse, eye, dirac) is built whole
+    on every rank, in the shard's dtype, which keeps its slice. `scale=s` (finite, > 0;
     meant for FP8 outputs) stores every value divided by s (zeros stay zeros).
     """
     sc = _float("scale", scale)
@@ -310,12 +382,10 @@ def init_(
                 offset is not None):
             raise ValueError("a DTensor is initialized at its own global shape and offsets; "
                              "shape=, first_index=, global_shape= and offset= are not accepted")
-        if _layout(layout) != "oi":
-            raise ValueError("DTensor init_ supports layout 'oi' only")
-        tfill.write_scheme(out, _scheme(scheme), _u64("seed", seed), _stream(name, stream),
-                           _threads(threads), scale=sc)
+        _init_dtensor(out, tfill, _scheme(scheme), _layout(layout), sc, _u64("seed", seed),
+                      _stream(name, stream), _threads(threads))
         return out
-    target = check_output(out)
+    target = check_output(out)  # held (target.keep) until the write below has returned
     sch = _scheme(scheme)
     lay = _layout(layout)
     key_seed = _u64("seed", seed)
@@ -350,12 +420,41 @@ def init_(
     return out
 
 
+def _init_dtensor(out: Any, tfill: Any, scheme: str, layout: str, scale: float, seed: int,
+                  stream: int, threads: int) -> None:
+    """init_ of a DTensor: its local shard, bit for bit that slice of the whole init.
+
+    Pointwise schemes (distributions, constants) write the shard alone at its
+    global offsets (fans from the global shape). The others (orthogonal, sparse,
+    eye, dirac) depend on the whole tensor: every rank builds it in the shard's
+    dtype and copies its slice (also a rank whose shard is empty, so that every
+    rank raises the same errors).
+    """
+    target, gshape, goffset = _dtensor_target(out, tfill)
+    extent = list(target.shape)
+    if math.prod(gshape) == 0 or _core.describe(gshape, layout, scheme)["pointwise"]:
+        _core.init_block(target.address, target.dtype, gshape, layout, goffset, extent, scheme,
+                         scale, seed, stream, threads)
+    else:
+        torch = sys.modules["torch"]
+        local = target.obj
+        whole = check_output(torch.empty(gshape, dtype=local.dtype))
+        _core.init(whole.address, whole.dtype, gshape, layout, scheme, scale, seed, stream,
+                   threads)
+        part = whole.obj[tuple(slice(o, o + n) for o, n in zip(goffset, extent, strict=True))]
+        with torch.no_grad():
+            local.copy_(part)
+    wrote(target)
+
+
 def describe(shape: Sequence[int], scheme: str, layout: str = "oi") -> dict[str, Any]:
     """What :func:`init_` would write for `shape`, without writing anything.
 
-    Returns a dict: scheme (canonical spec), kind, pointwise, count, fan_in,
-    fan_out, fan, gain, distribution (kind/mean/std/low/high of the one fill,
-    or None), mean, std, low, high (of the values written) and sparsity.
+    Returns a dict: scheme (canonical spec), kind, pointwise (True for the
+    distributions and constants, whose element i depends on i alone: init_
+    takes first_index= and the block form for them), count, fan_in, fan_out,
+    fan, gain, distribution (kind/mean/std/low/high of the one fill, or None),
+    mean, std, low, high (of the values written) and sparsity.
     """
     return _core.describe(_shape("shape", shape), _layout(layout), _scheme(scheme))
 
@@ -366,8 +465,23 @@ def canonical_scheme(scheme: str) -> str:
 
 
 def gain(nonlinearity: str, param: float | None = None) -> float:
-    """torch.nn.init.calculate_gain as fanfill computes it (the scheme layer's Gain)."""
-    return _core.gain(nonlinearity, None if param is None else float(param))
+    """torch.nn.init.calculate_gain as fanfill computes it (the scheme layer's Gain).
+
+    `param` (leaky_relu's negative slope) is None or a real number: a bool,
+    complex number or string raises ValueError, as calculate_gain does for
+    leaky_relu ("negative_slope ... not a valid number").
+    """
+    if not isinstance(nonlinearity, str):
+        raise TypeError(
+            f"nonlinearity must be a str such as 'relu', got {type(nonlinearity).__name__}"
+        )
+    nl = _text("nonlinearity", nonlinearity)
+    if param is None:
+        return _core.gain(nl, None)
+    what = "negative_slope" if nl == "leaky_relu" else "param"
+    if not _is_real(param):
+        raise ValueError(f"{what} {param} not a valid number")
+    return _core.gain(nl, _to_float(what, param))
 
 
 def version() -> str:

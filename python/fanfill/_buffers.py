@@ -7,7 +7,12 @@ uint32 or int32 for fill_bits) and other objects with the writable buffer
 protocol, all in the machine's byte order (a byte-swapped numpy dtype such
 as '>f4' on a little-endian machine is refused). The other 8-bit float
 formats (ml_dtypes' float8_e4m3 with infinities and max 240, the *fnuz
-formats) are refused by name. Every check happens before anything is written.
+formats) are refused by name, and so are tensors with no memory of their own
+(nested, inside torch.vmap, fake, wrapper subclasses) or whose storage is
+smaller than their shape (resized, as FSDP does). Every check happens before
+anything is written. A buffer-protocol object stays exported (Target.keep)
+as long as its Target lives, so that it cannot be resized or freed while the
+C++ core writes with the GIL released.
 """
 
 from __future__ import annotations
@@ -28,6 +33,10 @@ class Target:
     shape: tuple[int, ...]
     count: int
     obj: Any  # the object written to (for torch: to bump its version counter)
+    # The buffer export (a memoryview) of a buffer-protocol object: while it lives, the
+    # object cannot resize or free its memory (BufferError). Callers keep the Target until
+    # the _core call (which writes with the GIL released) has returned.
+    keep: Any = None
 
 
 _NUMPY_FLOAT = {
@@ -87,6 +96,8 @@ def _other_fp8(name: str) -> str:
 
 def _check_torch(out: Any, bits: bool) -> Target:
     torch = sys.modules["torch"]
+    if out.is_nested:
+        raise TypeError("fanfill fills dense (strided) tensors; got a nested tensor")
     if out.layout != torch.strided:
         raise TypeError(f"fanfill fills dense (strided) tensors; got layout {out.layout}")
     if out.device.type != "cpu":
@@ -107,15 +118,48 @@ def _check_torch(out: Any, bits: bool) -> Target:
         raise ValueError("fanfill cannot fill a tensor with a lazy negation/conjugation bit")
     if out.is_inference() and not torch.is_inference_mode_enabled():
         raise ValueError("fanfill cannot fill an inference tensor outside torch.inference_mode()")
+    check_grad(out)
+    shape = tuple(int(s) for s in out.shape)
+    count = int(out.numel())
+    address, nbytes = _torch_memory(out)
+    need = (int(out.storage_offset()) + count) * int(out.element_size())
+    if count and nbytes < need:
+        raise ValueError(
+            f"the tensor's storage holds {nbytes} bytes but its shape {shape} needs {need} "
+            "(a storage resized or freed, as FSDP does with parameters it does not hold)"
+        )
+    if count and address == 0:
+        raise TypeError(_NO_STORAGE.format(type(out).__name__))
+    return Target(address, dtypes[out.dtype], shape, count, out)
+
+
+_NO_STORAGE = (
+    "fanfill writes a tensor's memory, and this {} has none of its own (a tensor inside "
+    "torch.vmap or another torch.func transform, a fake tensor or a wrapper subclass): "
+    "fill a plain tensor"
+)
+
+
+def _torch_memory(out: Any) -> tuple[int, int]:
+    """(data address, storage size in bytes) of a tensor; TypeError if it has no storage."""
+    fake = sys.modules.get("torch._subclasses.fake_tensor")
+    if fake is not None and isinstance(out, fake.FakeTensor):  # data_ptr() would warn
+        raise TypeError(_NO_STORAGE.format(type(out).__name__))
+    try:
+        return int(out.data_ptr()), int(out.untyped_storage().nbytes())
+    except (RuntimeError, NotImplementedError):  # vmap's BatchedTensor, functorch wrappers
+        raise TypeError(_NO_STORAGE.format(type(out).__name__)) from None
+
+
+def check_grad(out: Any) -> None:
+    """Refuses a torch tensor that requires grad while grad mode is on (ValueError)."""
+    torch = sys.modules["torch"]
     if out.requires_grad and torch.is_grad_enabled():
         # A leaf: torch refuses in-place ops too. A non-leaf: autograd could not see the write.
         raise ValueError(
             "fanfill cannot fill a tensor that requires grad outside torch.no_grad() "
             "(wrap the call in torch.no_grad(), as torch.nn.init does)"
         )
-    shape = tuple(int(s) for s in out.shape)
-    count = int(out.numel())
-    return Target(int(out.data_ptr()), dtypes[out.dtype], shape, count, out)
 
 
 def _check_numpy(out: np.ndarray, bits: bool) -> Target:
@@ -143,7 +187,10 @@ def _check_numpy(out: np.ndarray, bits: bool) -> Target:
 
 
 def check_output(out: Any, *, bits: bool = False) -> Target:
-    """Returns the checked Target for `out`; raises TypeError/ValueError otherwise."""
+    """Returns the checked Target for `out`; raises TypeError/ValueError otherwise.
+
+    Keep the Target (its `keep`: the buffer export) until the write has returned.
+    """
     if _is_torch_tensor(out):
         return _check_torch(out, bits)
     if isinstance(out, np.ndarray):
@@ -164,7 +211,7 @@ def check_output(out: Any, *, bits: bool = False) -> Target:
     except (TypeError, ValueError) as e:  # formats numpy cannot read
         raise TypeError(f"fanfill cannot read the buffer's format {view.format!r}: {e}") from None
     target = _check_numpy(arr, bits)
-    return Target(target.address, target.dtype, target.shape, target.count, out)
+    return Target(target.address, target.dtype, target.shape, target.count, out, keep=view)
 
 
 def wrote(target: Target) -> None:

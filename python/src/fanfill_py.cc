@@ -96,9 +96,16 @@ void RunInit(uintptr_t out, const std::string& dtype, const std::vector<int64_t>
   plan.Run(Ptr(out), {.max_threads = threads});
 }
 
-bool IsPointwise(fanfill::Description::Kind kind) {
+// A distribution scheme: describe() reports its one fill under "distribution".
+bool IsDistribution(fanfill::Description::Kind kind) {
   using K = fanfill::Description::Kind;
   return kind == K::kUniform || kind == K::kNormal || kind == K::kTruncatedNormal;
+}
+
+// Element i depends on i alone, so init_ writes any range or block of the tensor: as
+// fanfill::PreparedInit::is_pointwise, the distributions and the constants.
+bool IsPointwise(fanfill::Description::Kind kind) {
+  return IsDistribution(kind) || kind == fanfill::Description::Kind::kConstant;
 }
 
 // Elements [first_index, first_index + count) of the tensor (pointwise schemes).
@@ -161,7 +168,7 @@ nb::dict RunDescribe(const std::vector<int64_t>& shape, const std::string& layou
   r["fan"] = d.fan;
   r["gain"] = d.gain;
   nb::dict dist;
-  if (IsPointwise(d.kind) || d.kind == fanfill::Description::Kind::kSparse ||
+  if (IsDistribution(d.kind) || d.kind == fanfill::Description::Kind::kSparse ||
       d.kind == fanfill::Description::Kind::kOrthogonal) {
     dist["kind"] = DistKindName(d.distribution.kind);
     dist["mean"] = d.distribution.mean;

@@ -203,6 +203,57 @@ def _bad_cases():
         ("first_index on orthogonal", f32,
          lambda o: fanfill.init_(o, "orthogonal", seed=1, shape=[8, 5], first_index=4),
          ValueError, "range fill is not supported for orthogonal"),
+        # Numbers beyond the double range: ValueError, not OverflowError.
+        ("mean 10**400", f32, lambda o: fanfill.fill_normal(o, 10**400, 1.0, seed=1), ValueError,
+         "mean is too large"),
+        ("high 10**400", f32, lambda o: fanfill.fill_uniform(o, 0.0, 10**400, seed=1),
+         ValueError, "high is too large"),
+        ("scale 10**400", f32, lambda o: fanfill.init_(o, "ones", seed=1, scale=10**400),
+         ValueError, "scale is too large"),
+        # Dimensions beyond int64: ValueError, not nanobind's signature dump.
+        ("shape 2**63", lambda: np.full(0, 7.0, np.float32),
+         lambda o: fanfill.init_(o, "uniform", seed=1, shape=[2**63, 0]), ValueError,
+         "out of range"),
+        ("range shape 2**63", f32,
+         lambda o: fanfill.init_(o, "uniform", seed=1, shape=[2**63], first_index=0), ValueError,
+         "out of range"),
+        ("global_shape 2**63", f32,
+         lambda o: fanfill.fill_normal(o, seed=1, global_shape=[2**63, 5], offset=[0, 0]),
+         ValueError, "global_shape: 9223372036854775808 is out of range"),
+        ("offset -2**63 - 1", f32,
+         lambda o: fanfill.init_(o, "ones", seed=1, global_shape=[4, 5], offset=[-2**63 - 1, 0]),
+         ValueError, "offset: .* is out of range"),
+        # Text that is not UTF-8 (a lone surrogate): ValueError.
+        ("surrogate name", f32, lambda o: fanfill.fill_normal(o, seed=1, name="w\udc80"),
+         ValueError, "name is not valid UTF-8"),
+        ("surrogate scheme", f32, lambda o: fanfill.init_(o, "uniform\udc80", seed=1),
+         ValueError, "scheme is not valid UTF-8"),
+        ("surrogate layout", f32, lambda o: fanfill.init_(o, "ones", seed=1, layout="o\udc80"),
+         ValueError, "layout is not valid UTF-8"),
+        # Shapes that are no sequence of integers.
+        *[(f"shape {kind}", f32, (lambda o, m=make: fanfill.init_(o, "ones", seed=1, shape=m())),
+           TypeError, "shape must be a sequence of integers")
+          for kind, make in (("dict", lambda: {4: 0, 5: 0}), ("set", lambda: {4, 5}),
+                             ("generator", lambda: (d for d in (4, 5))), ("str", lambda: "45"),
+                             ("bool", lambda: [4, True]), ("float", lambda: [4.0, 5]),
+                             ("torch bool", lambda: [4, torch.tensor(True)]))],
+        # Bools and complex numbers of every kind are no numbers (True is refused, so are
+        # numpy's and torch's; a complex std would lose its imaginary part).
+        *[(f"std {kind}", f32, (lambda o, v=v: fanfill.fill_normal(o, 0.0, v, seed=1)),
+           TypeError, "std must be a real number")
+          for kind, v in (("True", True), ("np.True_", np.True_),
+                          ("np.array(True)", np.array(True)),
+                          ("torch bool", torch.tensor(True)), ("complex", 2 + 5j),
+                          ("np.complex128", np.complex128(2 + 5j)),
+                          ("np.complex64", np.complex64(2)),
+                          ("torch complex", torch.tensor(2 + 0j)), ("str", "2.0"))],
+        *[(f"seed {kind}", f32, (lambda o, v=v: fanfill.fill_normal(o, seed=v)), TypeError,
+           "seed must be an integer")
+          for kind, v in (("True", True), ("np.True_", np.True_),
+                          ("torch bool", torch.tensor(True)), ("complex", 1 + 0j))],
+        ("stream torch bool", f32,
+         lambda o: fanfill.fill_normal(o, seed=1, stream=torch.tensor(1 > 0)), TypeError,
+         "stream must be an integer"),
     ]
 
 
@@ -273,3 +324,170 @@ def test_torch_flush_denormal_does_not_change_the_bits():
         assert float(torch.tensor([1e-39]) * 1.0) == 0.0  # the caller's mode is back
     finally:
         torch.set_flush_denormal(False)
+
+
+def test_real_numbers_of_every_kind_accepted():
+    """numpy and torch real scalars stay accepted where a float is expected."""
+    want = fanfill.fill_normal(np.empty(8, np.float32), 0.5, 2.0, seed=3)
+    for mean, std in ((np.float32(0.5), np.int64(2)), (torch.tensor(0.5), torch.tensor(2))):
+        got = fanfill.fill_normal(np.empty(8, np.float32), mean, std, seed=np.uint64(3))
+        assert np.array_equal(got, want)
+    assert fanfill.describe(np.array([4, 5]), "ones")["count"] == 20
+    assert fanfill.describe(torch.Size([4, 5]), "ones")["count"] == 20
+    assert fanfill.describe(range(2, 4), "ones")["count"] == 6
+
+
+def test_bad_arguments_of_the_output_free_functions():
+    with pytest.raises(ValueError, match="shape: 9223372036854775808 is out of range"):
+        fanfill.describe([2**63, 3], "kaiming_normal")
+    with pytest.raises(ValueError, match="scheme is not valid UTF-8"):
+        fanfill.describe([4, 3], "\udc80")
+    with pytest.raises(ValueError, match="scheme is not valid UTF-8"):
+        fanfill.canonical_scheme("normal\udc80")
+    with pytest.raises(ValueError, match="name is not valid UTF-8"):
+        fanfill.stream_id("\ud800")
+    with pytest.raises(TypeError, match="nonlinearity must be a str such as 'relu', got int"):
+        fanfill.gain(1)
+    with pytest.raises(ValueError, match="nonlinearity is not valid UTF-8"):
+        fanfill.gain("relu\udc80")
+    with pytest.raises(ValueError, match="negative_slope is too large"):
+        fanfill.gain("leaky_relu", 10**400)
+
+
+@pytest.mark.parametrize("param", ["0.2", True, False, np.True_, 0.2 + 0j, np.complex128(0.2),
+                                   torch.tensor(True), b"0.2"])
+def test_gain_refuses_what_calculate_gain_refuses(param):
+    """As torch.nn.init.calculate_gain (torch 2.13): a leaky_relu slope that is no real
+    number raises ValueError "negative_slope ... not a valid number"."""
+    with pytest.raises(ValueError, match="not a valid number") as ours:
+        fanfill.gain("leaky_relu", param)
+    if isinstance(param, (str, bool)):  # torch's own message, word for word
+        with pytest.raises(ValueError) as theirs:
+            torch.nn.init.calculate_gain("leaky_relu", param)
+        assert str(ours.value) == str(theirs.value)
+    with pytest.raises(ValueError, match="not a valid number"):
+        fanfill.gain("relu", param)
+    assert fanfill.gain("leaky_relu", np.float64(0.2)) == torch.nn.init.calculate_gain(
+        "leaky_relu", 0.2)
+    assert fanfill.gain("leaky_relu", 3) == torch.nn.init.calculate_gain("leaky_relu", 3)
+
+
+class _Wrapper(torch.Tensor):
+    """A wrapper subclass: a tensor with a shape but no memory of its own."""
+
+    @staticmethod
+    def __new__(cls, elem: torch.Tensor) -> "_Wrapper":
+        return torch.Tensor._make_wrapper_subclass(cls, elem.shape, dtype=elem.dtype,
+                                                   device=elem.device)
+
+    @classmethod
+    def __torch_dispatch__(cls, func, types, args=(), kwargs=None):
+        raise NotImplementedError(str(func))
+
+
+def test_tensors_without_memory_of_their_own_are_refused():
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the nested tensor prototype warning
+        nested = torch.nested.nested_tensor([torch.zeros(2), torch.zeros(3)])
+    with pytest.raises(TypeError, match="got a nested tensor"):
+        fanfill.fill_normal(nested, seed=1)
+    with pytest.raises(TypeError, match="has none of its own"):
+        torch.vmap(lambda x: fanfill.fill_normal(x, seed=1))(torch.zeros(3, 4))
+    with pytest.raises(TypeError, match="this _Wrapper has none of its own"):
+        fanfill.init_(_Wrapper(torch.zeros(4, 4)), "kaiming_normal", seed=1)
+    from torch._subclasses.fake_tensor import FakeTensorMode
+
+    with FakeTensorMode():
+        fake = torch.empty(4)
+    with pytest.raises(TypeError, match="has none of its own"):
+        fanfill.fill_uniform(fake, seed=1)
+
+
+@pytest.mark.parametrize("nbytes", [0, 16])
+def test_tensor_with_a_storage_too_small_is_refused(nbytes):
+    """A storage resized below the tensor's extent (FSDP frees unsharded parameters so)."""
+    t = torch.zeros(1 << 16)
+    tail = t[4:]  # a view at storage offset 4
+    t.untyped_storage().resize_(nbytes)
+    with pytest.raises(ValueError, match=f"storage holds {nbytes} bytes but its shape"):
+        fanfill.fill_normal(t, seed=1)
+    with pytest.raises(ValueError, match="storage holds"):
+        fanfill.init_(tail, "zeros", seed=1)
+    assert t.untyped_storage().nbytes() == nbytes
+
+
+_SCHEMES = ["zeros", "ones", "constant(val=0.5)", "uniform", "normal", "trunc_normal",
+            "kaiming_normal", "xavier_uniform", "orthogonal", "sparse(sparsity=0.5)", "eye",
+            "dirac"]
+
+
+@pytest.mark.parametrize("scheme", _SCHEMES)
+def test_describe_pointwise_is_what_init_accepts(scheme):
+    """describe()["pointwise"] is True exactly for the schemes whose range and block forms
+    init_ runs (distributions and constants: PreparedInit::is_pointwise)."""
+    shape = [4, 2, 3] if scheme == "dirac" else [4, 6]
+    pointwise = fanfill.describe(shape, scheme)["pointwise"]
+    assert pointwise == (scheme not in ("orthogonal", "sparse(sparsity=0.5)", "eye", "dirac"))
+    whole = fanfill.init_(np.empty(shape, np.float32), scheme, seed=2, name="w")
+    block_shape = [2, *shape[1:]]
+    try:
+        part = fanfill.init_(np.empty(6, np.float32), scheme, seed=2, name="w", shape=shape,
+                             first_index=6)
+        block = fanfill.init_(np.empty(block_shape, np.float32), scheme, seed=2, name="w",
+                              global_shape=shape, offset=[2] + [0] * (len(shape) - 1))
+    except ValueError:
+        assert not pointwise
+    else:
+        assert pointwise
+        assert np.array_equal(part, whole.ravel()[6:12])
+        assert np.array_equal(block, whole[2:4])
+
+
+class _ExportProbe:
+    """Stands in for fanfill._core: before each call, checks that `buf` (an array.array)
+    cannot be resized, i.e. that a buffer export of it is alive while _core writes (the
+    writes run with the GIL released: another thread could resize or free it)."""
+
+    def __init__(self, core, buf) -> None:
+        self._core, self._buf, self.calls = core, buf, []
+
+    def __getattr__(self, name: str):
+        fn = getattr(self._core, name)
+
+        def call(*args, **kwargs):
+            try:
+                self._buf.append(self._buf[0])
+            except BufferError:
+                self.calls.append(name)
+                return fn(*args, **kwargs)
+            # Resized: the address fanfill checked may be stale now, so write nothing.
+            raise AssertionError(f"_core.{name}: the buffer export was not held")
+        return call
+
+
+@pytest.mark.parametrize("call,fn", [
+    (lambda o: fanfill.fill_normal(o, seed=1), "fill"),
+    (lambda o: fanfill.fill_uniform(o, seed=1, first_index=3), "fill"),
+    (lambda o: fanfill.fill_truncated_normal(o, seed=1, global_shape=[24], offset=[6]),
+     "fill_block"),
+    (lambda o: fanfill.init_(o, "kaiming_normal", seed=1, shape=[3, 4]), "init"),
+    (lambda o: fanfill.init_(o, "ones", seed=1, shape=[6, 4], first_index=12), "init_range"),
+    (lambda o: fanfill.init_(o, "normal", seed=1, global_shape=[30], offset=[6]),
+     "init_block"),
+    (lambda o: fanfill.fill_bits(o, seed=1), "fill_bits"),
+])
+def test_buffer_export_held_while_writing(monkeypatch, call, fn):
+    import array
+
+    from fanfill import _api
+
+    buf = array.array("I" if fn == "fill_bits" else "f", [0] * 12)
+    probe = _ExportProbe(_api._core, buf)
+    monkeypatch.setattr(_api, "_core", probe)
+    call(buf)
+    assert probe.calls == [fn]
+    assert len(buf) == 12 and any(buf)
+    buf.append(0)  # the export ends with the call
+

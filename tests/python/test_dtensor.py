@@ -108,3 +108,130 @@ def test_sharded_init_equals_one_process(world, dims, tmp_path):
         assert torch.equal(got[k], ref[k]), k
     assert torch.equal(got["emb.weight"][8], torch.zeros(5))  # padding row, on the empty shard's
     assert math.isfinite(float(got["fc.weight"].std()))
+
+
+def _core_cases() -> list[tuple[str, object, object]]:
+    """(name, make(mesh or None), call(out)) for the core functions on a DTensor and the
+    same tensor as a plain one: make(None) gives the plain tensor."""
+    from torch.distributed.tensor import Replicate, Shard
+
+    def dt(shape, dtype=torch.float32, place=None, grad=False):
+        def make(mesh):
+            t = torch.zeros(shape, dtype=dtype)
+            if mesh is not None:
+                t = _from_local(t, mesh, place or [Shard(0)])
+            return nn.Parameter(t) if grad else t
+        return make
+
+    f8 = torch.float8_e4m3fn
+    return [
+        # The core checks: refused as for a plain tensor, with the same message.
+        ("int64", dt(8, torch.int64), lambda o: fanfill.fill_normal(o, 0.0, 3.0, seed=1)),
+        ("complex64", dt(8, torch.complex64), lambda o: fanfill.fill_normal(o, seed=1)),
+        ("complex64 init_", dt((4, 4), torch.complex64),
+         lambda o: fanfill.init_(o, "ones", seed=1)),
+        ("requires grad", dt(8, grad=True), lambda o: fanfill.fill_normal(o, seed=1)),
+        ("requires grad init_", dt((4, 4), grad=True),
+         lambda o: fanfill.init_(o, "kaiming_normal", seed=1)),
+        ("fp8 overflow", dt(64, f8), lambda o: fanfill.fill_normal(o, 0.0, 1000.0, seed=1)),
+        ("fp8 underflow", dt(64, f8), lambda o: fanfill.init_(o, "normal(std=0.004)", seed=1)),
+        ("fp8 orthogonal overflow", dt((6, 5), f8, [Shard(1)]),
+         lambda o: fanfill.init_(o, "orthogonal(gain=1000)", seed=1)),
+        # Values: full_tensor() equals the plain fill, byte for byte.
+        ("fp8 uniform", dt(4097, f8),
+         lambda o: fanfill.fill_uniform(o, -2.0, 3.0, seed=5, name="w")),
+        ("fp8 normal scaled", dt((7, 64), f8),
+         lambda o: fanfill.fill_normal(o, 0.0, 0.004, seed=5, name="w", scale=2**-6)),
+        ("fp8 kaiming", dt((7, 64), f8), lambda o: fanfill.init_(o, "kaiming_normal", seed=2)),
+        ("fp8 orthogonal", dt((6, 5), f8, [Shard(1)]),
+         lambda o: fanfill.init_(o, "orthogonal", seed=2, name="q")),
+        ("bf16 ones", dt((5, 3), torch.bfloat16), lambda o: fanfill.init_(o, "ones", seed=2)),
+        ("f32 io layout", dt((3, 4, 6), place=[Shard(2)]),
+         lambda o: fanfill.init_(o, "kaiming_uniform", seed=2, layout="io")),
+        ("f32 sparse", dt((6, 5)), lambda o: fanfill.init_(o, "sparse(sparsity=0.3)", seed=2)),
+        ("f32 eye", dt((5, 6), place=[Shard(1)]), lambda o: fanfill.init_(o, "eye", seed=2)),
+        ("f32 0-d", dt((), place=[Replicate()]), lambda o: fanfill.fill_normal(o, seed=2)),
+        # One row on 2 ranks: rank 1's shard is empty.
+        ("f32 empty shard", dt((1, 4)), lambda o: fanfill.init_(o, "kaiming_normal", seed=2)),
+        ("f32 empty shard orthogonal", dt((1, 4)),
+         lambda o: fanfill.init_(o, "orthogonal", seed=2)),
+        ("f32 empty shard fill", dt((1, 4)), lambda o: fanfill.fill_uniform(o, seed=2)),
+        ("f32 grad off", dt(9, grad=True), lambda o: _no_grad(fanfill.fill_normal, o, seed=4)),
+    ]
+
+
+def _from_local(t: torch.Tensor, mesh, place, local=None):
+    """A DTensor of t's shape and dtype whose local shard is `local` (default: zeros): gloo
+    cannot scatter FP8 or complex tensors (distribute_tensor), so each rank makes its own."""
+    from torch.distributed.tensor import DTensor
+    from torch.distributed.tensor._utils import compute_local_shape_and_global_offset
+
+    lshape, _ = compute_local_shape_and_global_offset(t.shape, mesh, place)
+    if local is None:
+        local = torch.zeros(lshape, dtype=t.dtype)
+    return DTensor.from_local(local, mesh, place, run_check=False, shape=t.shape,
+                              stride=t.stride())
+
+
+def _full_bytes(d) -> torch.Tensor:
+    """full_tensor() of a DTensor, as bytes (an FP8 one gathered through its uint8 view)."""
+    if d.dtype.itemsize == 1:
+        d = _from_local(torch.empty(d.shape, dtype=torch.uint8), d.device_mesh, d.placements,
+                        d.to_local().detach().view(torch.uint8))
+    full = d.full_tensor().detach()
+    return full.view(torch.uint8) if full.dim() else full.reshape(1).view(torch.uint8)
+
+
+def _no_grad(fill, out, **kw):
+    with torch.no_grad():
+        return fill(out, **kw)
+
+
+def _outcome(make, call, mesh) -> object:
+    """The filled tensor (full_tensor() of a DTensor, as bytes) or "Error: message"."""
+    out = make(mesh)
+    try:
+        call(out)
+    except (TypeError, ValueError) as e:
+        return f"{type(e).__name__}: {e}"
+    if mesh is not None:
+        return _full_bytes(out)
+    full = out.detach()
+    return full.view(torch.uint8) if full.dim() else full.reshape(1).view(torch.uint8)
+
+
+def _core_worker(rank: int, world: int, store: str, path: str) -> None:
+    torch.set_num_threads(1)
+    dist.init_process_group("gloo", init_method=f"file://{store}", rank=rank, world_size=world)
+    try:
+        from torch.distributed.device_mesh import init_device_mesh
+
+        mesh = init_device_mesh("cpu", (world,))
+        out = {name: _outcome(make, call, mesh) for name, make, call in _core_cases()}
+        if rank == 0:
+            torch.save(out, path)
+        dist.barrier()
+    finally:
+        dist.destroy_process_group()
+
+
+def test_core_functions_check_dtensors_as_plain_tensors(tmp_path):
+    """fill_*/init_ on a DTensor apply the checks of a plain tensor to its local shard
+    (dtype, requires_grad, FP8 range) and write what the plain call writes (FP8 natively:
+    uniform keeps [low, high)), on 2 ranks with uneven shards."""
+    path = str(tmp_path / "out.pt")
+    store = str(tmp_path / "store")
+    mp.spawn(_core_worker, args=(2, store, path), nprocs=2, join=True)
+    got = torch.load(path)
+    for name, make, call in _core_cases():
+        want = _outcome(make, call, None)
+        if isinstance(want, str):
+            assert got[name] == want, name
+        else:
+            assert isinstance(got[name], torch.Tensor), (name, got[name])
+            assert torch.equal(got[name], want), name
+    assert got["int64"].startswith("TypeError") and "int64" in got["int64"]
+    assert "requires grad" in got["requires grad"]
+    assert "f8e4m3 range" in got["fp8 overflow"] and "spread" in got["fp8 underflow"]
+    u = torch.load(path)["fp8 uniform"].view(torch.float8_e4m3fn).float()
+    assert float(u.min()) >= -2.0 and float(u.max()) < 3.0

@@ -148,7 +148,7 @@ def write_scheme(t: torch.Tensor, scheme: str, seed: int, stream: int = 0,
             return t
         d = _api.describe(gshape, scheme)
         dtype = local.dtype if local.dtype in NATIVE else torch.float32
-        if (d["pointwise"] or d["kind"] == "constant") and gshape:
+        if d["pointwise"] and gshape:
             # The shard alone, at its global offsets (fans from the global shape).
             block = torch.empty(tuple(local.shape), dtype=dtype)
             _api.init_(block, scheme, seed=seed, stream=stream, threads=threads,
