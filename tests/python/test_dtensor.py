@@ -114,6 +114,7 @@ def _core_cases() -> list[tuple[str, object, object]]:
     """(name, make(mesh or None), call(out)) for the core functions on a DTensor and the
     same tensor as a plain one: make(None) gives the plain tensor."""
     from torch.distributed.tensor import Replicate, Shard
+    from torch.distributed.tensor.placement_types import _StridedShard
 
     def dt(shape, dtype=torch.float32, place=None, grad=False):
         def make(mesh):
@@ -157,6 +158,9 @@ def _core_cases() -> list[tuple[str, object, object]]:
          lambda o: fanfill.init_(o, "orthogonal", seed=2)),
         ("f32 empty shard fill", dt((1, 4)), lambda o: fanfill.fill_uniform(o, seed=2)),
         ("f32 grad off", dt(9, grad=True), lambda o: _no_grad(fanfill.fill_normal, o, seed=4)),
+        # A _StridedShard whose rows are one range per rank (split_factor 1) is filled.
+        ("f32 strided shard, one range", dt((8, 3), place=[_StridedShard(0, split_factor=1)]),
+         lambda o: fanfill.init_(o, "normal", seed=2, name="s")),
     ]
 
 
@@ -208,6 +212,16 @@ def _core_worker(rank: int, world: int, store: str, path: str) -> None:
 
         mesh = init_device_mesh("cpu", (world,))
         out = {name: _outcome(make, call, mesh) for name, make, call in _core_cases()}
+        # split_factor 2 gives rank 0 rows 0, 1, 4, 5 of 8: not one block, so refused
+        # (each fill writes one block at the shard's global offset).
+        from torch.distributed.tensor.placement_types import _StridedShard
+
+        strided = _from_local(torch.zeros(8, 3), mesh, [_StridedShard(0, split_factor=2)])
+        out["@strided"] = [_outcome(lambda _, t=strided: t, call, mesh) for call in (
+            lambda o: fanfill.init_(o, "normal", seed=2),
+            lambda o: fanfill.fill_uniform(o, seed=2),
+            lambda o: nn_init.normal_(o),
+        )]
         if rank == 0:
             torch.save(out, path)
         dist.barrier()
@@ -223,6 +237,9 @@ def test_core_functions_check_dtensors_as_plain_tensors(tmp_path):
     store = str(tmp_path / "store")
     mp.spawn(_core_worker, args=(2, store, path), nprocs=2, join=True)
     got = torch.load(path)
+    for outcome in got.pop("@strided"):
+        assert isinstance(outcome, str) and "ValueError" in outcome, outcome
+        assert "give this rank the global indices [0, 1, 4, 5] of dim 0, not one range" in outcome
     for name, make, call in _core_cases():
         want = _outcome(make, call, None)
         if isinstance(want, str):

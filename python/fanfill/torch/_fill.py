@@ -70,7 +70,43 @@ def dtensor_local_block(t: Any) -> tuple[torch.Tensor, list[int], list[int]]:
             f"DTensor local shard shape {tuple(local.shape)} does not match the placement's "
             f"{tuple(lshape)}"
         )
+    _check_strided_shards(t, gshape)
     return local, gshape, [int(o) for o in offset]
+
+
+def _check_strided_shards(t: Any, gshape: list[int]) -> None:
+    """Refuses a DTensor whose local shard is not one block of the global tensor.
+
+    torch's ``_StridedShard`` (FSDP2 + TP) can give a rank rows that are not
+    consecutive (e.g. rows 0 and 2 of 4), while every fill here writes the
+    block at the shard's first global offset. The index lists are computed as
+    ``compute_local_shape_and_global_offset`` computes them (which returns only
+    their first entries), and a shard whose rows are not one range raises.
+    """
+    from torch.distributed.tensor.placement_types import Shard, _StridedShard
+
+    if not any(isinstance(p, _StridedShard) for p in t.placements):
+        return
+    from torch.distributed.tensor._utils import _get_shard_size_and_offsets
+
+    coordinate = t.device_mesh.get_coordinate()
+    if coordinate is None:
+        return  # not part of the mesh: an empty local tensor
+    sizes, offsets = list(gshape), {}
+    for mesh_dim, p in enumerate(t.placements):
+        if not isinstance(p, (Shard, _StridedShard)):
+            continue
+        size, index = _get_shard_size_and_offsets(
+            sizes[p.dim], t.device_mesh.size(mesh_dim), coordinate[mesh_dim], p,
+            offsets.get(p.dim), gshape[p.dim], False)
+        sizes[p.dim], offsets[p.dim] = size, index
+    for dim, index in offsets.items():
+        if sizes[dim] > 1 and not torch.equal(
+                index, torch.arange(int(index[0]), int(index[0]) + sizes[dim])):
+            raise ValueError(
+                f"fanfill cannot fill this DTensor: its placements {tuple(t.placements)} give "
+                f"this rank the global indices {index.tolist()} of dim {dim}, not one range "
+                "(fanfill fills each shard as one block at its global offset)")
 
 
 def _direct(t: torch.Tensor) -> bool:
