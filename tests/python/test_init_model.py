@@ -375,3 +375,172 @@ def test_fanfill_nn_init_inside_init_model_is_keyed_by_name():
     c = fanfill.init_(torch.empty(12, 10), "orthogonal(gain=1)", seed=17, name="c")
     assert torch.equal(m.a.detach(), a) and torch.equal(m.b.detach(), b)
     assert torch.equal(m.c.detach(), c)
+
+
+class _Buffers(nn.Module):
+    def __init__(self, how: str) -> None:
+        super().__init__()
+        self.how = how
+        self.register_buffer("idx", torch.zeros(6, dtype=torch.int64))
+        self.register_buffer("mask", torch.zeros(6, dtype=torch.bool))
+
+    def reset_parameters(self) -> None:
+        if self.how == "uniform":
+            self.idx.uniform_(0, 10)
+        elif self.how == "normal":
+            self.mask.normal_()
+        else:
+            nn.init.normal_(self.idx)
+
+
+@pytest.mark.parametrize("how", ["uniform", "normal", "nn.init"])
+def test_integer_and_bool_buffers_raise_as_torch_does(how: str) -> None:
+    # torch's uniform_/normal_ have no integer or bool kernels: init_model must not give
+    # such a buffer values where the model's own init raises.
+    with pytest.raises((NotImplementedError, RuntimeError)):
+        _Buffers(how).reset_parameters()
+    m = _Buffers(how)
+    with pytest.raises((NotImplementedError, RuntimeError)):
+        init_model(m, 1)
+    assert not m.idx.any() and not m.mask.any()
+
+
+class _Complex(nn.Module):
+    def __init__(self, how: str) -> None:
+        super().__init__()
+        self.how = how
+        self.w = nn.Parameter(torch.zeros(4, 1000, dtype=torch.complex64))
+
+    def reset_parameters(self) -> None:
+        with torch.no_grad():
+            if self.how == "whole":
+                self.w.normal_(0.0, 1.0)
+            elif self.how == "pieces":
+                self.w[:2].normal_(0.0, 1.0)
+                self.w[2:].normal_(0.0, 1.0)
+            elif self.how == "uniform":
+                self.w.uniform_(-1.0, 1.0)
+            elif self.how == "uniform-columns":
+                self.w[:, :300].uniform_(-1.0, 1.0)
+                self.w[:, 300:].uniform_(-1.0, 1.0)
+
+
+def test_random_draws_on_views_of_a_complex_parameter() -> None:
+    # A view of a complex parameter is drawn as the whole is: both parts, normal's std
+    # divided by sqrt(2) (as torch's normal_ on complex), the elements of the whole's stream.
+    whole, pieces = _Complex("whole"), _Complex("pieces")
+    init_model(whole, 5)
+    init_model(pieces, 5)
+    assert torch.equal(pieces.w.detach(), whole.w.detach())
+    w = pieces.w.detach()
+    assert abs(w.real.std().item() - math.sqrt(0.5)) < 0.03
+    assert abs(w.imag.std().item() - math.sqrt(0.5)) < 0.03
+    u, uc = _Complex("uniform"), _Complex("uniform-columns")
+    init_model(u, 5)
+    init_model(uc, 5)
+    assert torch.equal(uc.w.detach(), u.w.detach())
+    assert uc.w.detach().imag.abs().min() > 0
+
+
+class _Trunc(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.empty(256))
+
+    def reset_parameters(self) -> None:
+        nn.init.trunc_normal_(self.w, std=0.02, a=-math.inf, b=math.inf)
+
+
+def test_trunc_normal_with_infinite_bounds_is_a_normal_draw() -> None:
+    m = _Trunc()
+    rep = init_model(m, 1)
+    assert rep.filled == {"w": 1} and not rep.unnamed
+    ref = fanfill.fill_normal(torch.empty(256), 0.0, 0.02, seed=1, name="w")
+    assert torch.equal(m.w.detach(), ref)
+
+
+def test_invalid_arguments_are_refused_before_any_init() -> None:
+    m = nn.Linear(3, 4)
+    before = _state(m)
+    with pytest.raises(TypeError, match="nn.Module"):
+        init_model(m.state_dict(), 0)
+    with pytest.raises(TypeError, match="nn.Module"):
+        init_model("model", 0)
+    with pytest.raises(ValueError, match="not both"):
+        init_model(m, 0, rules="torch", init_fn=lambda mod: None)
+    with pytest.raises(TypeError, match="init_fn"):
+        init_model(m, 0, init_fn=42)
+    with pytest.raises(ValueError, match="'Linear'"):
+        init_model(m, 0, rules={"Linear": {"weight": "zeros"}})
+    with pytest.raises(TypeError, match="Linear"):
+        init_model(m, 0, rules={nn.Linear: "xavier_normal"})
+    with pytest.raises(TypeError, match="Linear"):
+        init_model(m, 0, rules={nn.Linear: {"weight": 1.0}})
+    for k, v in before.items():
+        assert torch.equal(_state(m)[k], v), k
+    rep = init_model(m, 0, rules={(nn.Linear, nn.Conv2d): {"weight": "zeros", "bias": "ones"}})
+    assert not rep.not_ruled and torch.equal(m.bias.detach(), torch.ones(4))
+
+
+class _PerRow(nn.Module):
+    def __init__(self, transposed: bool) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.empty(6, 4).t() if transposed else torch.empty(4, 6))
+
+    def reset_parameters(self) -> None:
+        with torch.no_grad():
+            for i in range(self.w.shape[0]):
+                self.w[i].normal_(0.0, 1.0)
+
+
+def test_non_contiguous_parameters_get_the_contiguous_models_values() -> None:
+    # torch's _ConvNd.reset_parameters draws a channels_last weight into a contiguous
+    # temporary; a per-row draw on a transposed parameter covers no element range.
+    a = nn.Conv3d(4, 6, 3)
+    init_model(a, 2)
+    for fmt, conv in ((torch.channels_last, nn.Conv2d(4, 6, 3)),
+                      (torch.channels_last_3d, nn.Conv3d(4, 6, 3))):
+        b = conv.to(memory_format=fmt)
+        ptr = b.weight.data_ptr()
+        rep = init_model(b, 2)
+        assert not rep.unnamed and rep.filled == {"weight": 1, "bias": 1}
+        assert b.weight.is_contiguous(memory_format=fmt) and b.weight.data_ptr() == ptr
+        ref = conv.__class__(4, 6, 3)
+        init_model(ref, 2)
+        assert torch.equal(b.weight.detach(), ref.weight.detach())
+        assert torch.equal(b.bias.detach(), ref.bias.detach())
+    c, d = _PerRow(False), _PerRow(True)
+    init_model(c, 2)
+    rep = init_model(d, 2)
+    assert rep.filled == {"w": 4} and d.w.stride() == (1, 4)
+    assert torch.equal(d.w.detach(), c.w.detach())
+
+
+class _Classifier(nn.Module):
+    """A Hugging Face backbone inside a plain wrapper, plus a task head."""
+
+    def __init__(self, tie: bool = False) -> None:
+        super().__init__()
+        cfg = transformers.LlamaConfig(
+            vocab_size=256, hidden_size=64, intermediate_size=128, num_hidden_layers=1,
+            num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=64,
+            tie_word_embeddings=tie, initializer_range=0.02)
+        self.backbone = transformers.LlamaForCausalLM(cfg)
+        self.head = nn.Linear(64, 3)
+
+
+@pytest.mark.parametrize("tie", [False, True])
+def test_hugging_face_model_inside_a_plain_wrapper_gets_its_own_init(tie: bool) -> None:
+    torch.manual_seed(0)
+    own = _state(_Classifier(tie))  # construction: the backbone's HF init, the head's torch init
+    m = _Classifier(tie)
+    rep = init_model(m, 1)
+    assert not rep.unnamed
+    q = "backbone.model.layers.0.self_attn.q_proj.weight"
+    ref = fanfill.fill_normal(torch.empty(64, 64), 0.0, 0.02, seed=1, name=q)
+    assert torch.equal(m.get_parameter(q).detach(), ref)  # HF's normal(0, 0.02), not kaiming
+    head = fanfill.fill_uniform(torch.empty(3, 64), -0.125, 0.125, seed=1, name="head.weight")
+    assert torch.equal(m.head.weight.detach(), head)
+    if tie:  # the kept name is the backbone's own save_pretrained key, prefixed
+        assert rep.names["backbone.lm_head.weight"] == "backbone.model.embed_tokens.weight"
+    _compare(own, _state(m))

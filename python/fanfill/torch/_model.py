@@ -95,13 +95,16 @@ def _span(t: torch.Tensor) -> tuple[int, int]:
 
 
 def _tied_targets(model: nn.Module) -> set[str]:
+    """Tied-parameter names (or patterns) the model and its submodules declare as the
+    copies ``save_pretrained`` drops, qualified from `model` (a Hugging Face model may sit
+    inside a plain wrapper module)."""
     out: set[str] = set()
-    for attr in ("all_tied_weights_keys", "_tied_weights_keys"):
-        keys = getattr(model, attr, None)
-        if isinstance(keys, Mapping):
-            out.update(str(k) for k in keys)
-        elif isinstance(keys, (list, tuple, set)):
-            out.update(str(k) for k in keys)
+    for mname, module in model.named_modules():
+        prefix = f"{mname}." if mname else ""
+        for attr in ("all_tied_weights_keys", "_tied_weights_keys"):
+            keys = getattr(module, attr, None)
+            if isinstance(keys, (Mapping, list, tuple, set)):
+                out.update(prefix + str(k) for k in keys)
     return out
 
 
@@ -153,7 +156,7 @@ class _Registry:
         if o is not None:
             return o, 0
         if _fill.is_dtensor(t):
-            return None
+            return self._find_dtensor_alias(t)
         key = _storage_key(t)
         if key is None or key not in self._by_storage:
             return None
@@ -164,6 +167,26 @@ class _Registry:
             plo, phi = _span(local)
             if plo <= lo and hi <= phi:
                 return self._by_name[name], lo - local.storage_offset()
+        return None
+
+    def _find_dtensor_alias(self, t: torch.Tensor) -> tuple[_Owner, int] | None:
+        """The DTensor parameter a DTensor `t` (``p.data``, ``p.detach()``) aliases: the same
+        global shape, mesh and placements over the same local shard (storage, offset, shape,
+        strides). A DTensor view of part of a parameter (``p[:3]``) is a redistributed
+        tensor, no alias: None."""
+        local = t._local_tensor
+        key = _storage_key(local)
+        if key is None:
+            return None
+        for name, owner_t, owner_local in self._by_storage.get(key, ()):
+            if (_fill.is_dtensor(owner_t) and owner_local.dtype == local.dtype
+                    and owner_local.storage_offset() == local.storage_offset()
+                    and owner_local.shape == local.shape
+                    and owner_local.stride() == local.stride()
+                    and owner_t.shape == t.shape
+                    and owner_t.device_mesh == t.device_mesh
+                    and tuple(owner_t.placements) == tuple(t.placements)):
+                return self._by_name[name], 0
         return None
 
 
@@ -188,10 +211,29 @@ class _Interceptor:
     def _count(self, name: str) -> None:
         self.report.filled[name] = self.report.filled.get(name, 0) + 1
 
+    @staticmethod
+    def _whole(owner: _Owner, t: torch.Tensor, start: int, strides: bool = True) -> bool:
+        """True where `t` (found in `owner`) is all of the owner's data: the owner itself, a
+        DTensor alias of it (``.data``, ``.detach()``), or a plain tensor over all of its
+        (local) data in the same layout (``.data`` of a tensor, ``to_local()`` of a DTensor)."""
+        if t is owner.tensor or _fill.is_dtensor(t):
+            return True
+        return (start == 0 and t.shape == owner.local.shape
+                and (not strides or t.stride() == owner.local.stride()))
+
     def try_fill(self, t: torch.Tensor, kind: int, mean: float, std: float, low: float,
                  high: float, what: str) -> bool:
-        """Fills a draw of one distribution on `t` if it lands on a named tensor."""
+        """Fills a draw of one distribution on `t` if it lands on a named tensor.
+
+        False (torch's own op runs) for a meta tensor, a tensor of no floating or complex
+        dtype (torch's ``normal_``/``uniform_`` raise there, and so they still do) and a draw
+        on no named tensor. A draw on a DTensor parameter through an alias (``p.data``,
+        ``p.detach()``, ``p.to_local()`` or a view of it) is written at the parameter's
+        global offsets, so the shards are those of the one-process init.
+        """
         if not isinstance(t, torch.Tensor) or t.is_meta:
+            return False
+        if not (t.is_floating_point() or t.is_complex()):
             return False
         found = self.registry.find(t)
         if found is None:
@@ -199,54 +241,81 @@ class _Interceptor:
             return False
         owner, start = found
         stream = _api.stream_id(owner.name)
-        if t is owner.tensor or (start == 0 and t.shape == owner.local.shape
-                                 and t.stride() == owner.local.stride()):
-            _fill.write(owner.tensor if t is owner.tensor else t, kind, mean, std, low, high,
-                        self.seed, stream, self.threads)
+        if self._whole(owner, t, start):
+            target = owner.tensor if (t is owner.tensor or _fill.is_dtensor(owner.tensor)) else t
+            _fill.write(target, kind, mean, std, low, high, self.seed, stream, self.threads)
         else:
-            self._fill_view(owner, t, start, kind, mean, std, low, high, stream)
+            self._fill_view(owner, t, kind, mean, std, low, high, stream)
         self._count(owner.name)
         return True
 
-    def _fill_view(self, owner: _Owner, t: torch.Tensor, start: int, kind: int, mean: float,
+    def _fill_view(self, owner: _Owner, t: torch.Tensor, kind: int, mean: float,
                    std: float, low: float, high: float, stream: int) -> None:
+        """Fills `t`, a view of part of the owner's (local) data, with the stream elements at
+        the indices its elements have in the owner (a DTensor's: in the global tensor).
+
+        Complex tensors are filled through their real view, as a whole one is: both parts
+        drawn, normal's std divided by sqrt(2), stream index = index in the real view.
+        """
+        if t.numel() == 0:
+            return
         local = owner.local
+        dtensor = _fill.is_dtensor(owner.tensor)
+        if t.is_complex():
+            if t.is_conj() or t.is_neg() or local.is_conj() or local.is_neg():
+                raise ValueError(f"init_model: a random draw on a conjugated or negated view "
+                                 f"of the complex tensor {owner.name} is not supported")
+            t, local = torch.view_as_real(t), torch.view_as_real(local)
+            if kind == _fill.NORMAL:
+                std = std / math.sqrt(2.0)
         if not local.is_contiguous():
             raise ValueError(f"init_model: a random draw on a view of the non-contiguous "
                              f"tensor {owner.name} is not supported")
-        if _fill.is_dtensor(owner.tensor):
-            raise ValueError(f"init_model: a random draw on a view of the DTensor {owner.name} "
-                             "is not supported")
         lo, hi = _span(t)
-        first = lo - local.storage_offset()
-        n = hi - lo + 1
-        tmp = torch.empty(n, dtype=t.dtype if t.dtype in _fill.NATIVE else torch.float32)
-        kw: dict[str, Any] = {"seed": self.seed, "stream": stream, "first_index": first,
-                              "threads": self.threads}
-        if kind == _fill.UNIFORM:
-            _api.fill_uniform(tmp, low, high, **kw)
-        elif kind == _fill.NORMAL:
-            _api.fill_normal(tmp, mean, std, **kw)
+        base = local.storage_offset()
+        dtype = t.dtype if t.dtype in _fill.NATIVE else torch.float32
+        kw: dict[str, Any] = {"seed": self.seed, "stream": stream, "threads": self.threads}
+        if dtensor:
+            # The rows (dim 0 of the local shard) the view touches, at their global offsets.
+            _, gshape, offset = _fill.dtensor_local_block(owner.tensor)
+            if local.dim() > len(gshape):  # the real view of a complex shard
+                gshape, offset = [*gshape, 2], [*offset, 0]
+            row = local.numel() // local.shape[0]
+            r0, r1 = (lo - base) // row, (hi - base) // row
+            block = torch.empty((r1 - r0 + 1, *local.shape[1:]), dtype=dtype)
+            kw.update(global_shape=gshape, offset=[offset[0] + r0, *offset[1:]])
+            first = base + r0 * row
         else:
-            _api.fill_truncated_normal(tmp, mean, std, low, high, **kw)
-        view = tmp.as_strided(tuple(t.shape), tuple(t.stride()), t.storage_offset() - lo)
+            block = torch.empty(hi - lo + 1, dtype=dtype)
+            kw["first_index"] = lo - base
+            first = lo
+        if kind == _fill.UNIFORM:
+            _api.fill_uniform(block, low, high, **kw)
+        elif kind == _fill.NORMAL:
+            _api.fill_normal(block, mean, std, **kw)
+        else:
+            _api.fill_truncated_normal(block, mean, std, low, high, **kw)
+        view = block.as_strided(tuple(t.shape), tuple(t.stride()), t.storage_offset() - first)
         with torch.no_grad():
             t.copy_(view)
 
     def try_scheme(self, t: torch.Tensor, spec: str, what: str) -> bool:
-        """Fills a whole-tensor scheme (orthogonal, sparse) if `t` is a whole named tensor."""
+        """Fills a whole-tensor scheme (orthogonal, sparse) if `t` is a whole named tensor
+        (for a DTensor parameter, also through an alias: ``p.data``, ``p.to_local()``)."""
         if not isinstance(t, torch.Tensor) or t.is_meta:
+            return False
+        if not (t.is_floating_point() or t.is_complex()):
             return False
         found = self.registry.find(t)
         if found is None:
             self._unnamed(what, t)
             return False
         owner, start = found
-        if not (t is owner.tensor or (start == 0 and t.shape == owner.local.shape)):
+        if not self._whole(owner, t, start, strides=False):
             self._unnamed(f"{what} on part of {owner.name}", t)
             return False
-        _fill.write_scheme(owner.tensor if t is owner.tensor else t, spec, self.seed,
-                           _api.stream_id(owner.name), self.threads)
+        target = owner.tensor if (t is owner.tensor or _fill.is_dtensor(owner.tensor)) else t
+        _fill.write_scheme(target, spec, self.seed, _api.stream_id(owner.name), self.threads)
         self._count(owner.name)
         return True
 
@@ -355,8 +424,11 @@ def _patched_trunc(orig: Callable[..., torch.Tensor]) -> Callable[..., torch.Ten
                                b: float, generator: torch.Generator | None = None) -> torch.Tensor:
         it = active()
         if it is not None and not tensor.is_meta and std > 0 and a < b:
+            # No truncation (a = -inf, b = inf): a normal draw, as fanfill's nn_init does.
+            untruncated = a == -math.inf and b == math.inf
+            kind = _fill.NORMAL if untruncated else _fill.TRUNC
             with torch._C.DisableTorchFunction():
-                if it.try_fill(tensor, _fill.TRUNC, float(mean), float(std), float(a), float(b),
+                if it.try_fill(tensor, kind, float(mean), float(std), float(a), float(b),
                                "trunc_normal_"):
                     return tensor
         return orig(tensor, mean, std, a, b, generator=generator)
@@ -421,16 +493,28 @@ def _patches() -> Iterator[None]:
                 setattr(obj, attr, orig)
 
 
-def _zero_dtensor_padding_rows(model: nn.Module) -> None:
+# An embedding whose init zeroes its padding row: (module, kept weight name, fanfill draws on
+# that weight when its init had run).
+_PadZeroed = tuple[nn.Embedding, str, int]
+
+
+def _zero_dtensor_padding_rows(pads: list[_PadZeroed], report: InitReport) -> None:
     """Embedding inits zero the padding row by indexing (``weight[padding_idx]``), which on a
-    DTensor row-sharded weight writes to a redistributed copy: zero it in its shard."""
-    for m in model.modules():
-        pad = getattr(m, "padding_idx", None)
-        if isinstance(m, nn.Embedding) and pad is not None and _fill.is_dtensor(m.weight):
-            local, _, offset = _fill.dtensor_local_block(m.weight)
-            row = pad - offset[0]
-            if 0 <= row < local.shape[0]:
-                local[row].zero_()
+    DTensor row-sharded weight writes to a redistributed copy: zero it in its shard.
+
+    Only for the embeddings whose init is known to zero it (``pads``: ``nn.Embedding``'s own
+    ``reset_parameters``, a Hugging Face ``init_weights``) and which no later init redrew
+    (the draw count is unchanged): an embedding that keeps ``padding_idx`` only as the
+    gradient mask, with an init of its own drawing every row, keeps its drawn row.
+    """
+    for m, name, draws in pads:
+        pad = m.padding_idx
+        if pad is None or not _fill.is_dtensor(m.weight) or report.filled.get(name, 0) != draws:
+            continue
+        local, _, offset = _fill.dtensor_local_block(m.weight)
+        row = pad - offset[0]
+        if 0 <= row < local.shape[0]:
+            local[row].zero_()
 
 
 def _takes_no_arguments(fn: Callable[..., Any]) -> bool:
@@ -487,25 +571,131 @@ def _tied_aliases_detached(model: nn.Module, registry: _Registry) -> Iterator[No
             table[leaf] = t
 
 
-def _run_own_init(model: nn.Module) -> None:
-    if hasattr(model, "_init_weights") and hasattr(model, "init_weights"):
-        # Hugging Face: clear the "already initialized" flags, then its own init (and tying).
-        for m in model.modules():
-            if getattr(m, "_is_hf_initialized", False):
-                m._is_hf_initialized = False
-        for t in list(model.parameters()) + list(model.buffers()):
-            if getattr(t, "_is_hf_initialized", False):
-                t._is_hf_initialized = False
-        model.init_weights()
-        return
-    # Children before parents (reversed pre-order), as construction runs them: a parent's
-    # reset (e.g. MultiheadAttention zeroing out_proj.bias) has the last word.
-    for m in reversed(list(model.modules())):
+def _is_hf(module: nn.Module) -> bool:
+    """A Hugging Face model (``PreTrainedModel``): its own init is ``init_weights()``."""
+    return hasattr(module, "_init_weights") and hasattr(module, "init_weights")
+
+
+def _hf_init(model: nn.Module) -> None:
+    """Clears Hugging Face's "already initialized" flags, then runs its init (and tying)."""
+    for m in model.modules():
+        if getattr(m, "_is_hf_initialized", False):
+            m._is_hf_initialized = False
+    for t in list(model.parameters()) + list(model.buffers()):
+        if getattr(t, "_is_hf_initialized", False):
+            t._is_hf_initialized = False
+    model.init_weights()
+
+
+def _run_own_init(model: nn.Module, registry: _Registry, report: InitReport) -> list[_PadZeroed]:
+    """Runs the model's own init; returns the embeddings whose init zeroes the padding row.
+
+    A Hugging Face model (also one inside a plain wrapper, e.g. a backbone plus a task
+    head) is initialized as a unit by its ``init_weights()``, its descendants'
+    ``reset_parameters`` not run; every other module by its ``reset_parameters`` (or
+    ``_reset_parameters``), children before parents (reversed pre-order), as
+    construction runs them: a parent's reset (e.g. MultiheadAttention zeroing
+    out_proj.bias) has the last word.
+    """
+    pads: list[_PadZeroed] = []
+
+    def zeroes_padding(module: nn.Module) -> None:
+        for m in module.modules():
+            owner = registry._ids.get(id(getattr(m, "weight", None)))
+            if isinstance(m, nn.Embedding) and owner is not None:  # not a tied stand-in
+                pads.append((m, owner.name, report.filled.get(owner.name, 0)))
+
+    if _is_hf(model):
+        _hf_init(model)
+        zeroes_padding(model)
+        return pads
+    modules = list(model.modules())
+    units: set[int] = set()  # the outermost Hugging Face submodules
+    inside: set[int] = set()  # they and their descendants
+    for m in modules:  # pre-order: a unit comes before its descendants
+        if id(m) not in inside and _is_hf(m):
+            units.add(id(m))
+            inside.update(id(d) for d in m.modules())
+    for m in reversed(modules):
+        if id(m) in units:
+            _hf_init(m)
+            zeroes_padding(m)
+            continue
+        if id(m) in inside:
+            continue
         for attr in ("reset_parameters", "_reset_parameters"):
             fn = getattr(m, attr, None)
             if callable(fn) and _takes_no_arguments(fn):
                 fn()
+                if (isinstance(m, nn.Embedding)
+                        and getattr(type(m), attr, None) is nn.Embedding.reset_parameters):
+                    zeroes_padding(m)
                 break
+    return pads
+
+
+def _overlaps(t: torch.Tensor) -> bool:
+    """True where some elements of `t` share memory (an expanded tensor, a stride of 0)."""
+    check = getattr(torch, "_debug_has_internal_overlap", None)
+    if check is not None:
+        return int(check(t)) == 1  # 0: no, 1: yes, 2: not known (no stride 0; copy_ accepts it)
+    return any(size > 1 and stride == 0 for size, stride in zip(t.shape, t.stride(),
+                                                               strict=True))
+
+
+@contextlib.contextmanager
+def _contiguous_data(model: nn.Module) -> Iterator[None]:
+    """Gives every non-contiguous parameter/buffer (e.g. a channels_last conv weight) a
+    contiguous copy of its data while the model's own init runs, and copies the result
+    back into the original memory afterwards (its memory format kept).
+
+    torch's ``_ConvNd.reset_parameters`` draws a non-contiguous weight into a contiguous
+    temporary and copies it (a tensor no name reaches), and a draw on a view of a
+    non-contiguous tensor has no element range to fill; on the contiguous copy both are
+    keyed by the parameter's name at logical indices, so values equal the contiguous
+    model's. DTensors, meta tensors and tensors sharing their storage with another named
+    tensor are left as they are.
+    """
+    tensors = {id(t): t for _, t in model.named_parameters()}
+    tensors.update({id(b): b for _, b in model.named_buffers() if b is not None})
+    keys: dict[int, int] = {}
+    for t in tensors.values():
+        key = None if _fill.is_dtensor(t) else _storage_key(t)
+        if key is not None:
+            keys[key] = keys.get(key, 0) + 1
+    swapped: list[tuple[torch.Tensor, torch.Tensor]] = []
+    for t in tensors.values():
+        if _fill.is_dtensor(t) or t.is_meta or t.layout != torch.strided or t.is_contiguous():
+            continue
+        key = _storage_key(t)
+        if key is None or keys.get(key, 0) != 1 or _overlaps(t):
+            continue  # shared storage; or elements sharing memory (copying back would raise)
+        old = t.data
+        t.data = old.contiguous()
+        swapped.append((t, old))
+    try:
+        yield
+    finally:
+        with torch.no_grad():
+            for t, old in reversed(swapped):
+                old.copy_(t.data)
+                t.data = old
+
+
+def _check_rules_table(rules: Mapping[Any, Any]) -> None:
+    """Raises for a malformed ``{module type: {param: scheme}}`` table, naming the entry."""
+    for typ, table in rules.items():
+        types = typ if isinstance(typ, tuple) else (typ,)
+        if not types or not all(isinstance(x, type) for x in types):
+            raise ValueError(f"rules: the key {typ!r} is not a module type (e.g. nn.Linear) "
+                             "or a tuple of them")
+        if not isinstance(table, Mapping):
+            raise TypeError(f"rules[{typ!r}] must be a mapping {{parameter name: scheme spec}}, "
+                            f"got {type(table).__name__} {table!r}")
+        for pname, spec in table.items():
+            if not isinstance(pname, str) or not isinstance(spec, str):
+                raise TypeError(f"rules[{typ!r}]: entries must be parameter name -> scheme "
+                                f"spec strings, got {pname!r}: {spec!r}")
 
 
 # ---------------------------------------------------------------- rules
@@ -629,16 +819,22 @@ def init_model(model: nn.Module, seed: int, *, strict: bool = False, rules: Any 
     """Initializes `model` in place with every random value from fanfill; returns a report.
 
     Default: runs the model's own init code (``init_fn(model)`` if given; a
-    Hugging Face model's ``init_weights()``; otherwise each module's
-    ``reset_parameters``/``_reset_parameters``, children first) and fills each
-    random draw that lands on a parameter or buffer from
-    (seed, stream_id(qualified name)) at the elements it covers. Tied
+    Hugging Face model's ``init_weights()``, also for one inside a plain wrapper
+    module, whose descendants' ``reset_parameters`` then do not run; otherwise
+    each module's ``reset_parameters``/``_reset_parameters``, children first) and
+    fills each random draw that lands on a parameter or buffer from
+    (seed, stream_id(qualified name)) at the elements it covers. Draws on
+    integer or bool tensors are torch's (which raises). Non-contiguous
+    parameters (channels_last convs) are initialized through a contiguous copy
+    (values as the contiguous model's, memory format kept; not for ``init_fn``). Tied
     parameters use the name ``save_pretrained`` keeps and are initialized once,
     by the init of the module holding that name: the other owners' init runs
     on a meta stand-in and is discarded, as in a model that ties after its init
     (e.g. BERT's decoder / Gemma's lm_head do not redraw the embedding, whose
     padding row stays zero). ``init_fn`` runs on the model as it is, tied.
-    DTensor parameters are filled shard by shard at their global offsets.
+    DTensor parameters are filled shard by shard at their global offsets, also
+    where the init draws through ``p.data``, ``p.detach()``, ``p.to_local()`` or a
+    view of the local shard.
 
     strict: raise RuntimeError on a random draw that lands on no named
         parameter (default: such draws keep torch's values and are listed in
@@ -651,27 +847,43 @@ def init_model(model: nn.Module, seed: int, *, strict: bool = False, rules: Any 
     threads: fanfill threads per fill (0: all cores); results do not depend on it.
 
     Meta-built models: materialize first (``model.to_empty(device="cpu")``).
+
+    Raises TypeError for a `model` that is no ``nn.Module`` or an `init_fn` that
+    is not callable, ValueError for both `rules` and `init_fn`; in a `rules`
+    dict, ValueError for a key that is no module type (or tuple of types),
+    TypeError for a value that is no {name: spec string} mapping.
     """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"init_model: model must be a torch.nn.Module, got {type(model).__name__}")
+    if rules is not None and init_fn is not None:
+        raise ValueError("init_model: give rules= or init_fn=, not both")
+    if init_fn is not None and not callable(init_fn):
+        raise TypeError(f"init_model: init_fn must be callable, got {type(init_fn).__name__}")
+    if isinstance(rules, Mapping):
+        _check_rules_table(rules)
     seed = _api._u64("seed", seed)
     threads = _api._threads(threads)
-    registry = _Registry(model)
-    report = InitReport(names=dict(registry.aliases))
     with torch.no_grad():
         if rules is not None:
+            registry = _Registry(model)
+            report = InitReport(names=dict(registry.aliases))
             _run_rules(model, rules, registry, seed, threads, report)
             return report
-        interceptor = _Interceptor(registry, seed, strict, threads, report)
-        prev = _fill.set_active(interceptor)
-        try:
-            with _patches(), _Mode(interceptor):
-                if init_fn is not None:
-                    init_fn(model)
-                else:
-                    with _tied_aliases_detached(model, registry):
-                        _run_own_init(model)
-                    _zero_dtensor_padding_rows(model)
-        finally:
-            _fill.set_active(prev)
+        with contextlib.nullcontext() if init_fn is not None else _contiguous_data(model):
+            registry = _Registry(model)  # after _contiguous_data: the storages the init sees
+            report = InitReport(names=dict(registry.aliases))
+            interceptor = _Interceptor(registry, seed, strict, threads, report)
+            prev = _fill.set_active(interceptor)
+            try:
+                with _patches(), _Mode(interceptor):
+                    if init_fn is not None:
+                        init_fn(model)
+                    else:
+                        with _tied_aliases_detached(model, registry):
+                            pads = _run_own_init(model, registry, report)
+                        _zero_dtensor_padding_rows(pads, report)
+            finally:
+                _fill.set_active(prev)
     kept = dict.fromkeys(registry.aliases.get(n, n) for n, _ in model.named_parameters())
     report.not_drawn = [n for n in kept if n not in report.filled]
     return report
