@@ -212,14 +212,19 @@ class _Interceptor:
         self.report.filled[name] = self.report.filled.get(name, 0) + 1
 
     @staticmethod
-    def _whole(owner: _Owner, t: torch.Tensor, start: int, strides: bool = True) -> bool:
-        """True where `t` (found in `owner`) is all of the owner's data: the owner itself, a
-        DTensor alias of it (``.data``, ``.detach()``), or a plain tensor over all of its
-        (local) data in the same layout (``.data`` of a tensor, ``to_local()`` of a DTensor)."""
-        if t is owner.tensor or _fill.is_dtensor(t):
-            return True
-        return (start == 0 and t.shape == owner.local.shape
-                and (not strides or t.stride() == owner.local.stride()))
+    def _whole(owner: _Owner, t: torch.Tensor, start: int,
+               strides: bool = True) -> torch.Tensor | None:
+        """The tensor to write where `t` (found in `owner`) is all of the owner's data, else
+        None. All of it: the owner itself, a DTensor alias of it (``.data``, ``.detach()``),
+        or a plain tensor over all of its (local) data in the same layout (``.data`` of a
+        tensor, ``to_local()`` of a DTensor). A DTensor owner is written itself (at its
+        global offsets), a plain one through `t`."""
+        whole = t is owner.tensor or _fill.is_dtensor(t) or (
+            start == 0 and t.shape == owner.local.shape
+            and (not strides or t.stride() == owner.local.stride()))
+        if not whole:
+            return None
+        return owner.tensor if t is owner.tensor or _fill.is_dtensor(owner.tensor) else t
 
     def try_fill(self, t: torch.Tensor, kind: int, mean: float, std: float, low: float,
                  high: float, what: str) -> bool:
@@ -241,8 +246,8 @@ class _Interceptor:
             return False
         owner, start = found
         stream = _api.stream_id(owner.name)
-        if self._whole(owner, t, start):
-            target = owner.tensor if (t is owner.tensor or _fill.is_dtensor(owner.tensor)) else t
+        target = self._whole(owner, t, start)
+        if target is not None:
             _fill.write(target, kind, mean, std, low, high, self.seed, stream, self.threads)
         else:
             self._fill_view(owner, t, kind, mean, std, low, high, stream)
@@ -311,10 +316,10 @@ class _Interceptor:
             self._unnamed(what, t)
             return False
         owner, start = found
-        if not self._whole(owner, t, start, strides=False):
+        target = self._whole(owner, t, start, strides=False)
+        if target is None:
             self._unnamed(f"{what} on part of {owner.name}", t)
             return False
-        target = owner.tensor if (t is owner.tensor or _fill.is_dtensor(owner.tensor)) else t
         _fill.write_scheme(target, spec, self.seed, _api.stream_id(owner.name), self.threads)
         self._count(owner.name)
         return True
@@ -605,12 +610,8 @@ def _run_own_init(model: nn.Module, registry: _Registry, report: InitReport) -> 
             if isinstance(m, nn.Embedding) and owner is not None:  # not a tied stand-in
                 pads.append((m, owner.name, report.filled.get(owner.name, 0)))
 
-    if _is_hf(model):
-        _hf_init(model)
-        zeroes_padding(model)
-        return pads
     modules = list(model.modules())
-    units: set[int] = set()  # the outermost Hugging Face submodules
+    units: set[int] = set()  # the outermost Hugging Face modules (the model itself, if one)
     inside: set[int] = set()  # they and their descendants
     for m in modules:  # pre-order: a unit comes before its descendants
         if id(m) not in inside and _is_hf(m):
