@@ -702,14 +702,15 @@ int main(int argc, char** argv) {
   }
   try {
     if (args.hf) {
-      // Validate the config on rank 0 before anything is created, then make the directory.
+      // Validate the config on rank 0 before anything is created, then make the
+      // directory (and missing parents, as fanfill hf and save_pretrained do).
       std::string err;
       if (rank == 0) {
         try {
           fanfill::hf::BuildHfModel(spec_text, args.dtype);
           fanfill::hf::ParseShardSize(args.max_shard_size);
           std::error_code ec;
-          std::filesystem::create_directory(args.out_path, ec);
+          std::filesystem::create_directories(args.out_path, ec);
           if (ec) err = "cannot create '" + args.out_path + "': " + ec.message();
         } catch (const std::exception& e) {
           err = e.what();

@@ -501,7 +501,9 @@ def test_failed_write_removes_the_directory_it_created(tmp_path):
         signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
         resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096))
 
-    for out, existed in ((tmp_path / "new", False), (tmp_path / "old", True)):
+    (tmp_path / "have").mkdir()
+    for out, existed in ((tmp_path / "new", False), (tmp_path / "old", True),
+                         (tmp_path / "have" / "a" / "b", False)):
         if existed:
             out.mkdir()
         proc = subprocess.run([CLI, "hf", str(cfg), "--seed", "1", "--out", str(out)],
@@ -510,6 +512,27 @@ def test_failed_write_removes_the_directory_it_created(tmp_path):
         assert out.exists() == existed  # created by the run: removed; there before: kept
         if existed:
             assert list(out.iterdir()) == []
+    # the parents it created went too; the one that was there stays
+    assert (tmp_path / "have").is_dir() and list((tmp_path / "have").iterdir()) == []
+
+
+def test_missing_parents_are_created(tmp_path):
+    # As save_pretrained (os.makedirs): --out a/b/c/ makes a and b too.
+    cfg = tmp_path / "config.json"
+    cfg.write_text(json.dumps(CASES["llama"][0]))
+    out = tmp_path / "a" / "b" / "c"
+    run_cli("hf", cfg, "--seed", 1, "--out", str(out) + "/")
+    assert (out / "config.json").is_file() and (out / "model.safetensors").is_file()
+    same = tmp_path / "flat"
+    run_cli("hf", cfg, "--seed", 1, "--out", same)
+    assert (same / "model.safetensors").read_bytes() == (out / "model.safetensors").read_bytes()
+    # a parent that is a file: a clear error, nothing created
+    (tmp_path / "file").write_text("x")
+    proc = run_cli("hf", cfg, "--seed", 1, "--out", tmp_path / "file" / "sub" / "out",
+                   check=False)
+    assert proc.returncode != 0
+    assert proc.stderr.startswith("fanfill: error: cannot create directory"), proc.stderr
+    assert (tmp_path / "file").read_text() == "x"
 
 
 def test_interrupt_leaves_only_complete_files(tmp_path):

@@ -353,9 +353,15 @@ void WriteHf(const HfOptions& opts, uint64_t seed, bool force, ProgressStyle pro
   }
   if (opts.out.empty()) throw std::invalid_argument("--out DIR is required (or --dry-run)");
   const std::string config_out = hf::OutputConfigJson(config_text, model);
-  const fs::path dir(opts.out);
+  fs::path dir(opts.out);
+  if (!dir.has_filename()) dir = dir.parent_path();  // "out/" is "out"
   std::error_code ec;
-  bool created = false;  // by this run: removed again if it fails
+  // The directories this run creates, innermost first: removed again if it
+  // fails (each only if empty: nothing else is ever deleted).
+  std::vector<fs::path> created;
+  auto remove_created = [&] {
+    for (const fs::path& d : created) fs::remove(d, ec);
+  };
   if (fs::exists(dir, ec)) {
     if (!fs::is_directory(dir, ec)) {
       throw std::runtime_error("'" + opts.out + "' exists and is not a directory");
@@ -363,10 +369,21 @@ void WriteHf(const HfOptions& opts, uint64_t seed, bool force, ProgressStyle pro
     if (!fs::is_empty(dir, ec) && !force) {
       throw std::runtime_error("'" + opts.out + "' is not empty (use --force to write into it)");
     }
-  } else if (!fs::create_directory(dir, ec)) {
-    throw std::runtime_error("cannot create directory '" + opts.out + "': " + ec.message());
   } else {
-    created = true;
+    // Missing parents too, as save_pretrained (os.makedirs) creates them.
+    std::vector<fs::path> missing;
+    for (fs::path d = dir; !d.empty() && !fs::exists(d, ec); d = d.parent_path()) {
+      missing.push_back(d);
+      if (d == d.parent_path()) break;
+    }
+    for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+      if (!fs::create_directory(*it, ec)) {
+        const std::string why = ec ? ec.message() : "it exists and is not a directory";
+        remove_created();
+        throw std::runtime_error("cannot create directory '" + it->string() + "': " + why);
+      }
+      created.insert(created.begin(), *it);
+    }
   }
   std::vector<std::string> written;
   try {
@@ -398,7 +415,7 @@ void WriteHf(const HfOptions& opts, uint64_t seed, bool force, ProgressStyle pro
     write_text("config.json", config_out);
   } catch (...) {
     for (const std::string& path : written) fs::remove(path, ec);
-    if (created) fs::remove(dir, ec);  // only if empty: nothing else is ever deleted
+    remove_created();
     throw;
   }
   // As save_pretrained: weight files of an earlier save that this one does
@@ -522,7 +539,7 @@ int Main(int argc, char** argv) {
       "split. FP8 is refused.");
   hf->add_option("config", hf_opts.config, "config.json of the model")->required();
   hf->add_option("--seed", seed_text, "Seed, an integer in [0, 2^64)")->required();
-  hf->add_option("--out", hf_opts.out, "Output directory (created; must be empty unless --force)");
+  hf->add_option("--out", hf_opts.out, "Output directory (created, with missing parents; must be empty unless --force)");
   hf->add_option("--dtype", hf_opts.dtype,
                  "bf16, f16 or f32 (default: the config's dtype / torch_dtype, else f32)");
   hf->add_option("--max-shard-size", hf_opts.max_shard_size,
