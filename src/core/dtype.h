@@ -121,16 +121,6 @@ struct F8Format {
       ((kDenormMagicBits >> 23) << kMantBits) + (uint32_t{1} << (kMantBits - 1));
   static_assert(kMantBits != 3 || kFillBias == 1132);
   static_assert(kMantBits != 2 || kFillBias == 538);
-  // x86 (pmaddwd): C = 2^(e + kShift) (1 + kPmaddMantissa 2^-23) instead,
-  // whose low half read as a signed 16-bit number is minus the exponent part
-  // of kFillBias, so that the sum is the pattern itself (no bias). Even, as
-  // 0x400000 (round to nearest even), and below 2^16 - 2^(kMantBits + 1)
-  // (no carry out of the low half).
-  static constexpr uint32_t kPmaddMantissa = 0x10000u - ((kDenormMagicBits >> 23) << kMantBits);
-  static constexpr uint32_t kPmaddMagicOffset = (uint32_t{kShift} << 23) | kPmaddMantissa;
-  static_assert(kPmaddMantissa % 2 == 0 && kPmaddMantissa < 0x10000u - (2u << kMantBits));
-  static_assert(kMantBits != 3 || kPmaddMantissa == 64408);
-  static_assert(kMantBits != 2 || kPmaddMantissa == 65000);
 };
 
 template <int kMantBits>

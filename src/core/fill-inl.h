@@ -102,11 +102,11 @@ HWY_INLINE VecOf<DU> ToF8Bits(DF df, DU du, VecOf<DF> v) {
 // |v| < 61440 (E5M2): what the fills store (they refuse parameters whose
 // values could exceed the largest finite value, 448 / 57344, and a float
 // rounding of such a value stays far below these bounds), where neither
-// saturation nor overflow can happen. Lane j of the result is the FP8
-// pattern of v_j that internal::FloatToF8Bits gives, on x86 without its sign
-// bit (which StoreQuad merges apart: F8SignBytes) and times 2^8, elsewhere
-// plus F::kFillBias; StoreQuad sums four such vectors shifted into their
-// bytes (and subtracts the biases once: exact modulo 2^32).
+// saturation nor overflow can happen. Lane j of the result is
+// (FP8 pattern of v_j + F::kFillBias) << kF8FillUnitShift, the pattern
+// internal::FloatToF8Bits gives (on x86 without its sign bit, which
+// StoreQuad merges apart: F8SignBytes); StoreQuad sums four such vectors
+// shifted into their bytes and subtracts the biases once (exact modulo 2^32).
 //
 // One rounding, done by the FPU, for normal and subnormal results alike:
 // with e = max(exponent of |v|, the smallest normal's e_min = 1 - bias), the
@@ -121,18 +121,12 @@ HWY_INLINE VecOf<DU> ToF8Bits(DF df, DU du, VecOf<DF> v) {
 // bits(t) >> kShift = 2^kMantBits E + 2^(kMantBits-1), E = C's exponent
 // field = e + 127 + kShift; so (bits(t) & 0xFFFF) + (bits(t) >> kShift) =
 // pattern + kFillBias (elsewhere than x86 the sign, put at bit 7 of the low
-// half first, adds its 128). On x86 one pmaddwd forms that sum times 2^8
-// (the low half times 256, the high half, < 2^15, times 2^(24 - kShift)),
-// and there C's mantissa field is F::kPmaddMantissa instead of 0x400000:
-// also even, and the low half + k (below 2^16, no carry) read as a signed
-// 16-bit number is k - 2^kMantBits (E_min + 127 + kShift), E_min the
-// smallest normal's exponent, while the high half adds 2^kMantBits E: the
-// sum is the pattern itself, with no bias to subtract (AVX2 normal f8e4m3
-// 1.03x faster, docs/benchmarks.md). With an FMA instruction t =
-// fma(2^e, C 2^-e, |v|): the product is C exactly, so the one rounding is
-// the same. Nothing here is subnormal but possibly |v| itself, which rounds
-// to k = 0 whether or not the FPU treats it as zero, so MXCSR's FTZ/DAZ do
-// not change the result.
+// half first, adds its 128). On x86 one pmaddwd forms that sum (times 2^8:
+// the low half times 256, the high half, < 2^15, times 2^(24 - kShift)).
+// With an FMA instruction t = fma(2^e, 1.5 * 2^kShift, |v|): the product is
+// C exactly, so the one rounding is the same. Nothing here is subnormal but
+// possibly |v| itself, which rounds to k = 0 whether or not the FPU treats
+// it as zero, so MXCSR's FTZ/DAZ do not change the result.
 #undef FANFILL_F8_PMADDWD  // defined once per target
 #if HWY_TARGET == HWY_AVX3 || HWY_TARGET == HWY_AVX3_DL || HWY_TARGET == HWY_AVX2 || \
     HWY_TARGET == HWY_SSE4 || HWY_TARGET == HWY_SSSE3
@@ -150,13 +144,13 @@ HWY_INLINE VecOf<DU> F8FillBits(DF df, DU du, VecOf<DF> v) {
   const auto mag = hn::And(bits, hn::Set(du, 0x7FFFFFFFu));
   const auto e = hn::BitCast(du, hn::Max(hn::BitCast(di, hn::And(bits, hn::Set(du, 0x7F800000u))),
                                          hn::Set(di, static_cast<int32_t>(F::kMinNormalBits))));
-  constexpr uint32_t kOffset = FANFILL_F8_PMADDWD ? F::kPmaddMagicOffset : F::kRoundMagicOffset;
 #if HWY_NATIVE_FMA
-  constexpr float kC = std::bit_cast<float>((127u << 23) + kOffset);  // C / 2^e
+  static_assert(F::kRoundMagicOffset == ((uint32_t{F::kShift} << 23) | 0x00400000u));
+  constexpr float kC = 1.5f * static_cast<float>(uint32_t{1} << F::kShift);  // C / 2^e
   const auto t = hn::BitCast(du, hn::MulAdd(hn::BitCast(df, e), hn::Set(df, kC),
                                             hn::BitCast(df, mag)));
 #else
-  const auto c = hn::Add(e, hn::Set(du, kOffset));
+  const auto c = hn::Add(e, hn::Set(du, F::kRoundMagicOffset));
   const auto t = hn::BitCast(du, hn::Add(hn::BitCast(df, mag), hn::BitCast(df, c)));
 #endif
 #if FANFILL_F8_PMADDWD
@@ -231,14 +225,12 @@ HWY_INLINE void StoreQuad(DF df, V v0, V v1, V v2, V v3, void* out) {
     auto f8 = [&](V v) { return F8FillBits<kMant>(df, du, v); };
     const auto s01 = hn::Add(ShiftBy<-kUnit>(f8(v0)), ShiftBy<8 - kUnit>(f8(v1)));
     const auto s23 = hn::Add(ShiftBy<16 - kUnit>(f8(v2)), ShiftBy<24 - kUnit>(f8(v3)));
+    const auto bias = hn::Set(du, internal::F8Format<kMant>::kFillBias * 0x01010101u);
+    auto merged = hn::Sub(hn::Add(s01, s23), bias);
 #if FANFILL_F8_PMADDWD
-    auto merged = hn::Add(s01, s23);
     const auto sign = F8SignBytes(du, hn::BitCast(du, v0), hn::BitCast(du, v1),
                                   hn::BitCast(du, v2), hn::BitCast(du, v3));
     merged = hn::OrAnd(merged, sign, hn::Set(du, 0x80808080u));
-#else
-    const auto bias = hn::Set(du, internal::F8Format<kMant>::kFillBias * 0x01010101u);
-    const auto merged = hn::Sub(hn::Add(s01, s23), bias);
 #endif
     hn::StoreU(merged, du, static_cast<uint32_t*>(out));
   } else if constexpr (kDType == DType::kBF16) {
