@@ -470,6 +470,9 @@ def test_invalid_arguments_are_refused_before_any_init() -> None:
         init_model(m, 0, rules="torch", init_fn=lambda mod: None)
     with pytest.raises(TypeError, match="init_fn"):
         init_model(m, 0, init_fn=42)
+    for bad in ("no", 1, None):  # a truthy string used to mean strict
+        with pytest.raises(TypeError, match="strict must be a bool"):
+            init_model(m, 0, strict=bad)
     with pytest.raises(ValueError, match="'Linear'"):
         init_model(m, 0, rules={"Linear": {"weight": "zeros"}})
     with pytest.raises(TypeError, match="Linear"):

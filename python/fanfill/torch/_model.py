@@ -849,10 +849,11 @@ def init_model(model: nn.Module, seed: int, *, strict: bool = False, rules: Any 
 
     Meta-built models: materialize first (``model.to_empty(device="cpu")``).
 
-    Raises TypeError for a `model` that is no ``nn.Module`` or an `init_fn` that
-    is not callable, ValueError for both `rules` and `init_fn`; in a `rules`
-    dict, ValueError for a key that is no module type (or tuple of types),
-    TypeError for a value that is no {name: spec string} mapping.
+    Raises TypeError for a `model` that is no ``nn.Module``, an `init_fn` that
+    is not callable or a `strict` that is no bool, ValueError for both `rules`
+    and `init_fn`; in a `rules` dict, ValueError for a key that is no module
+    type (or tuple of types), TypeError for a value that is no {name: spec
+    string} mapping.
     """
     if not isinstance(model, nn.Module):
         raise TypeError(f"init_model: model must be a torch.nn.Module, got {type(model).__name__}")
@@ -860,6 +861,8 @@ def init_model(model: nn.Module, seed: int, *, strict: bool = False, rules: Any 
         raise ValueError("init_model: give rules= or init_fn=, not both")
     if init_fn is not None and not callable(init_fn):
         raise TypeError(f"init_model: init_fn must be callable, got {type(init_fn).__name__}")
+    if not isinstance(strict, bool):
+        raise TypeError(f"init_model: strict must be a bool, got {type(strict).__name__}")
     if isinstance(rules, Mapping):
         _check_rules_table(rules)
     seed = _api._u64("seed", seed)
