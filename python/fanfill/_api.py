@@ -438,7 +438,7 @@ def _init_dtensor(out: Any, tfill: Any, scheme: str, layout: str, scale: float, 
     else:
         torch = sys.modules["torch"]
         local = target.obj
-        whole = check_output(torch.empty(gshape, dtype=local.dtype))
+        whole = check_output(torch.empty(gshape, dtype=local.dtype, device="cpu"))
         _core.init(whole.address, whole.dtype, gshape, layout, scheme, scale, seed, stream,
                    threads)
         part = whole.obj[tuple(slice(o, o + n) for o, n in zip(goffset, extent, strict=True))]

@@ -314,3 +314,66 @@ def test_patch_nn_init_restores_after_an_exception():
             assert tinit.normal_ is ff.normal_
             raise RuntimeError("inside")
     assert tinit.normal_ is original
+
+
+@pytest.mark.parametrize("call", [
+    lambda m: m.normal_(torch.empty(0, dtype=torch.long)),  # no kernel, but nothing to draw
+    lambda m: m.uniform_(torch.empty(0, dtype=torch.complex64), 1.0, 0.0),
+    lambda m: m.uniform_(torch.empty(3, device="meta"), 1.0, 0.0),  # meta kernels skip checks
+    lambda m: m.kaiming_uniform_(torch.empty(3, 4, dtype=torch.long, device="meta")),
+])
+def test_empty_and_meta_tensors_take_torchs_own_checks(call):
+    call(tinit)  # torch: a no-op
+    call(ff)
+
+
+def test_type_errors_as_torch():
+    w = torch.empty(6, 4, 3)
+    for fn in (ff.uniform_, ff.normal_, ff.trunc_normal_, ff.kaiming_normal_, ff.sparse_):
+        args = (0.5,) if fn is ff.sparse_ else ()
+        with pytest.raises(TypeError, match="must be torch.Generator, not int"):
+            fn(w.reshape(6, 12), *args, generator=42)
+    for m in (tinit, ff):
+        with pytest.raises(TypeError, match="cannot be interpreted as an integer"):
+            m.dirac_(w, 1.5)
+        with pytest.raises(TypeError):
+            m.orthogonal_(w.reshape(6, 12), "2")
+        with pytest.raises(NotImplementedError):
+            m.trunc_normal_(torch.empty(4, dtype=torch.complex64))
+    with pytest.raises(ValueError, match="std must be a number"):  # torch writes U(a, b)
+        ff.trunc_normal_(torch.empty(4), 0.0, float("nan"))
+
+
+def test_complex_uniform_with_equal_bounds_fills_both_parts():
+    for m in (tinit, ff):
+        t = m.uniform_(torch.zeros(3, dtype=torch.complex64), 2.0, 2.0)
+        assert torch.equal(t, torch.full((3,), 2 + 2j, dtype=torch.complex64))
+
+
+def test_default_device_context_keeps_temporaries_on_the_cpu():
+    def run():
+        g = torch.Generator().manual_seed(4)
+        ws = [torch.empty(5, 4, device="cpu").t(),
+              torch.empty(3, 4, dtype=torch.complex64, device="cpu"),
+              torch.empty(6, 6, dtype=torch.bfloat16, device="cpu")]
+        ff.xavier_uniform_(ws[0], generator=g)
+        ff.kaiming_normal_(ws[1], generator=g)
+        ff.orthogonal_(ws[2], generator=g)
+        ff.trunc_normal_(ws[0], generator=g)
+        return ws
+    ref = run()
+    with torch.device("meta"):
+        got = run()
+    for a, b in zip(ref, got, strict=True):
+        assert b.device.type == "cpu" and torch.equal(a, b)
+
+
+def test_orthogonal_where_torch_has_no_kernel_is_the_contiguous_float32_call():
+    def g():
+        return torch.Generator().manual_seed(3)
+    half = ff.orthogonal_(torch.empty(4, 5, dtype=torch.bfloat16), generator=g())
+    assert torch.equal(half, ff.orthogonal_(torch.empty(4, 5), generator=g()).bfloat16())
+    cl = ff.orthogonal_(torch.empty(4, 3, 3, 3).to(memory_format=torch.channels_last),
+                        generator=g())
+    assert cl.is_contiguous(memory_format=torch.channels_last)
+    assert torch.equal(cl, ff.orthogonal_(torch.empty(4, 3, 3, 3), generator=g()))

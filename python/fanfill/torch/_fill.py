@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import threading
+from collections.abc import Sequence
 from typing import Any
 
 import torch
@@ -37,8 +38,16 @@ def set_active(interceptor: Any) -> Any:
     return prev
 
 
+def check_generator(generator: Any) -> None:
+    """TypeError, as torch's argument parser gives, for a `generator` that is none."""
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(
+            f"argument 'generator' must be torch.Generator, not {type(generator).__name__}")
+
+
 def seed_from(generator: torch.Generator | None) -> int:
     """A 64-bit fanfill seed drawn from `generator` (default: torch's default generator)."""
+    check_generator(generator)
     device = generator.device if generator is not None else "cpu"
     with torch._C.DisableTorchFunction():  # an implementation detail, not a user draw
         words = torch.randint(0, 1 << 32, (2,), dtype=torch.int64, device=device,
@@ -128,6 +137,14 @@ def _fill_cpu(out: torch.Tensor, kind: int, mean: float, std: float, low: float,
         _api.fill_truncated_normal(out, mean, std, low, high, **kw)
 
 
+def _cpu_temporary(shape: Sequence[int], dtype: torch.dtype) -> torch.Tensor:
+    """An uninitialized CPU tensor that fanfill writes natively: `dtype` if it can, else
+    float32 (copied into the target after). On the CPU whatever default device a
+    ``torch.device(...)`` context or ``torch.set_default_device`` sets."""
+    return torch.empty(tuple(shape), dtype=dtype if dtype in NATIVE else torch.float32,
+                       device="cpu")
+
+
 def _write_block(t: torch.Tensor, kind: int, mean: float, std: float, low: float, high: float,
                  seed: int, stream: int, gshape: list[int] | None, offset: list[int] | None,
                  threads: int, scale: float = 1.0) -> None:
@@ -142,7 +159,7 @@ def _write_block(t: torch.Tensor, kind: int, mean: float, std: float, low: float
         if gshape is None:
             g2, o2 = list(real.shape), [0] * real.dim()
         s = std / math.sqrt(2.0) if kind == NORMAL else std
-        tmp = torch.empty(real.shape, dtype=real.dtype if real.dtype in NATIVE else torch.float32)
+        tmp = _cpu_temporary(real.shape, real.dtype)
         _fill_cpu(tmp, kind, mean, s, low, high, seed, stream, g2, o2, threads, scale)
         with torch.no_grad():
             if t.is_conj() or t.is_neg():
@@ -154,7 +171,7 @@ def _write_block(t: torch.Tensor, kind: int, mean: float, std: float, low: float
         with torch.no_grad():
             _fill_cpu(t, kind, mean, std, low, high, seed, stream, gshape, offset, threads, scale)
         return
-    tmp = torch.empty(tuple(t.shape), dtype=t.dtype if t.dtype in NATIVE else torch.float32)
+    tmp = _cpu_temporary(t.shape, t.dtype)
     _fill_cpu(tmp, kind, mean, std, low, high, seed, stream, gshape, offset, threads, scale)
     with torch.no_grad():
         t.copy_(tmp)
@@ -183,15 +200,14 @@ def write_scheme(t: torch.Tensor, scheme: str, seed: int, stream: int = 0,
         if local.numel() == 0:
             return t
         d = _api.describe(gshape, scheme)
-        dtype = local.dtype if local.dtype in NATIVE else torch.float32
         if d["pointwise"] and gshape:
             # The shard alone, at its global offsets (fans from the global shape).
-            block = torch.empty(tuple(local.shape), dtype=dtype)
+            block = _cpu_temporary(local.shape, local.dtype)
             _api.init_(block, scheme, seed=seed, stream=stream, threads=threads,
                        global_shape=gshape, offset=offset, scale=scale)
         else:
             # orthogonal, sparse, eye, dirac: every value depends on the whole tensor.
-            full = torch.empty(gshape, dtype=dtype)
+            full = _cpu_temporary(gshape, local.dtype)
             _api.init_(full, scheme, seed=seed, stream=stream, threads=threads, scale=scale)
             block = full[tuple(slice(o, o + n) for o, n in zip(offset, local.shape, strict=True))]
         with torch.no_grad():
@@ -201,7 +217,7 @@ def write_scheme(t: torch.Tensor, scheme: str, seed: int, stream: int = 0,
         with torch.no_grad():
             _api.init_(t, scheme, seed=seed, stream=stream, threads=threads, scale=scale)
         return t
-    tmp = torch.empty(tuple(t.shape), dtype=t.dtype if t.dtype in NATIVE else torch.float32)
+    tmp = _cpu_temporary(t.shape, t.dtype)
     _api.init_(tmp, scheme, seed=seed, stream=stream, threads=threads, scale=scale)
     with torch.no_grad():
         t.copy_(tmp)

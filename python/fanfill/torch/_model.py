@@ -287,11 +287,11 @@ class _Interceptor:
                 gshape, offset = [*gshape, 2], [*offset, 0]
             row = local.numel() // local.shape[0]
             r0, r1 = (lo - base) // row, (hi - base) // row
-            block = torch.empty((r1 - r0 + 1, *local.shape[1:]), dtype=dtype)
+            block = torch.empty((r1 - r0 + 1, *local.shape[1:]), dtype=dtype, device="cpu")
             kw.update(global_shape=gshape, offset=[offset[0] + r0, *offset[1:]])
             first = base + r0 * row
         else:
-            block = torch.empty(hi - lo + 1, dtype=dtype)
+            block = torch.empty(hi - lo + 1, dtype=dtype, device="cpu")
             kw["first_index"] = lo - base
             first = lo
         if kind == _fill.UNIFORM:

@@ -27,6 +27,7 @@ beyond 5 std from the mean (torch samples those by rejection), a negative
 
 
 import math
+import operator
 import warnings
 from collections.abc import Callable
 from typing import Literal, ParamSpec, TypeVar
@@ -116,13 +117,17 @@ def _surely_valid(tensor: Tensor, op: str, args: tuple[float, ...]) -> bool:
 def _check_like_torch(tensor: Tensor, op: str, *args: float) -> None:
     """Raises what torch's own ``op`` would raise for these arguments and this dtype.
 
-    Outside the plainly valid cases, runs the op on a one-element tensor of the
-    same dtype with a private generator, so the caller's generator is not advanced.
+    Outside the plainly valid cases, runs the op on a tensor of the same dtype with a
+    private generator, so the caller's generator is not advanced: one element on the
+    CPU, or none where `tensor` has none, and on the meta device for a meta tensor
+    (torch's empty-tensor and meta paths skip checks its kernels make: e.g. normal_ on
+    an empty int64 tensor and uniform_(1, 0) on a meta tensor are no-ops).
     """
     if _surely_valid(tensor, op, args):
         return
     with torch._C.DisableTorchFunction():
-        probe = torch.empty(1, dtype=tensor.dtype)
+        probe = torch.empty(0 if tensor.numel() == 0 else 1, dtype=tensor.dtype,
+                            device="meta" if tensor.is_meta else "cpu")
         getattr(probe, op)(*args, generator=torch.Generator())
 
 
@@ -131,7 +136,7 @@ def _check_writable_like_torch(tensor: Tensor) -> None:
     ``torch.inference_mode()`` (the fanfill core raises ValueError there)."""
     if tensor.is_inference() and not torch.is_inference_mode_enabled():
         with torch.inference_mode():
-            probe = torch.empty(0)
+            probe = torch.empty(0, device="cpu")
         probe.zero_()  # raises: the same check on an empty tensor
 
 
@@ -139,6 +144,7 @@ def _seeded(generator: torch.Generator | None, write: Callable[[int], Tensor]) -
     """``write(seed)`` with a seed drawn from ``generator``; if ``write`` raises (fanfill refused
     the request), the generator's state is put back: torch makes its checks before any draw,
     so a refused call must not advance the caller's generator either."""
+    _fill.check_generator(generator)
     gen = generator if generator is not None else torch.default_generator
     state = gen.get_state()
     seed = _fill.seed_from(generator)
@@ -172,7 +178,7 @@ def _no_grad_uniform_(tensor: Tensor, a: float, b: float,
         if not tensor.is_meta:
             _fill.seed_from(generator)  # a draw, as torch's uniform_ advances the generator
             with torch.no_grad():
-                tensor.fill_(a)
+                tensor.fill_(complex(a, a) if tensor.is_complex() else a)  # both parts U(a, a)
         return tensor
     return _random(tensor, _fill.UNIFORM, 0.0, 0.0, a, b, generator)
 
@@ -196,6 +202,12 @@ def _no_grad_trunc_normal_(tensor: Tensor, mean: float, std: float, a: float, b:
     # torch 2.13 computes norm_cdf((b - mean) / std) first: std == 0 is its ZeroDivisionError.
     if std == 0:
         raise ZeroDivisionError("float division by zero")
+    if tensor.is_complex():  # torch's clamp to [a, b] has no complex kernel
+        raise NotImplementedError(
+            f"trunc_normal_: not implemented for {tensor.dtype} (torch: \"lt_cpu\" not "
+            "implemented for complex)")
+    if math.isnan(std):  # torch writes U(a, b) values: refused (README)
+        raise ValueError("trunc_normal_: std must be a number, got nan")
     # torch squares (x - mean) / std, so a negative std acts as |std|.
     mean, std, a, b = float(mean), abs(float(std)), float(a), float(b)
     _check_like_torch(tensor, "normal_", mean, std)
@@ -203,7 +215,8 @@ def _no_grad_trunc_normal_(tensor: Tensor, mean: float, std: float, a: float, b:
         # torch's rejection path calls uniform_(a, b): a > b raises its RuntimeError, a == b
         # (or NaN bounds) fills the bound.
         with torch._C.DisableTorchFunction():
-            torch.empty(1, dtype=tensor.dtype).uniform_(a, b, generator=torch.Generator())
+            probe = torch.empty(1, dtype=tensor.dtype, device="cpu")
+            probe.uniform_(a, b, generator=torch.Generator())
         return _no_grad_uniform_(tensor, a, b, generator)
     if a == -math.inf and b == math.inf:  # no truncation: torch's normal_ path, never redrawn
         return _random(tensor, _fill.NORMAL, mean, std, 0.0, 0.0, generator)
@@ -422,8 +435,9 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
     sizes = tensor.size()
     if sizes[0] % groups != 0:
         raise ValueError("dim 0 must be divisible by groups")
+    groups = operator.index(groups)  # torch: range(dim 0 // groups), TypeError for 2.0
     _check_writable_like_torch(tensor)
-    return _fill.write_scheme(tensor, f"dirac(groups={int(groups)})", 0)
+    return _fill.write_scheme(tensor, f"dirac(groups={groups})", 0)
 
 
 def _calculate_fan_in_and_fan_out(tensor: Tensor) -> tuple[int, int]:
@@ -628,6 +642,8 @@ def orthogonal_(tensor: Tensor, gain: float = 1,
             "Unlike NumPy, torch.sign is not intended to support complex numbers. Please use "
             "torch.sgn instead."
         )
+    if isinstance(gain, (str, bytes, bytearray)):  # torch's q.mul_(gain) takes no text
+        raise TypeError(f"orthogonal_: gain must be a number, got {type(gain).__name__}")
     g = float(gain)
     if g == 0 or g < 0:
         # torch multiplies the orthogonal matrix by gain: 0 gives zeros, a negative gain the
