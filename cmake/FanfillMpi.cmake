@@ -10,8 +10,16 @@
 #   mpi.init.np1 .. np4   mpirun -np N, output cmp'ed with `fanfill model`
 #   mpi.init.chunked.np3  the same with 16 KiB chunks (many collective writes)
 #   mpi.init.bad_args     bad arguments: non-zero exit, message, no file
-#   mpi.init.bad_spec     an invalid spec: non-zero exit, message, no file
-#   mpi.hf.np1 .. np3     --hf: every file cmp'ed with `fanfill hf`; bad config, non-empty dir
+#   mpi.init.bad_spec     an invalid spec, an existing file, a directory, a dangling
+#                         link at --out: non-zero exit, message (spec errors once), no file
+#   mpi.init.io_errors    a file-size limit (ulimit -f) on one rank: the up-front
+#                         reservation and the short-write checks, model and --hf;
+#                         exit 1, the failing rank's message, nothing left behind
+#   mpi.init.full_disk    a 64 KiB tmpfs: a full disk refused up front with
+#                         `fanfill model`'s message (skipped where mount is refused)
+#   mpi.init.concurrent   two runs at once to one output: no shared temporary file
+#   mpi.hf.np1 .. np3     --hf: every file cmp'ed with `fanfill hf`; --force over an
+#                         earlier save; bad config, non-empty dir
 # Open MPI as root in a container needs --allow-run-as-root; more ranks than
 # cores needs --oversubscribe. FANFILL_MPIEXEC_PREFLAGS holds them (and any
 # site flags, e.g. "--mca btl self,vader" where the TCP BTL has no network).
@@ -77,9 +85,16 @@ endforeach()
 _fanfill_mpi_test(mpi.init.chunked.np3 compare 3 -DEXTRA=--chunk-kib|16)
 _fanfill_mpi_test(mpi.init.bad_args bad_args 2)
 _fanfill_mpi_test(mpi.init.bad_spec bad_spec 2)
+set(_fanfill_mpi_hf_spec ${CMAKE_CURRENT_SOURCE_DIR}/examples/mpi_init/test_hf_config.json)
+# 3 ranks: with 2, rank 1's share of the --hf test's first shard is the part
+# that a 1 KiB limit stops; with 3 the failure comes after a renamed shard.
+_fanfill_mpi_test(mpi.init.io_errors io_errors 3 -DHF_SPEC=${_fanfill_mpi_hf_spec})
+_fanfill_mpi_test(mpi.init.full_disk full_disk 2 -DHF_SPEC=${_fanfill_mpi_hf_spec})
+set_tests_properties(mpi.init.full_disk PROPERTIES SKIP_REGULAR_EXPRESSION "FANFILL_MPI_TEST_SKIPPED")
+_fanfill_mpi_test(mpi.init.concurrent concurrent 2)
 # --hf: the `fanfill hf` directory, byte for byte, for 1, 2 and 3 ranks (sharded Mixtral).
 foreach(np 1 2 3)
   _fanfill_mpi_test(mpi.hf.np${np} hf ${np}
     -DEXTRA=--max-shard-size|40KB
-    -DSPEC=${CMAKE_CURRENT_SOURCE_DIR}/examples/mpi_init/test_hf_config.json)
+    -DSPEC=${_fanfill_mpi_hf_spec})
 endforeach()

@@ -7,9 +7,10 @@
 //   mpirun -np 4 fanfill_mpi_init spec.json --seed 42 --out model.safetensors
 //
 // Options: --threads N (oneTBB threads per rank; default all), --force
-// (replace an existing output), --plan (print each tensor's placement on rank
-// 0), --row-parallel PATTERNS (see the rule below), --chunk-kib N (the most
-// each rank fills and writes per collective call, default 65536 = 64 MiB).
+// (replace an existing output file; never a directory), --plan (print each
+// tensor's placement on rank 0), --row-parallel PATTERNS (see the rule
+// below), --chunk-kib N (the most each rank fills and writes per collective
+// call, default 65536 = 64 MiB).
 //
 // PLACEMENT RULE (Megatron-LM's tensor parallelism, in the PyTorch [out, in]
 // layout "oi"; for layout "io" the output dimension is the last one and the
@@ -37,15 +38,24 @@
 //
 // FILE. Every rank computes the same header with the fanfill command's own
 // code (tools/fanfill_cli/formats.h: ModelLayout, the header and tensor
-// order that `fanfill model` uses: widest dtype first, stable). Rank 0 writes
-// the header. For each tensor every rank sets a file view (its block is one
+// order that `fanfill model` uses: widest dtype first, stable). Rank 0 creates
+// the file under a unique temporary name in the output's directory
+// (mkstemp: ".<name>.tmp-mpi.XXXXXX", so concurrent runs never share one and
+// no existing file is ever deleted), reserves its whole size (fallocate, as
+// the fanfill command: a full disk or a file-size limit is an error before
+// anything is computed, where the file system can reserve space), and
+// broadcasts the name; every rank opens it (MPI_File_open). Rank 0 writes the
+// header. For each tensor every rank sets a file view (its block is one
 // contiguous range or an MPI subarray of the tensor) and writes its block with
 // MPI_File_write_at_all, in chunks of at most --chunk-kib; ranks with fewer
-// chunks join the remaining collective calls with zero elements. The file is
-// written as "<out>.tmp-mpi", synced (MPI_File_sync) and closed, and renamed
-// to <out> by rank 0 after every rank has closed it; after an error (MPI_Abort) the temporary file may remain.
-// MPI-IO needs the output directory on a file system every rank sees
-// (docs/cluster.md); rank 0 alone reads the spec and broadcasts it.
+// chunks join the remaining collective calls with zero elements. Every write's
+// count is checked (Open MPI's OMPIO returns MPI_SUCCESS with a short count
+// where write(2) fails). The file is synced (MPI_File_sync) and closed, and
+// renamed to <out> by rank 0 after every rank has closed it (replacing an
+// existing file only with --force; without it a file that appeared meanwhile
+// is kept and the run fails). MPI-IO needs the output directory on a file
+// system every rank sees (docs/cluster.md); rank 0 alone reads the spec and
+// broadcasts it.
 //
 // HUGGING FACE MODE (--hf CONFIG.json --out DIR [--dtype D] [--max-shard-size
 // SIZE]): the checkpoint directory of `fanfill hf` (tools/fanfill_cli/hf_model.h:
@@ -53,20 +63,46 @@
 // for byte, for any number of ranks. Each shard file is cut into 16 MiB chunks
 // of its tensors (PreparedInit::RunRange, as the fanfill command's chunk
 // writer); rank r fills and writes (MPI_File_write_at) the r-th contiguous
-// share of them; rank 0 writes the header. Each file is written as
-// DIR/.<file>.tmp-mpi, synced, closed and renamed by rank 0 after every rank
-// closed it; rank 0 writes the index and config.json last. A non-empty DIR is
-// refused without --force. (--plan, --row-parallel and --chunk-kib do not apply.)
+// share of them; rank 0 writes the header. Each file is written under a
+// unique temporary name DIR/.<file>.tmp-mpi.XXXXXX made and reserved by rank
+// 0 as above, synced, closed and renamed by rank 0 after every rank closed it;
+// rank 0 writes the index and config.json last. DIR and its missing parents
+// are created; a non-empty DIR is refused without --force. As `fanfill hf`
+// (and save_pretrained), after a successful run the weight files of an
+// earlier save that this run did not write are removed (only with --force can
+// there be any; only model.safetensors, model.safetensors.index.json and
+// model-NNNNN-of-NNNNN.safetensors: fanfill::hf::IsHfWeightFileName); a spec
+// argument, --plan, --row-parallel and --chunk-kib do not apply (the first is
+// an error).
 //
-// Errors: a bad argument, spec or output path is found identically on every
-// rank; rank 0 prints "fanfill_mpi_init: error: <message>" and calls
-// MPI_Abort(MPI_COMM_WORLD, 2). A failure on one rank (I/O, memory) is
-// printed by that rank with its number, then MPI_Abort(MPI_COMM_WORLD, 1).
+// ERRORS. A bad argument, spec or output path is found identically on every
+// rank (or by rank 0 and broadcast); rank 0 alone prints "fanfill_mpi_init:
+// error: <message>" and calls MPI_Abort(MPI_COMM_WORLD, 2). A failure to
+// create or reserve the temporary file is printed by rank 0 the same way, and
+// every rank exits with status 1. A failure on one rank while the files are
+// written (I/O, memory) is printed by that rank with its number
+// ("error (rank R): ..."); the ranks learn of it at the next agreement point
+// (an MPI_Allreduce after every collective write call, and in --hf mode after
+// every round of 16 MiB chunks), stop together, close the file, and rank 0
+// removes the temporary file, and in --hf mode every file this run renamed
+// into DIR and every directory it created (innermost first, each only if
+// empty), as `fanfill hf` does; then every rank exits with status 1 (mpirun
+// exits non-zero). Only what the ranks cannot agree on (an MPI_File_open that
+// failed on some ranks only; rank 0 removes what it made first) or an
+// exception outside the write loop ends the job with MPI_Abort(..., 1).
+// SIGXFSZ is ignored, so a file-size limit (RLIMIT_FSIZE) is reported as
+// "File too large" instead of killing the rank.
+#include <fcntl.h>
 #include <fnmatch.h>
 #include <mpi.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <tbb/global_control.h>
 #include <tbb/task_arena.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -79,7 +115,9 @@
 #include <exception>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
+#include <new>
 #include <optional>
 #include <sstream>
 #include <stdexcept>
@@ -95,6 +133,8 @@
 
 namespace {
 
+namespace fs = std::filesystem;
+
 constexpr const char* kProg = "fanfill_mpi_init";
 constexpr const char* kDefaultRowParallel =
     "*.proj.weight,*.o_proj.weight,*.out_proj.weight,*.c_proj.weight,*.fc2.weight,"
@@ -106,6 +146,9 @@ constexpr const char* kUsage =
     "       fanfill_mpi_init --hf CONFIG.json --seed S --out DIR [--dtype bf16|f16|f32]\n"
     "                        [--max-shard-size SIZE] [--threads N] [--force]\n";
 
+// The process's umask (read once at start-up): the mode of the files made.
+mode_t g_umask = 022;
+
 // An error every rank finds identically (arguments, spec, plan).
 struct UsageError : std::runtime_error {
   using std::runtime_error::runtime_error;
@@ -115,6 +158,7 @@ struct Args {
   std::string spec_path, out_path;
   bool hf = false;  // spec_path is a Hugging Face config.json, out_path a directory
   std::string dtype, max_shard_size = fanfill::hf::kDefaultMaxShardSize;
+  bool max_shard_size_given = false;
   std::optional<uint64_t> seed;
   int threads = 0;
   bool force = false, plan = false;
@@ -147,6 +191,7 @@ T ParseNumber(std::string_view text, const char* option, T min, T max) {
 Args ParseArgs(int argc, char** argv) {
   Args a;
   a.row_parallel = SplitCommas(kDefaultRowParallel);
+  std::string spec;  // the positional argument (model mode's spec)
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     auto value = [&]() -> std::string_view {
@@ -164,29 +209,37 @@ Args ParseArgs(int argc, char** argv) {
     } else if (arg == "--row-parallel") {
       a.row_parallel = SplitCommas(value());
     } else if (arg == "--hf") {
+      if (a.hf) throw UsageError("--hf given twice");
       a.hf = true;
       a.spec_path = value();
     } else if (arg == "--dtype") {
       a.dtype = value();
     } else if (arg == "--max-shard-size") {
       a.max_shard_size = value();
+      a.max_shard_size_given = true;
     } else if (arg == "--force") {
       a.force = true;
     } else if (arg == "--plan") {
       a.plan = true;
     } else if (arg.starts_with("-")) {
       throw UsageError("unknown option '" + std::string(arg) + "'");
-    } else if (a.spec_path.empty()) {
-      a.spec_path = arg;
+    } else if (spec.empty()) {
+      spec = arg;
     } else {
       throw UsageError("unexpected argument '" + std::string(arg) + "' (one spec file only)");
     }
   }
+  if (a.hf && !spec.empty()) {
+    throw UsageError("unexpected argument '" + spec +
+                     "' (--hf reads its CONFIG.json in place of a model spec)");
+  }
+  if (!a.hf) a.spec_path = spec;
   if (a.spec_path.empty()) throw UsageError("the model spec (JSON) is required");
   if (!a.seed) throw UsageError("--seed is required");
   if (a.out_path.empty()) throw UsageError("--out is required");
   if (a.hf) return a;
   if (!a.dtype.empty()) throw UsageError("--dtype needs --hf");
+  if (a.max_shard_size_given) throw UsageError("--max-shard-size needs --hf");
   if (fanfill::cli::FormatOfPath(a.out_path) != fanfill::cli::Format::kSafetensors) {
     throw UsageError("--out: '" + a.out_path + "' does not end in .safetensors");
   }
@@ -270,7 +323,7 @@ std::optional<fanfill::Block> BlockOf(const fanfill::TensorSpec& t, const Placem
   return b;
 }
 
-// A failure of this rank alone: print and abort the job.
+// A failure of this rank alone that the ranks cannot agree on: print and abort the job.
 [[noreturn]] void RankFailure(int rank, const std::string& message) {
   std::fprintf(stderr, "%s: error (rank %d): %s\n", kProg, rank, message.c_str());
   std::fflush(stderr);
@@ -278,17 +331,59 @@ std::optional<fanfill::Block> BlockOf(const fanfill::TensorSpec& t, const Placem
   std::abort();
 }
 
-void CheckMpi(int rc, const char* what, int rank) {
-  if (rc == MPI_SUCCESS) return;
+// An error of the job that rank 0 found or every rank learned: rank 0 prints it.
+void PrintError(int rank, const std::string& message) {
+  if (rank != 0) return;
+  std::fprintf(stderr, "%s: error: %s\n", kProg, message.c_str());
+  std::fflush(stderr);
+}
+
+std::string MpiErrorText(int rc) {
   char text[MPI_MAX_ERROR_STRING];
   int len = 0;
   MPI_Error_string(rc, text, &len);
-  RankFailure(rank, std::string(what) + ": " + std::string(text, static_cast<size_t>(len)));
+  return std::string(text, static_cast<size_t>(len));
+}
+
+void CheckMpi(int rc, const char* what, int rank) {
+  if (rc == MPI_SUCCESS) return;
+  RankFailure(rank, std::string(what) + ": " + MpiErrorText(rc));
+}
+
+std::runtime_error SystemError(const std::string& what, int err) {
+  return std::runtime_error(what + ": " + std::strerror(err));
+}
+
+std::string DirectoryOf(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  if (slash == std::string::npos) return ".";
+  if (slash == 0) return "/";
+  return path.substr(0, slash);
+}
+
+std::string BaseName(const std::string& path) {
+  const size_t slash = path.rfind('/');
+  return slash == std::string::npos ? path : path.substr(slash + 1);
+}
+
+// Whether a block is one contiguous range of the row-major tensor: every
+// dimension after the last partial one is whole and every dimension before it
+// has extent 1.
+bool IsContiguous(std::span<const int64_t> shape, const fanfill::Block& block) {
+  size_t last_partial = 0;
+  for (size_t k = 0; k < shape.size(); ++k) {
+    if (block.extent[k] != shape[k]) last_partial = k;
+  }
+  for (size_t k = 0; k < last_partial; ++k) {
+    if (block.extent[k] != 1) return false;
+  }
+  return true;
 }
 
 // Types for one tensor's file view: the element type, and the file type
 // (the element type when the block is contiguous in the tensor, else a
-// subarray). Freed by the destructor.
+// subarray). Freed by the destructor. (CollectiveCalls has checked that the
+// subarray's dimensions fit MPI's int.)
 class View {
  public:
   View(fanfill::DType dtype, std::span<const int64_t> shape, const fanfill::Block* block,
@@ -299,18 +394,8 @@ class View {
     filetype_ = etype_;
     disp_ = static_cast<MPI_Offset>(tensor_offset);
     if (block == nullptr) return;
-    // Contiguous in the row-major tensor iff every dimension after the last
-    // partial one is whole and every dimension before it has extent 1.
     const size_t r = shape.size();
-    size_t last_partial = 0;
-    for (size_t k = 0; k < r; ++k) {
-      if (block->extent[k] != shape[k]) last_partial = k;
-    }
-    bool contiguous = true;
-    for (size_t k = 0; k < last_partial; ++k) {
-      if (block->extent[k] != 1) contiguous = false;
-    }
-    if (contiguous) {
+    if (IsContiguous(shape, *block)) {
       uint64_t linear = 0;
       for (size_t k = 0; k < r; ++k) {
         linear = linear * static_cast<uint64_t>(shape[k]) + static_cast<uint64_t>(block->offset[k]);
@@ -320,10 +405,6 @@ class View {
     }
     std::vector<int> sizes(r), subsizes(r), starts(r);
     for (size_t k = 0; k < r; ++k) {
-      if (shape[k] > INT_MAX) {
-        RankFailure(rank, "a dimension of " + std::to_string(shape[k]) +
-                              " exceeds MPI's int for a subarray file view");
-      }
       sizes[k] = static_cast<int>(shape[k]);
       subsizes[k] = static_cast<int>(block->extent[k]);
       starts[k] = static_cast<int>(block->offset[k]);
@@ -370,8 +451,8 @@ Chunking ChunkingOf(const std::optional<fanfill::Block>& block, size_t esize,
     for (size_t k = 1; k < b.extent.size(); ++k) c.row_elems *= static_cast<uint64_t>(b.extent[k]);
   }
   if (c.row_elems > static_cast<uint64_t>(INT_MAX)) {
-    throw std::runtime_error("a block row of " + std::to_string(c.row_elems) +
-                             " elements exceeds MPI's int count");
+    throw std::invalid_argument("a block row of " + std::to_string(c.row_elems) +
+                                " elements exceeds MPI's int count");
   }
   const uint64_t row_bytes = c.row_elems * esize;
   c.rows_per_chunk = static_cast<int64_t>(std::max<uint64_t>(1, chunk_bytes / row_bytes));
@@ -382,21 +463,360 @@ Chunking ChunkingOf(const std::optional<fanfill::Block>& block, size_t esize,
   return c;
 }
 
-void Run(const Args& args, const std::string& spec_text, int rank, int ranks) {
+// The number of collective write calls of each tensor (the most chunks any
+// rank has), the same on every rank. Throws std::invalid_argument (a spec
+// error, found by every rank before anything is written) where a block
+// cannot be written with MPI's int counts and subarray dimensions.
+std::vector<int64_t> CollectiveCalls(const fanfill::ModelSpec& model,
+                                     const std::vector<fanfill::TensorDescription>& descs,
+                                     const std::vector<Placement>& plan, int ranks,
+                                     uint64_t chunk_bytes) {
+  std::vector<int64_t> calls(descs.size(), 0);
+  for (size_t i = 0; i < descs.size(); ++i) {
+    if (descs[i].bytes == 0) continue;
+    const fanfill::TensorSpec& t = model.tensors[i];
+    const size_t esize = fanfill::DTypeSize(descs[i].dtype);
+    for (int k = 0; k < ranks; ++k) {
+      const std::optional<fanfill::Block> block = BlockOf(t, plan[i], k, ranks);
+      try {
+        calls[i] = std::max(calls[i], ChunkingOf(block, esize, chunk_bytes).chunks);
+      } catch (const std::invalid_argument& e) {
+        throw std::invalid_argument("tensor '" + t.name + "': " + e.what());
+      }
+      if (!block || IsContiguous(t.shape, *block)) continue;
+      for (int64_t s : t.shape) {
+        if (s > INT_MAX) {
+          throw std::invalid_argument("tensor '" + t.name + "': a dimension of " +
+                                      std::to_string(s) +
+                                      " exceeds MPI's int for a subarray file view");
+        }
+      }
+    }
+  }
+  return calls;
+}
+
+// A temporary file that rank 0 made for a final path.
+struct TempFile {
+  std::string path;
+  int fd = -1;
+};
+
+// Creates a new file beside `final_path`, ".<name>.tmp-mpi.XXXXXX" (mkstemp:
+// unique, so concurrent runs to one output never share it, and no file is
+// ever replaced or deleted by it), with the mode open(O_CREAT, 0666) would
+// give, and reserves `size` bytes as the fanfill command's OutputFile does:
+// fallocate, so that a full disk or a file-size limit is reported now, before
+// anything is computed ("cannot write N bytes to 'X': No space left on
+// device"). Where the file system cannot reserve space the file is only
+// extended (sparse), and the checked writes report a full disk. Throws
+// std::runtime_error; nothing remains then.
+TempFile CreateTemp(const std::string& final_path, uint64_t size) {
+  const std::string dir = DirectoryOf(final_path);
+  std::string templ = (dir == "/" ? "" : dir) + "/." + BaseName(final_path) + ".tmp-mpi.XXXXXX";
+  TempFile t;
+  t.fd = mkstemp(templ.data());
+  if (t.fd < 0) {
+    throw SystemError("cannot create a file in '" + dir + "' for '" + final_path + "'", errno);
+  }
+  t.path = templ;
+  auto fail = [&](const std::string& what, int err) {
+    close(t.fd);
+    unlink(t.path.c_str());
+    return SystemError(what, err);
+  };
+  if (fchmod(t.fd, 0666 & ~g_umask) != 0) {
+    const int err = errno;
+    throw fail("chmod '" + t.path + "'", err);
+  }
+  if (size > 0 && fallocate(t.fd, 0, 0, static_cast<off_t>(size)) != 0) {
+    const int err = errno;
+    if ((err != EOPNOTSUPP && err != ENOSYS) || ftruncate(t.fd, static_cast<off_t>(size)) != 0) {
+      throw fail("cannot write " + std::to_string(size) + " bytes to '" + final_path + "'",
+                 err == EOPNOTSUPP || err == ENOSYS ? errno : err);
+    }
+  }
+  return t;
+}
+
+// CreateTemp, closed: the file every rank then opens with MPI-IO.
+std::string CreateClosedTemp(const std::string& final_path, uint64_t size) {
+  const TempFile t = CreateTemp(final_path, size);
+  if (close(t.fd) != 0) {
+    const int err = errno;
+    unlink(t.path.c_str());
+    throw SystemError("cannot write '" + final_path + "'", err);
+  }
+  return t.path;
+}
+
+// Renames the finished `temp` to `final_path`, replacing an existing file only
+// with `overwrite`; without it atomically never (renameat2 RENAME_NOREPLACE,
+// or link + unlink where the file system lacks it), as the fanfill command's
+// OutputFile::Commit: a file that appeared since the check is kept. Throws
+// std::runtime_error; `temp` then remains (the caller removes it).
+void CommitRename(const std::string& temp, const std::string& final_path, bool overwrite) {
+  int rc;
+  if (overwrite) {
+    rc = std::rename(temp.c_str(), final_path.c_str());
+  } else {
+    rc = renameat2(AT_FDCWD, temp.c_str(), AT_FDCWD, final_path.c_str(), RENAME_NOREPLACE);
+    if (rc != 0 && errno == EINVAL) {  // a file system without RENAME_NOREPLACE
+      rc = link(temp.c_str(), final_path.c_str());
+      if (rc == 0) unlink(temp.c_str());
+    }
+  }
+  if (rc == 0) return;
+  const int err = errno;
+  if (err == EEXIST) {
+    throw std::runtime_error("'" + final_path + "' exists (use --force to replace it)");
+  }
+  throw SystemError("cannot rename the finished file to '" + final_path + "'", err);
+}
+
+// A small file that rank 0 writes alone (--hf: the index and config.json):
+// a temporary file, pwrite, fsync, CommitRename. Throws; nothing remains then.
+void WriteWholeFile(const std::string& path, const std::string& text, bool overwrite) {
+  TempFile t = CreateTemp(path, text.size());
+  try {
+    for (size_t done = 0; done < text.size();) {
+      const ssize_t n = pwrite(t.fd, text.data() + done, text.size() - done,
+                               static_cast<off_t>(done));
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        throw SystemError("cannot write '" + path + "'", errno);
+      }
+      done += static_cast<size_t>(n);
+    }
+    if (fsync(t.fd) != 0) throw SystemError("cannot write '" + path + "'", errno);
+    const int fd = t.fd;
+    t.fd = -1;
+    if (close(fd) != 0) throw SystemError("cannot write '" + path + "'", errno);
+    CommitRename(t.path, path, overwrite);
+  } catch (...) {
+    if (t.fd >= 0) close(t.fd);
+    unlink(t.path.c_str());
+    throw;
+  }
+}
+
+// errno right after an MPI-IO call, where it names why the call failed
+// (Open MPI's OMPIO leaves write(2)'s errno); empty where it says nothing.
+std::string ErrnoReason(int err) {
+  if (err == 0 || err == EINTR || err == EAGAIN || err == EINPROGRESS) return {};
+  return std::strerror(err);
+}
+
+// "cannot write 'PATH': <why>" for an MPI-IO call `what` that returned rc.
+std::string IoError(const std::string& path, const std::string& what, int rc, int err) {
+  const std::string reason = ErrnoReason(err);
+  const std::string mpi = what + ": " + MpiErrorText(rc);
+  return "cannot write '" + path + "': " + (reason.empty() ? mpi : reason + " (" + mpi + ")");
+}
+
+// Why a write came back short where errno says nothing: a full file system,
+// or a file-size limit (RLIMIT_FSIZE, ulimit -f) below the file's size.
+std::string ShortWriteReason(const std::string& path, uint64_t file_size) {
+  struct statvfs vfs {};
+  if (statvfs(DirectoryOf(path).c_str(), &vfs) == 0 && vfs.f_bavail == 0) {
+    return std::strerror(ENOSPC);
+  }
+  struct rlimit limit {};
+  if (getrlimit(RLIMIT_FSIZE, &limit) == 0 && limit.rlim_cur != RLIM_INFINITY &&
+      limit.rlim_cur < file_size) {
+    return std::string(std::strerror(EFBIG)) + " (the file-size limit is " +
+           std::to_string(static_cast<uint64_t>(limit.rlim_cur)) + " bytes)";
+  }
+  return "short write";
+}
+
+// "cannot write 'PATH': <why> (D of N bytes written)" for a write into the
+// file that becomes `path` (`file_size` bytes) that returned rc with `done` of
+// `want` bytes written; `err`: errno right after the call.
+std::string WriteError(const std::string& path, uint64_t file_size, int rc, int err,
+                       uint64_t done, uint64_t want) {
+  if (rc != MPI_SUCCESS) return IoError(path, "MPI-IO write", rc, err);
+  std::string reason = ErrnoReason(err);
+  if (reason.empty()) reason = ShortWriteReason(path, file_size);
+  return "cannot write '" + path + "': " + reason + " (" + std::to_string(done) + " of " +
+         std::to_string(want) + " bytes written)";
+}
+
+// Throws unless a collective write of `count` elements of `type` (`esize`
+// bytes each) wrote them all: both MPI's return code and the count written
+// are checked, since Open MPI's OMPIO returns MPI_SUCCESS with a short count
+// where write(2) fails (a full disk, a file-size limit). (A write through a
+// file view cannot simply be resumed; the independent writes below are.)
+void CheckWrite(const std::string& path, uint64_t file_size, int rc, const MPI_Status& status,
+                MPI_Datatype type, int count, size_t esize, int err) {
+  int written = 0;
+  if (rc == MPI_SUCCESS) MPI_Get_count(&status, type, &written);
+  if (rc == MPI_SUCCESS && written == count) return;
+  const uint64_t done = written > 0 ? static_cast<uint64_t>(written) * esize : 0;
+  throw std::runtime_error(WriteError(path, file_size, rc, err, done,
+                                      static_cast<uint64_t>(count) * esize));
+}
+
+// An independent write of `bytes` (< 2^31) at byte `at` of the file's default
+// view, resumed after a short count until all is written or a call writes
+// nothing (then its errno is the reason). Throws.
+void WriteBytesAt(MPI_File fh, MPI_Offset at, const void* data, size_t bytes,
+                  const std::string& path, uint64_t file_size) {
+  const char* p = static_cast<const char*>(data);
+  size_t done = 0;
+  while (done < bytes) {
+    MPI_Status status;
+    errno = 0;
+    const int rc = MPI_File_write_at(fh, at + static_cast<MPI_Offset>(done), p + done,
+                                     static_cast<int>(bytes - done), MPI_BYTE, &status);
+    const int err = errno;
+    int written = 0;
+    if (rc == MPI_SUCCESS) MPI_Get_count(&status, MPI_BYTE, &written);
+    if (rc != MPI_SUCCESS || written <= 0) {
+      throw std::runtime_error(WriteError(path, file_size, rc, err, done, bytes));
+    }
+    done += static_cast<size_t>(written);
+  }
+}
+
+// This rank's failure while the files are written. The rank goes on making
+// the same collective calls as the others (with nothing to write) until the
+// next Any(), where every rank learns of it and all stop together: so no
+// rank waits forever in a collective call, rank 0 can remove what the run
+// made, and every rank exits non-zero.
+class Errors {
+ public:
+  explicit Errors(int rank) : rank_(rank) {}
+
+  // Records and prints (with the rank's number) this rank's first failure.
+  void Fail(const std::string& message) {
+    if (failed_) return;
+    failed_ = true;
+    std::fprintf(stderr, "%s: error (rank %d): %s\n", kProg, rank_, message.c_str());
+    std::fflush(stderr);
+  }
+  bool failed() const { return failed_; }
+
+  // Runs f unless this rank has failed; an exception is this rank's failure.
+  template <class F>
+  void Try(F&& f) {
+    if (failed_) return;
+    try {
+      f();
+    } catch (const std::bad_alloc&) {  // rather than "std::bad_alloc"
+      Fail("out of memory");
+    } catch (const std::exception& e) {
+      Fail(e.what());
+    }
+  }
+
+  // Collective: whether any rank has failed.
+  bool Any() const {
+    int mine = failed_ ? 1 : 0, any = 0;
+    MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD);
+    return any != 0;
+  }
+
+ private:
+  int rank_;
+  bool failed_ = false;
+};
+
+// Collective: every rank opens the temporary file `temp` that rank 0 made
+// for `path`. False (each failing rank has printed why) where it failed on
+// every rank. Where it failed on some ranks only they cannot close it
+// together: rank 0 runs `cleanup` and aborts the job.
+bool OpenShared(const std::string& temp, const std::string& path, MPI_File* fh, Errors& errors,
+                int rank, int ranks, const std::function<void()>& cleanup) {
+  errno = 0;
+  const int rc = MPI_File_open(MPI_COMM_WORLD, temp.c_str(), MPI_MODE_WRONLY, MPI_INFO_NULL, fh);
+  const int err = errno;
+  if (rc != MPI_SUCCESS) {
+    std::string message = "cannot open '" + temp + "', made by rank 0 for '" + path + "': ";
+    const std::string reason = ErrnoReason(err);
+    message += reason.empty() ? MpiErrorText(rc) : reason + " (" + MpiErrorText(rc) + ")";
+    if (rank != 0) {
+      message += " (is '" + DirectoryOf(path) +
+                 "' on a file system every rank sees? see docs/cluster.md)";
+    }
+    errors.Fail(message);
+  }
+  int mine = rc != MPI_SUCCESS ? 1 : 0, failed = 0;
+  MPI_Allreduce(&mine, &failed, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
+  if (failed == 0) return true;
+  if (failed == ranks) return false;
+  if (rank == 0) {
+    cleanup();
+    MPI_Abort(MPI_COMM_WORLD, 1);
+  } else {
+    MPI_Barrier(MPI_COMM_WORLD);  // never completes: rank 0 aborts
+  }
+  std::abort();
+}
+
+// Collective MPI_File_sync (unless `stopped`: every rank agreed to stop) and
+// MPI_File_close, their errors this rank's failure.
+void SyncAndClose(MPI_File* fh, bool stopped, const std::string& path, Errors& errors) {
+  if (!stopped) {  // on disk before the rename, as the fanfill command's fsync
+    errno = 0;
+    const int rc = MPI_File_sync(*fh);
+    const int err = errno;
+    if (rc != MPI_SUCCESS) errors.Fail(IoError(path, "MPI_File_sync", rc, err));
+  }
+  errno = 0;
+  const int rc = MPI_File_close(fh);
+  const int err = errno;
+  if (rc != MPI_SUCCESS) errors.Fail(IoError(path, "MPI_File_close", rc, err));
+}
+
+// Rank 0's error message (empty: none) and data, broadcast to every rank.
+std::string Broadcast(std::string text, int rank) {
+  uint64_t size = text.size();
+  MPI_Bcast(&size, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
+  if (rank != 0) text.resize(size);
+  // MPI counts are int: broadcast in pieces.
+  for (uint64_t done = 0; done < size;) {
+    const int n = static_cast<int>(std::min<uint64_t>(size - done, INT_MAX));
+    MPI_Bcast(text.data() + done, n, MPI_CHAR, 0, MPI_COMM_WORLD);
+    done += static_cast<uint64_t>(n);
+  }
+  return text;
+}
+
+// An error every rank found (or rank 0 found and broadcast) before anything
+// was written: rank 0 prints it and aborts the job; the others wait to be
+// ended by that abort.
+[[noreturn]] void CommonFailure(int rank, const std::string& message, bool usage = false) {
+  if (rank == 0) {
+    std::fprintf(stderr, "%s: error: %s\n%s", kProg, message.c_str(), usage ? kUsage : "");
+    std::fflush(stderr);
+    MPI_Abort(MPI_COMM_WORLD, 2);
+  } else {
+    MPI_Barrier(MPI_COMM_WORLD);  // never completes: rank 0 aborts
+  }
+  std::abort();
+}
+
+// Model mode: one .safetensors file (see FILE above). Returns the exit status.
+int Run(const Args& args, const std::string& spec_text, int rank, int ranks) {
   // Identical on every rank: UsageError.
   fanfill::ModelSpec model;
   std::vector<fanfill::PreparedInit> plans;
   std::vector<fanfill::TensorDescription> descs;
+  fanfill::cli::SafetensorsModelLayout layout;
+  std::vector<Placement> plan;
+  std::vector<int64_t> calls;
   try {
     model = fanfill::ParseModelSpec(spec_text);
     plans = fanfill::PrepareModel(model, *args.seed);
     descs = fanfill::DescribeModel(model, plans);
+    // E.g. a tensor "w_scale" beside tensor w's scale.
+    layout = fanfill::cli::ModelLayout(model, descs, *args.seed);
+    plan = Plan(model, plans, args.row_parallel, ranks);
+    calls = CollectiveCalls(model, descs, plan, ranks, args.chunk_bytes);
   } catch (const std::invalid_argument& e) {
     throw UsageError(args.spec_path + ": " + e.what());
   }
-  const std::vector<Placement> plan = Plan(model, plans, args.row_parallel, ranks);
-  const fanfill::cli::SafetensorsModelLayout layout =
-      fanfill::cli::ModelLayout(model, descs, *args.seed);
 
   if (rank == 0 && args.plan) {
     for (size_t i = 0; i < descs.size(); ++i) {
@@ -418,95 +838,120 @@ void Run(const Args& args, const std::string& spec_text, int rank, int ranks) {
     std::fflush(stdout);
   }
 
-  const std::string temp_path = args.out_path + ".tmp-mpi";
   const auto start = std::chrono::steady_clock::now();
-  if (rank == 0) MPI_File_delete(temp_path.c_str(), MPI_INFO_NULL);  // a leftover, if any
-  MPI_Barrier(MPI_COMM_WORLD);
-  MPI_File fh;
-  CheckMpi(MPI_File_open(MPI_COMM_WORLD, temp_path.c_str(),
-                         MPI_MODE_CREATE | MPI_MODE_EXCL | MPI_MODE_WRONLY, MPI_INFO_NULL, &fh),
-           ("cannot create '" + temp_path + "'").c_str(), rank);
-  CheckMpi(MPI_File_set_size(fh, static_cast<MPI_Offset>(layout.size)), "MPI_File_set_size", rank);
+  // Rank 0 makes the temporary file and reserves its size; every rank learns its name.
+  std::string temp, error;
   if (rank == 0) {
-    CheckMpi(MPI_File_write_at(fh, 0, layout.header.data(), static_cast<int>(layout.header.size()),
-                               MPI_BYTE, MPI_STATUS_IGNORE),
-             "writing the header", rank);
-    for (const fanfill::cli::SafetensorsModelLayout::Scale& s : layout.scales) {  // <name>_scale
-      CheckMpi(MPI_File_write_at(fh, static_cast<MPI_Offset>(s.offset), &s.value, 4, MPI_BYTE,
-                                 MPI_STATUS_IGNORE),
-               "writing a scale", rank);
+    try {
+      temp = CreateClosedTemp(args.out_path, layout.size);
+    } catch (const std::exception& e) {
+      error = e.what();
     }
+  }
+  error = Broadcast(error, rank);
+  if (!error.empty()) {
+    PrintError(rank, error);
+    return 1;
+  }
+  temp = Broadcast(temp, rank);
+  const auto cleanup = [&] {
+    if (rank == 0) unlink(temp.c_str());
+  };
+  Errors errors(rank);
+  MPI_File fh;
+  if (!OpenShared(temp, args.out_path, &fh, errors, rank, ranks, cleanup)) {
+    cleanup();
+    return 1;
+  }
+  if (rank == 0) {
+    errors.Try([&] {
+      WriteBytesAt(fh, 0, layout.header.data(), layout.header.size(), args.out_path, layout.size);
+      for (const fanfill::cli::SafetensorsModelLayout::Scale& s : layout.scales) {  // <name>_scale
+        WriteBytesAt(fh, static_cast<MPI_Offset>(s.offset), &s.value, 4, args.out_path,
+                     layout.size);
+      }
+    });
   }
 
   std::vector<std::byte> buffer;
   uint64_t my_bytes = 0;
-  for (size_t i = 0; i < descs.size(); ++i) {
+  bool stopped = false;  // every rank agreed to stop (a rank failed)
+  for (size_t i = 0; i < descs.size() && !stopped; ++i) {
     const fanfill::TensorDescription& td = descs[i];
     const fanfill::TensorSpec& t = model.tensors[i];
     if (td.bytes == 0) continue;  // nothing to write (every rank knows)
     const fanfill::PreparedInit& init = plans[i];
     const size_t esize = fanfill::DTypeSize(td.dtype);
     const bool whole = !init.is_pointwise();  // made whole, in memory
-
-    // Every rank's chunk count, for the number of collective calls.
-    int64_t calls = 0;
-    for (int k = 0; k < ranks; ++k) {
-      calls = std::max(calls,
-                       ChunkingOf(BlockOf(t, plan[i], k, ranks), esize, args.chunk_bytes).chunks);
-    }
     const std::optional<fanfill::Block> block = BlockOf(t, plan[i], rank, ranks);
-    const Chunking mine = ChunkingOf(block, esize, args.chunk_bytes);
+    const Chunking mine = ChunkingOf(block, esize, args.chunk_bytes);  // checked: no throw
 
     View view(td.dtype, t.shape, block ? &*block : nullptr, layout.offsets[i], rank);
-    CheckMpi(MPI_File_set_view(fh, view.disp(), view.etype(), view.filetype(), "native",
-                               MPI_INFO_NULL),
-             "MPI_File_set_view", rank);
+    const int view_rc = MPI_File_set_view(fh, view.disp(), view.etype(), view.filetype(),
+                                          "native", MPI_INFO_NULL);
+    if (view_rc != MPI_SUCCESS) errors.Fail("MPI_File_set_view: " + MpiErrorText(view_rc));
 
     std::unique_ptr<std::byte[]> whole_values;
     if (whole && block) {
-      whole_values.reset(new std::byte[td.bytes]);
-      init.Run(whole_values.get(), {.max_threads = args.threads});
+      errors.Try([&] {
+        whole_values.reset(new std::byte[td.bytes]);
+        init.Run(whole_values.get(), {.max_threads = args.threads});
+      });
     }
-    for (int64_t c = 0; c < calls; ++c) {
+    for (int64_t c = 0; c < calls[i]; ++c) {
       const void* data = nullptr;
       int count = 0;
       MPI_Offset at = 0;
       if (c < mine.chunks) {
-        const int64_t row0 = c * mine.rows_per_chunk;
-        const int64_t rows = std::min(mine.rows_per_chunk, mine.rows - row0);
-        const uint64_t elems = static_cast<uint64_t>(rows) * mine.row_elems;
-        const uint64_t first = static_cast<uint64_t>(row0) * mine.row_elems;
-        if (whole) {
-          data = whole_values.get() + first * esize;
-        } else {
-          buffer.resize(std::max<size_t>(buffer.size(), elems * esize));
-          fanfill::Block sub = *block;
-          if (!sub.extent.empty()) {
-            sub.offset[0] += row0;
-            sub.extent[0] = rows;
+        errors.Try([&] {
+          const int64_t row0 = c * mine.rows_per_chunk;
+          const int64_t rows = std::min(mine.rows_per_chunk, mine.rows - row0);
+          const uint64_t elems = static_cast<uint64_t>(rows) * mine.row_elems;
+          const uint64_t first = static_cast<uint64_t>(row0) * mine.row_elems;
+          if (whole) {
+            data = whole_values.get() + first * esize;
+          } else {
+            buffer.resize(std::max<size_t>(buffer.size(), elems * esize));
+            fanfill::Block sub = *block;
+            if (!sub.extent.empty()) {
+              sub.offset[0] += row0;
+              sub.extent[0] = rows;
+            }
+            init.RunBlock(buffer.data(), sub, {.max_threads = args.threads});
+            data = buffer.data();
           }
-          init.RunBlock(buffer.data(), sub, {.max_threads = args.threads});
-          data = buffer.data();
-        }
-        count = static_cast<int>(elems);
-        at = static_cast<MPI_Offset>(first);
-        my_bytes += elems * esize;
+          count = static_cast<int>(elems);
+          at = static_cast<MPI_Offset>(first);
+        });
       }
-      CheckMpi(MPI_File_write_at_all(fh, at, data, count, view.etype(), MPI_STATUS_IGNORE),
-               ("writing " + td.name).c_str(), rank);
+      if (errors.failed()) count = 0;  // still in the collective call, with nothing
+      MPI_Status status;
+      errno = 0;
+      const int rc = MPI_File_write_at_all(fh, at, data, count, view.etype(), &status);
+      const int err = errno;
+      errors.Try([&] {
+        CheckWrite(args.out_path, layout.size, rc, status, view.etype(), count, esize, err);
+        my_bytes += static_cast<uint64_t>(count) * esize;
+      });
+      if (errors.Any()) {
+        stopped = true;
+        break;
+      }
     }
   }
-  // On disk before the rename, as the fanfill command's fsync before its rename.
-  CheckMpi(MPI_File_sync(fh), "MPI_File_sync", rank);
-  CheckMpi(MPI_File_close(&fh), "MPI_File_close", rank);
-  MPI_Barrier(MPI_COMM_WORLD);  // every rank's data is in the file
+  SyncAndClose(&fh, stopped, args.out_path, errors);
+  if (errors.Any()) {  // also: every rank's data is in the file
+    cleanup();
+    return 1;
+  }
   uint64_t max_bytes = 0;
   MPI_Reduce(&my_bytes, &max_bytes, 1, MPI_UINT64_T, MPI_MAX, 0, MPI_COMM_WORLD);
+  if (rank == 0) errors.Try([&] { CommitRename(temp, args.out_path, args.force); });
+  if (errors.Any()) {
+    cleanup();
+    return 1;
+  }
   if (rank == 0) {
-    if (std::rename(temp_path.c_str(), args.out_path.c_str()) != 0) {
-      RankFailure(rank, "cannot rename '" + temp_path + "' to '" + args.out_path +
-                            "': " + std::strerror(errno));
-    }
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     std::printf("%s: wrote %s (%llu bytes, %zu tensors) with %d ranks (rank 0: %d threads) "
@@ -516,28 +961,74 @@ void Run(const Args& args, const std::string& spec_text, int rank, int ranks) {
                 layout.size / seconds / 1e6,
                 static_cast<unsigned long long>(max_bytes));
   }
+  return 0;
 }
 
-// --hf: the `fanfill hf` directory (see HUGGING FACE MODE above).
-void RunHf(const Args& args, const std::string& config_text, int rank, int ranks) {
+// Creates `dir` and its missing parents (as `fanfill hf`, and save_pretrained's
+// os.makedirs), each recorded in `created`, innermost first. Returns an
+// error message (the directories made so far are removed again), or "".
+std::string CreateDirectories(const fs::path& dir, std::vector<fs::path>* created) {
+  std::error_code ec;
+  std::vector<fs::path> missing;
+  for (fs::path d = dir; !d.empty() && !fs::exists(d, ec); d = d.parent_path()) {
+    missing.push_back(d);
+    if (d == d.parent_path()) break;
+  }
+  for (auto it = missing.rbegin(); it != missing.rend(); ++it) {
+    if (!fs::create_directory(*it, ec)) {
+      const std::string why = ec ? ec.message() : "it exists and is not a directory";
+      for (const fs::path& d : *created) fs::remove(d, ec);
+      created->clear();
+      return "cannot create directory '" + it->string() + "': " + why;
+    }
+    created->insert(created->begin(), *it);
+  }
+  return {};
+}
+
+// --hf: the `fanfill hf` directory (see HUGGING FACE MODE above). Returns the exit status.
+int RunHf(const Args& args, const std::string& config_text, int rank, int ranks) {
   namespace hf = fanfill::hf;
   hf::HfModel model;
   std::vector<fanfill::PreparedInit> plans;
   std::vector<hf::HfShard> shards;
-  try {  // identical on every rank
+  std::string config_out;
+  try {  // identical on every rank, before anything is created
     model = hf::BuildHfModel(config_text, args.dtype);
     const uint64_t max_shard = hf::ParseShardSize(args.max_shard_size);
     plans = fanfill::PrepareModel(model.sources, *args.seed);
     shards = hf::SplitShards(model, max_shard);
+    config_out = hf::OutputConfigJson(config_text, model);
   } catch (const std::invalid_argument& e) {
     throw UsageError(e.what());
   }
-  const std::string config_out = hf::OutputConfigJson(config_text, model);
+  fs::path dir(args.out_path);
+  if (!dir.has_filename()) dir = dir.parent_path();  // "out/" is "out"
+
+  // Rank 0's record of what this run made, removed again if it fails: the
+  // directories it created (innermost first, each removed only if empty), the
+  // files it renamed into dir, the temporary file of the shard being written.
+  std::vector<fs::path> created;
+  std::vector<std::string> renamed;  // names in dir
+  std::string temp;
+  const auto cleanup = [&] {
+    if (rank != 0) return;
+    std::error_code ec;
+    if (!temp.empty()) fs::remove(temp, ec);
+    for (const std::string& name : renamed) fs::remove(dir / name, ec);
+    for (const fs::path& d : created) fs::remove(d, ec);
+  };
+  std::string error;
+  if (rank == 0) error = CreateDirectories(dir, &created);
+  error = Broadcast(error, rank);
+  if (!error.empty()) CommonFailure(rank, error);
+
   const size_t esize = fanfill::DTypeSize(model.dtype);
   const uint64_t per_chunk = (uint64_t{16} << 20) / esize;
   const auto start = std::chrono::steady_clock::now();
   uint64_t total = 0;
-  std::vector<std::byte> buffer(per_chunk * esize);
+  Errors errors(rank);
+  std::vector<std::byte> buffer;
   for (const hf::HfShard& shard : shards) {
     const hf::HfShardLayout layout = hf::ShardLayout(model, shard);
     struct Chunk {
@@ -551,58 +1042,110 @@ void RunHf(const Args& args, const std::string& config_text, int rank, int ranks
         chunks.push_back({k, first, std::min(per_chunk, n - first)});
       }
     }
-    const std::string final_path = args.out_path + "/" + shard.file;
-    const std::string temp_path = args.out_path + "/." + shard.file + ".tmp-mpi";
-    if (rank == 0) MPI_File_delete(temp_path.c_str(), MPI_INFO_NULL);
-    MPI_Barrier(MPI_COMM_WORLD);
-    MPI_File fh;
-    CheckMpi(MPI_File_open(MPI_COMM_WORLD, temp_path.c_str(), MPI_MODE_CREATE | MPI_MODE_WRONLY,
-                           MPI_INFO_NULL, &fh),
-             "MPI_File_open", rank);
-    CheckMpi(MPI_File_set_size(fh, static_cast<MPI_Offset>(layout.size)), "MPI_File_set_size", rank);
+    const std::string final_path = (dir / shard.file).string();
+    error.clear();
     if (rank == 0) {
-      CheckMpi(MPI_File_write_at(fh, 0, layout.header.data(), static_cast<int>(layout.header.size()),
-                                 MPI_BYTE, MPI_STATUS_IGNORE),
-               "MPI_File_write_at (header)", rank);
+      try {
+        temp = CreateClosedTemp(final_path, layout.size);
+      } catch (const std::exception& e) {
+        error = e.what();
+      }
     }
-    const size_t begin = chunks.size() * static_cast<size_t>(rank) / static_cast<size_t>(ranks);
-    const size_t end = chunks.size() * static_cast<size_t>(rank + 1) / static_cast<size_t>(ranks);
-    for (size_t c = begin; c < end; ++c) {
-      const Chunk& ch = chunks[c];
-      const hf::HfTensor& t = model.tensors[shard.tensors[ch.k]];
-      plans[t.source].RunRange(buffer.data(), t.source_first + ch.first, ch.count);
-      const uint64_t z0 = std::max(ch.first, t.zero_first);
-      const uint64_t z1 = std::min(ch.first + ch.count, t.zero_first + t.zero_count);
-      if (z0 < z1) std::memset(buffer.data() + (z0 - ch.first) * esize, 0, (z1 - z0) * esize);
-      CheckMpi(MPI_File_write_at(fh, static_cast<MPI_Offset>(layout.offsets[ch.k] + ch.first * esize),
-                                 buffer.data(), static_cast<int>(ch.count * esize), MPI_BYTE,
-                                 MPI_STATUS_IGNORE),
-               ("writing " + t.name).c_str(), rank);
+    error = Broadcast(error, rank);
+    if (!error.empty()) {
+      PrintError(rank, error);
+      cleanup();
+      return 1;
     }
-    CheckMpi(MPI_File_sync(fh), "MPI_File_sync", rank);
-    CheckMpi(MPI_File_close(&fh), "MPI_File_close", rank);
-    MPI_Barrier(MPI_COMM_WORLD);
-    if (rank == 0 && std::rename(temp_path.c_str(), final_path.c_str()) != 0) {
-      RankFailure(rank, "cannot rename '" + temp_path + "': " + std::strerror(errno));
+    const std::string shard_temp = Broadcast(temp, rank);
+    MPI_File fh;
+    if (!OpenShared(shard_temp, final_path, &fh, errors, rank, ranks, cleanup)) {
+      cleanup();
+      return 1;
+    }
+    if (rank == 0) {
+      errors.Try([&] {
+        WriteBytesAt(fh, 0, layout.header.data(), layout.header.size(), final_path, layout.size);
+      });
+    }
+    // Rank r's share: chunks [begin, end), written in rounds of one chunk per
+    // rank, each round ended by an agreement.
+    const size_t n_ranks = static_cast<size_t>(ranks), r = static_cast<size_t>(rank);
+    const size_t begin = chunks.size() * r / n_ranks;
+    const size_t end = chunks.size() * (r + 1) / n_ranks;
+    const size_t rounds = (chunks.size() + n_ranks - 1) / n_ranks;
+    bool stopped = false;
+    for (size_t round = 0; round < rounds; ++round) {
+      if (begin + round < end) {
+        errors.Try([&] {
+          const Chunk& ch = chunks[begin + round];
+          const hf::HfTensor& t = model.tensors[shard.tensors[ch.k]];
+          buffer.resize(per_chunk * esize);
+          plans[t.source].RunRange(buffer.data(), t.source_first + ch.first, ch.count);
+          const uint64_t z0 = std::max(ch.first, t.zero_first);
+          const uint64_t z1 = std::min(ch.first + ch.count, t.zero_first + t.zero_count);
+          if (z0 < z1) std::memset(buffer.data() + (z0 - ch.first) * esize, 0, (z1 - z0) * esize);
+          WriteBytesAt(fh, static_cast<MPI_Offset>(layout.offsets[ch.k] + ch.first * esize),
+                       buffer.data(), ch.count * esize, final_path, layout.size);
+        });
+      }
+      if (errors.Any()) {
+        stopped = true;
+        break;
+      }
+    }
+    SyncAndClose(&fh, stopped, final_path, errors);
+    if (errors.Any()) {
+      cleanup();
+      return 1;
+    }
+    if (rank == 0) {
+      errors.Try([&] {
+        CommitRename(temp, final_path, args.force);
+        temp.clear();
+        renamed.push_back(shard.file);
+      });
+    }
+    if (errors.Any()) {
+      cleanup();
+      return 1;
     }
     total += layout.size;
   }
-  if (rank != 0) return;
-  auto write_text = [&](const std::string& name, const std::string& text) {
-    const std::string path = args.out_path + "/" + name, temp = args.out_path + "/." + name + ".tmp-mpi";
-    std::ofstream out(temp, std::ios::binary | std::ios::trunc);
-    out << text;
-    out.close();
-    if (!out || std::rename(temp.c_str(), path.c_str()) != 0) {
-      RankFailure(rank, "cannot write '" + path + "': " + std::strerror(errno));
+  if (rank == 0) {
+    errors.Try([&] {
+      auto write_text = [&](const std::string& name, const std::string& text) {
+        WriteWholeFile((dir / name).string(), text, args.force);
+        renamed.push_back(name);
+      };
+      if (shards.size() > 1) {
+        write_text("model.safetensors.index.json", hf::IndexJson(model, shards));
+      }
+      write_text("config.json", config_out);
+    });
+  }
+  if (errors.Any()) {
+    cleanup();
+    return 1;
+  }
+  if (rank != 0) return 0;
+  // As `fanfill hf` and save_pretrained: weight files of an earlier save that
+  // this one did not write are removed (only with --force can there be any):
+  // only the names hf::IsHfWeightFileName accepts; every other file stays.
+  std::error_code ec;
+  for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
+    const std::string name = e.path().filename().string();
+    std::error_code type_ec;
+    if (hf::IsHfWeightFileName(name) && e.is_regular_file(type_ec) &&
+        std::find(renamed.begin(), renamed.end(), name) == renamed.end()) {
+      fs::remove(e.path(), type_ec);
     }
-  };
-  if (shards.size() > 1) write_text("model.safetensors.index.json", hf::IndexJson(model, shards));
-  write_text("config.json", config_out);
+  }
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("%s: wrote %s/ (%zu files, %llu bytes, %zu tensors) with %d ranks in %.3f s\n", kProg,
               args.out_path.c_str(), shards.size(), static_cast<unsigned long long>(total),
               model.tensors.size(), ranks, seconds);
+  return 0;
 }
 
 std::string ReadFile(const std::string& path) {
@@ -615,11 +1158,12 @@ std::string ReadFile(const std::string& path) {
 }
 
 // The output's preconditions, checked by rank 0 (the file system every rank
-// writes to): the file must not exist unless --force; its directory must.
+// writes to): the file must not exist unless --force, and never be a
+// directory; a link counts as a file (lstat: a dangling one too), as for
+// `fanfill model`; its directory must exist.
 void CheckOutput(const Args& args) {
   struct stat st {};
   if (args.hf) {  // a directory: created; refused if not empty unless --force
-    namespace fs = std::filesystem;
     std::error_code ec;
     const fs::path dir(args.out_path);
     if (fs::exists(dir, ec)) {
@@ -630,46 +1174,25 @@ void CheckOutput(const Args& args) {
     }
     return;
   }
-  if (!args.force && stat(args.out_path.c_str(), &st) == 0) {
-    throw UsageError("'" + args.out_path + "' exists (use --force to replace it)");
+  if (lstat(args.out_path.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) throw UsageError("'" + args.out_path + "' is a directory");
+    if (!args.force) throw UsageError("'" + args.out_path + "' exists (use --force to replace it)");
   }
-  const size_t slash = args.out_path.rfind('/');
-  const std::string dir = slash == std::string::npos ? "." : args.out_path.substr(0, slash + 1);
+  const std::string dir = DirectoryOf(args.out_path);
   if (stat(dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
     throw UsageError("the directory of '" + args.out_path + "' does not exist");
   }
 }
 
-// Rank 0's error message (empty: none) and data, broadcast to every rank.
-std::string Broadcast(std::string text, int rank) {
-  uint64_t size = text.size();
-  MPI_Bcast(&size, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD);
-  if (rank != 0) text.resize(size);
-  // MPI counts are int: broadcast in pieces.
-  for (uint64_t done = 0; done < size;) {
-    const int n = static_cast<int>(std::min<uint64_t>(size - done, INT_MAX));
-    MPI_Bcast(text.data() + done, n, MPI_CHAR, 0, MPI_COMM_WORLD);
-    done += static_cast<uint64_t>(n);
-  }
-  return text;
-}
-
-// An error every rank found (or rank 0 found and broadcast): rank 0 prints it
-// and aborts the job; the others wait to be ended by that abort.
-[[noreturn]] void CommonFailure(int rank, const std::string& message, bool usage = false) {
-  if (rank == 0) {
-    std::fprintf(stderr, "%s: error: %s\n%s", kProg, message.c_str(), usage ? kUsage : "");
-    std::fflush(stderr);
-    MPI_Abort(MPI_COMM_WORLD, 2);
-  } else {
-    MPI_Barrier(MPI_COMM_WORLD);  // never completes: rank 0 aborts
-  }
-  std::abort();
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
+  // Past a file-size limit (RLIMIT_FSIZE) a write fails with EFBIG and is
+  // reported like any other error instead of killing the rank, as in the
+  // fanfill command.
+  signal(SIGXFSZ, SIG_IGN);
+  g_umask = umask(0);
+  umask(g_umask);
   MPI_Init(&argc, &argv);
   int rank = 0, ranks = 1;
   MPI_Comm_rank(MPI_COMM_WORLD, &rank);
@@ -700,34 +1223,17 @@ int main(int argc, char** argv) {
     threads.emplace(tbb::global_control::max_allowed_parallelism,
                     static_cast<size_t>(args.threads));
   }
+  int status = 0;
   try {
-    if (args.hf) {
-      // Validate the config on rank 0 before anything is created, then make the
-      // directory (and missing parents, as fanfill hf and save_pretrained do).
-      std::string err;
-      if (rank == 0) {
-        try {
-          fanfill::hf::BuildHfModel(spec_text, args.dtype);
-          fanfill::hf::ParseShardSize(args.max_shard_size);
-          std::error_code ec;
-          std::filesystem::create_directories(args.out_path, ec);
-          if (ec) err = "cannot create '" + args.out_path + "': " + ec.message();
-        } catch (const std::exception& e) {
-          err = e.what();
-        }
-      }
-      err = Broadcast(err, rank);
-      if (!err.empty()) CommonFailure(rank, err);
-      RunHf(args, spec_text, rank, ranks);
-    } else {
-      Run(args, spec_text, rank, ranks);
-    }
+    status = args.hf ? RunHf(args, spec_text, rank, ranks) : Run(args, spec_text, rank, ranks);
   } catch (const UsageError& e) {
     CommonFailure(rank, e.what());
+  } catch (const std::bad_alloc&) {  // rather than "std::bad_alloc"
+    RankFailure(rank, "out of memory");
   } catch (const std::exception& e) {
     RankFailure(rank, e.what());
   }
   threads.reset();
   MPI_Finalize();
-  return 0;
+  return status;
 }

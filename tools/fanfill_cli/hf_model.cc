@@ -684,6 +684,21 @@ std::string OutputConfigJson(std::string_view config_json, const HfModel& model)
   return cfg.dump(2) + "\n";
 }
 
+bool IsHfWeightFileName(std::string_view name) {
+  if (name == "model.safetensors" || name == "model.safetensors.index.json") return true;
+  constexpr std::string_view kPrefix = "model-", kMiddle = "-of-", kSuffix = ".safetensors";
+  if (name.size() != kPrefix.size() + 5 + kMiddle.size() + 5 + kSuffix.size() ||
+      !name.starts_with(kPrefix) || !name.ends_with(kSuffix) ||
+      name.substr(kPrefix.size() + 5, kMiddle.size()) != kMiddle) {
+    return false;
+  }
+  auto digits = [](std::string_view d) {
+    return std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; });
+  };
+  return digits(name.substr(kPrefix.size(), 5)) &&
+         digits(name.substr(kPrefix.size() + 5 + kMiddle.size(), 5));
+}
+
 std::string TensorScheme(const HfModel& model, const HfTensor& tensor) {
   const TensorSpec& src = model.sources.tensors[tensor.source];
   std::string text = src.scheme;

@@ -100,6 +100,13 @@ std::string IndexJson(const HfModel& model, const std::vector<HfShard>& shards);
 // dtype written; key order kept, indent 2, trailing newline.
 std::string OutputConfigJson(std::string_view config_json, const HfModel& model);
 
+// Whether `name` is one of the weight file names save_pretrained (and `fanfill
+// hf`) writes: model.safetensors, model.safetensors.index.json or a shard
+// model-NNNNN-of-NNNNN.safetensors (five digits each). After a save, such
+// files of an earlier save that this one did not write are removed (`fanfill
+// hf` and fanfill_mpi_init --hf); other files (model_ema.safetensors...) stay.
+bool IsHfWeightFileName(std::string_view name);
+
 // The scheme of each tensor as text, for the dry-run table.
 std::string TensorScheme(const HfModel& model, const HfTensor& tensor);
 
