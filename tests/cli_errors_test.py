@@ -9,8 +9,10 @@ stderr and leave the directory as it was: no output file and no temporary
 Covers: bad shape, layout, dtype, scheme, stream options, extension,
 bf16 as .npy, unwritable paths, a file-size limit (EFBIG), a full disk
 (ENOSPC, on a 64 KiB tmpfs in a user namespace where the kernel allows one),
-unknown or unsupported --target, --threads 0, and SIGINT / SIGTERM while
-the file is being made.
+unknown or unsupported --target, --threads 0, an unknown command, specs
+nested 100000 deep or with a key twice, options describe --spec refuses,
+zero-element tensors torch refuses, files past the largest file size,
+bench sizes, and SIGINT / SIGTERM while the file is being made.
 """
 import os
 import resource
@@ -30,16 +32,19 @@ def listing(directory):
     return sorted(os.listdir(directory))
 
 
-def expect_error(args, message, directory=None, preexec_fn=None):
-    """Runs fanfill in `directory`; it must fail with `message` and change nothing."""
+def expect_error(args, message, directory=None, preexec_fn=None, absent=None):
+    """Runs fanfill in `directory`; it must fail with `message` (and without
+    `absent`) and change nothing."""
     directory = directory or WORK
     before = listing(directory)
     proc = subprocess.run([FANFILL, *args], cwd=directory, capture_output=True, text=True,
-                          preexec_fn=preexec_fn)
+                          errors="replace", preexec_fn=preexec_fn)
     label = " ".join(args)[:120]
     check(proc.returncode != 0, f"{label}: exit code 0")
     check(proc.stderr.startswith("fanfill: error: "), f"{label}: stderr {proc.stderr!r}")
     check(message in proc.stderr, f"{label}: {message!r} not in {proc.stderr!r}")
+    check(absent is None or absent not in proc.stderr,
+          f"{label}: {absent!r} in {proc.stderr!r}")
     check(listing(directory) == before,
           f"{label}: directory changed: {before} -> {listing(directory)}")
 
@@ -55,8 +60,20 @@ def test_bad_inputs():
     expect_error([*FILL, "--shape", "4,,4", "--scheme", "normal", "--out", "a.npy"],
                  "bad --shape")
     expect_error([*FILL, "--scheme", "normal", "--out", "a.npy"], "--shape is required")
+    # fill's and describe's errors are their options' own: no spec was given.
     expect_error([*FILL, "--shape", "8", "--scheme", "kaiming_normal", "--out", "a.npy"],
-                 "2 dimensions")
+                 "--name w: kaiming_normal(a=0, mode=fan_in, nonlinearity=leaky_relu) on shape "
+                 "[8] (layout oi): needs fan_in", absent="model spec: ")
+    expect_error(["fill", "--seed", "1", "--stream", "5", "--shape", "8", "--scheme",
+                  "kaiming_normal", "--out", "a.npy"],
+                 "fanfill: error: kaiming_normal(a=0, mode=fan_in, nonlinearity=leaky_relu) on "
+                 "shape [8]", absent="'tensor'")
+    expect_error(["describe", "--shape", "8", "--scheme", "kaiming_normal"],
+                 "fanfill: error: kaiming_normal(a=0, mode=fan_in, nonlinearity=leaky_relu) on "
+                 "shape [8]", absent="model spec: ")
+    expect_error([*FILL, "--shape", "4,4", "--scheme", "normal(std=1e5)", "--dtype", "f16",
+                  "--out", "a.npy"], "--name w: normal(mean=0, std=1e+05) on shape [4, 4] (f16)",
+                 absent="model spec: ")
     expect_error([*FILL, "--shape", "8,4", "--scheme", "kaiming_nromal", "--out", "a.npy"],
                  "unknown scheme")
     expect_error([*FILL, "--shape", "8,4", "--scheme", "normal(std=-1)", "--out", "a.npy"],
@@ -69,7 +86,7 @@ def test_bad_inputs():
     expect_error([*FILL, *GOOD, "--dtype", "f8e5m2", "--scale", "0.5", "--out", "a.bin"],
                  "only .safetensors stores the scale")
     expect_error([*FILL, *GOOD, "--dtype", "f8e4m3", "--scale", "0", "--out", "a.safetensors"],
-                 "--scale must be finite and > 0")
+                 "scale must be finite and > 0, got 0")
     expect_error([*FILL, "--shape", "8,4", "--scheme", "normal(std=0.001)", "--dtype", "f8e4m3",
                   "--out", "a.safetensors"], "use scale <=")
     expect_error([*FILL, *GOOD, "--out", "a.txt"], ".npy, .safetensors or .bin")
@@ -104,11 +121,122 @@ def test_bad_inputs():
     expect_error([*FILL, "--shape", ",".join(["1"] * 65), "--scheme", "normal", "--out",
                   "a.npy"], ".npy holds at most 64 dimensions")
     expect_error(["--target", "no_such_target", *FILL, *GOOD, "--out", "a.npy"], "target")
-    expect_error(["frobnicate"], "subcommand")
+    expect_error(["frobnicate"], "unknown command 'frobnicate' (expected fill, model, describe, "
+                 "bench, validate, hf)")
+    expect_error([], "A subcommand is required")
     expect_error(["bench", "--size", "0"], "--size")
     # A value the dtype cannot hold.
     expect_error([*FILL, "--shape", "4,4", "--scheme", "constant(value=1e6)", "--dtype", "f16",
                   "--out", "a.npy"], "overflows f16")
+    # torch raises OverflowError for 1 + a ** 2; a zero gain would write zeros.
+    for scheme in ("kaiming_normal(a=1e200)", "kaiming_uniform(a=1e200)"):
+        expect_error([*FILL, "--shape", "4,4", "--scheme", scheme, "--out", "a.npy"],
+                     "leaky_relu: the negative slope (a) 1e+200 is too large: 1 + a^2 overflows")
+    # A .safetensors header is JSON: a name that is not UTF-8 cannot be in it.
+    expect_error(["fill", "--seed", "1", "--name", "\udcff\udcfe", *GOOD, "--out",
+                  "u.safetensors"],
+                 "the tensor name '\\xFF\\xFE' is not valid UTF-8", absent="json.exception")
+
+
+def write(name, text):
+    with open(os.path.join(WORK, name), "w") as f:
+        f.write(text)
+
+
+def test_spec_values_and_keys():
+    # Values nested 100000 deep are shown by their kind: dump() of them ran
+    # off the stack (a segfault).
+    deep = "[" * 100000 + "]" * 100000
+    tensor = '{"name": "a", "shape": [2], "scheme": "normal"'
+    cases = [
+        ('{"tensors": [{"name": "a", "scheme": "normal", "shape": %s}]}' % deep,
+         '"shape" must hold integers >= 0, got an array of 1 element at index 0'),
+        ('{"tensors": [%s, "stream": %s}]}' % (tensor, deep),
+         '"stream" must be an integer in [0, 2^64), got an array of 1 element'),
+        ('{"tensors": [{"scheme": "normal", "shape": [2], "name": %s}]}' % deep,
+         '"name" must be a string, got an array of 1 element'),
+        ('{"tensors": [%s}], "layout": %s}' % (tensor, deep),
+         'top level: "layout" must be a string, got an array of 1 element'),
+        ('{"tensors": [%s}, %s]}' % (tensor, deep),
+         "tensors[1] must be an object, got an array of 1 element"),
+        # A key twice: nlohmann (and Python) keep the last; refused.
+        ('{"tensors": [{"name": "a", "name": "b", "shape": [2, 2], "scheme": "normal"}]}',
+         'duplicate key "name" in tensors[0]'),
+        ('{"tensors": [%s}], "tensors": [{"name": "b", "shape": [3], "scheme": "zeros"}]}'
+         % tensor, 'duplicate key "tensors" at the top level'),
+        # fans_from and the scheme's own fan_in: one source of fans.
+        ('{"tensors": [{"name": "w", "shape": [2, 3], "scheme": "normal"}, {"name": "b", '
+         '"shape": [2], "scheme": "torch_default_bias(fan_in=10)", "fans_from": "w"}]}',
+         "tensor #1 'b': fans_from 'w' and the scheme's fan_in=10 both give fans"),
+    ]
+    for i, (text, message) in enumerate(cases):
+        write(f"spec{i}.json", text)
+        expect_error(["model", f"spec{i}.json", "--seed", "1", "--out", "m.safetensors"],
+                     "fanfill: error: model spec: ")
+        expect_error(["model", f"spec{i}.json", "--seed", "1", "--out", "m.safetensors"], message)
+        expect_error(["describe", "--spec", f"spec{i}.json"], message)
+    # A directory is not read as an empty file ("unexpected end of input").
+    os.mkdir(os.path.join(WORK, "specdir"))
+    expect_error(["model", "specdir", "--seed", "1", "--out", "m.safetensors"],
+                 "cannot read 'specdir': it is a directory")
+    expect_error(["describe", "--spec", "specdir"], "cannot read 'specdir': it is a directory")
+
+
+def test_describe_options():
+    # With --spec every per-tensor option is the spec's: a usage error.
+    write("one.json", '{"tensors": [{"name": "a", "shape": [4, 4], "scheme": "normal"}]}')
+    for option, value in (("--shape", "4,4"), ("--scheme", "normal"), ("--dtype", "f16"),
+                          ("--layout", "io"), ("--name", "w"), ("--stream", "3"),
+                          ("--scale", "2")):
+        expect_error(["describe", "--spec", "one.json", option, value],
+                     f"{option} excludes --spec")
+    # describe --scale is checked as fill's is (the library's one check).
+    for scale, message in (("0", "scale must be finite and > 0, got 0"),
+                           ("-2", "scale must be finite and > 0, got -2"),
+                           ("1e-39", "is not a normal float32"),
+                           ("1e39", "is not a normal float32")):
+        expect_error(["describe", "--shape", "4,4", "--scheme", "normal", "--scale", scale],
+                     message, absent="model spec: ")
+        expect_error([*FILL, "--shape", "4,4", "--scheme", "normal", "--dtype", "f8e4m3",
+                      "--scale", scale, "--out", "a.safetensors"], message)
+
+
+def test_zero_element_tensors():
+    # As torch.nn.init: a scheme's rank requirement holds whatever the count.
+    for shape, scheme, message in (("0,3,3", "eye", "eye needs exactly 2 dimensions"),
+                                   ("0", "sparse(0.5)", "sparse needs exactly 2 dimensions"),
+                                   ("0", "orthogonal", "orthogonal needs at least 2 dimensions"),
+                                   ("3,0,3", "dirac(groups=2)", "not divisible by groups=2")):
+        expect_error([*FILL, "--shape", shape, "--scheme", scheme, "--out", "z.npy"], message,
+                     absent="model spec: ")
+        expect_error(["describe", "--shape", shape, "--scheme", scheme], message)
+        write("zero.json", '{"tensors": [{"name": "z", "shape": [%s], "scheme": "%s"}]}'
+              % (shape, scheme))
+        expect_error(["model", "zero.json", "--seed", "1", "--out", "z.safetensors"], message)
+    # A distribution the dtype cannot hold: refused whatever the count.
+    expect_error([*FILL, "--shape", "0", "--scheme", "uniform(0, 1e300)", "--dtype", "f16",
+                  "--out", "z.npy"], "exceed the f16 range")
+
+
+def test_sizes():
+    # Past the largest file (int64 off_t): refused before anything is created,
+    # not "Invalid argument" from fallocate or a wrapped sum ("out of memory").
+    for out in ("x.safetensors", "x.npy", "x.bin"):
+        expect_error([*FILL, "--shape", "1152921504606846976,2", "--scheme", "zeros", "--out",
+                      out], "would be 922337203685477", absent="Invalid argument")
+    big = ", ".join('{"name": "%s", "shape": [1152921504606846976], "scheme": "zeros"}' % n
+                    for n in "abcd")
+    write("big.json", '{"tensors": [%s, {"name": "e", "shape": [1], "scheme": "zeros"}]}' % big)
+    expect_error(["model", "big.json", "--seed", "1", "--out", "m.safetensors"],
+                 "the file's tensors would be 18446744073709551620 bytes, more than the largest "
+                 "file size",
+                 absent="out of memory")
+    # bench --size: strictly parsed, and a buffer that cannot be is refused.
+    expect_error(["bench", "--size", "-1"], "--size '-1': expected an integer in [0, 2^64)")
+    expect_error(["bench", "--size", "2305843009213693952", "--reps", "1"],
+                 "the buffer of 2305843009213693952 f64 elements would be more than 2^64 bytes")
+    expect_error(["bench", "--size", str(2 ** 50), "--reps", "1"],
+                 "is more than this machine's memory")
 
 
 def test_unsupported_target():
@@ -237,7 +365,9 @@ def test_signals():
 
 
 def main():
-    return run_tests(WORK, (test_bad_inputs, test_unsupported_target, test_model_errors,
+    return run_tests(WORK, (test_bad_inputs, test_spec_values_and_keys, test_describe_options,
+                            test_zero_element_tensors, test_sizes, test_unsupported_target,
+                            test_model_errors,
                             test_unwritable_paths, test_no_overwrite_without_force,
                             test_file_size_limit, test_disk_full, test_signals))
 

@@ -237,6 +237,76 @@ def test_fp8_safetensors():
     check(float(tensors["b_scale"][1]) == 0.0009765625, "fp8 model b_scale")
     vals = tensors["b"][1]
     check(vals.dtype == np.uint8 and vals.shape == (10, 10), "fp8 model b shape")
+    # A scale given explicitly is stored, 1 included (README: --scale S writes
+    # <name>_scale), by fill and by a spec's "scale"; the values are unscaled.
+    one = ["--shape", "8,4", "--scheme", "normal(std=0.5)", "--seed", SEED, "--name", "w",
+           "--dtype", "f8e4m3"]
+    run("fill", *one, "--scale", "1", "--out", path("fp8_one.safetensors"))
+    run("fill", *one, "--out", path("fp8_none.safetensors"))
+    with open(path("fp8_one_model.json"), "w") as f:
+        json.dump({"tensors": [{"name": "w", "shape": [8, 4], "scheme": "normal(std=0.5)",
+                                "dtype": "f8e4m3", "scale": 1}]}, f)
+    run("model", path("fp8_one_model.json"), "--seed", SEED, "--out",
+        path("fp8_one_model.safetensors"))
+    unscaled = read_safetensors(path("fp8_none.safetensors"))
+    check(sorted(unscaled) == ["w"], f"no --scale: names {sorted(unscaled)}")
+    for file in ("fp8_one.safetensors", "fp8_one_model.safetensors"):
+        tensors = read_safetensors(path(file))
+        check(sorted(tensors) == ["w", "w_scale"], f"{file}: names {sorted(tensors)}")
+        sd, scale = tensors["w_scale"]
+        check(sd == "F32" and scale.shape == () and float(scale) == 1.0,
+              f"{file}: w_scale {sd} {scale.shape} {scale}")
+        check(np.array_equal(tensors["w"][1], unscaled["w"][1]), f"{file}: values changed")
+    try:
+        from safetensors import safe_open
+    except ImportError:
+        print("note: no safetensors package for this python; read by the reader above only")
+    else:  # numpy has no FP8 dtype: only the scale is loaded
+        with safe_open(path("fp8_one.safetensors"), framework="numpy") as f:
+            keys, scale = sorted(f.keys()), f.get_tensor("w_scale")
+        check(keys == ["w", "w_scale"] and scale.shape == () and scale.dtype == np.float32
+              and float(scale) == 1.0, f"safetensors: {keys} {scale!r}")
+
+
+def test_describe():
+    # The described moments are those of the values stored, value / scale;
+    # the scale is reported, and the distribution (the one Fill) carries it.
+    desc = json.loads(run("describe", "--shape", "8,8", "--scheme", "uniform(-1, 3)",
+                          "--scale", "0.25").stdout)[0]
+    check(desc["scale"] == 0.25 and desc["low"] == -4.0 and desc["high"] == 12.0
+          and desc["mean"] == 4.0 and math.isclose(desc["std"], 16 / math.sqrt(12), rel_tol=1e-15),
+          f"describe --scale: {desc}")
+    check(desc["distribution"] == {"kind": "uniform", "low": -1.0, "high": 3.0, "scale": 0.25},
+          f"describe --scale distribution: {desc['distribution']}")
+    with open(path("scaled.json"), "w") as f:
+        json.dump({"tensors": [{"name": "w", "shape": [4], "scheme": "constant(2)",
+                                "scale": 0.5}, {"name": "v", "shape": [4], "scheme": "ones"}]}, f)
+    desc = json.loads(run("describe", "--spec", path("scaled.json")).stdout)
+    check(desc[0]["scale"] == 0.5 and desc[0]["mean"] == 4.0 and desc[0]["high"] == 4.0
+          and desc[1]["scale"] == 1.0 and desc[1]["mean"] == 1.0, f"describe --spec scale: {desc}")
+    # A zero-element tensor is a no-op without fans (torch's kaiming_ warns and
+    # returns): describe, fill and model all accept it.
+    desc = json.loads(run("describe", "--shape", "4,0", "--scheme", "kaiming_normal").stdout)[0]
+    check(desc["count"] == 0 and desc["fan_in"] == 0 and desc["std"] is None
+          and desc["distribution"] is None, f"describe 4,0 kaiming_normal: {desc}")
+    run("fill", "--shape", "4,0", "--scheme", "kaiming_normal", "--seed", SEED, "--name", "e",
+        "--out", path("empty.npy"))
+    check(np.load(path("empty.npy")).shape == (4, 0), "fill 4,0 kaiming_normal")
+    with open(path("empty.json"), "w") as f:
+        json.dump({"tensors": [{"name": "e", "shape": [4, 0], "scheme": "kaiming_normal"},
+                               {"name": "o", "shape": [0, 5], "scheme": "orthogonal"}]}, f)
+    run("model", path("empty.json"), "--seed", SEED, "--out", path("empty.safetensors"))
+    tensors = read_safetensors(path("empty.safetensors"))
+    check(tensors["e"][1].shape == (4, 0) and tensors["o"][1].shape == (0, 5),
+          f"model of empty tensors: {tensors}")
+    # "stream": -0 is 0 (as Python's json reads it).
+    for name, stream in (("zero", "0"), ("minus_zero", "-0")):
+        with open(path(f"{name}.json"), "w") as f:
+            f.write('{"tensors": [{"name": "a", "shape": [16], "scheme": "normal", '
+                    '"stream": %s}]}' % stream)
+        run("model", path(f"{name}.json"), "--seed", SEED, "--out", path(f"{name}.safetensors"))
+    with open(path("zero.safetensors"), "rb") as a, open(path("minus_zero.safetensors"), "rb") as b:
+        check(a.read() == b.read(), '"stream": -0 and "stream": 0 differ')
 
 
 MODEL = {
@@ -297,7 +367,7 @@ def check_no_temporary_files():
 def main():
     return run_tests(WORK, (test_npy_against_scalar_single_thread, test_kaiming_std,
                             test_npy_rank_64, test_fill_safetensors, test_model_safetensors,
-                            test_fp8_safetensors),
+                            test_fp8_safetensors, test_describe),
                      final_check=check_no_temporary_files)
 
 

@@ -1,7 +1,7 @@
 # Tests of the fanfill command (tools/fanfill_cli), run with: ctest -R cli
 #   cli.numpy   every file the command writes, loaded by numpy (cli_numpy_test.py)
 #   cli.errors  every error path: message, non-zero exit, no file left (cli_errors_test.py)
-#   cli.bench   `fanfill bench` smoke test
+#   cli.bench   `fanfill bench` smoke test; cli.bench.threads: the thread count it reports
 #   cli.installed  the installed command runs (needs the packaging.install fixture)
 if(NOT TARGET fanfill_cli)
   return()
@@ -42,6 +42,12 @@ set_tests_properties(cli.numpy cli.errors PROPERTIES
 add_test(NAME cli.bench COMMAND fanfill_cli bench --size 4096 --reps 1)
 set_tests_properties(cli.bench PROPERTIES
   PASS_REGULAR_EXPRESSION "\\| truncated_normal +\\| f16 +\\| all +\\|"
+  LABELS cli
+  TIMEOUT 60)
+# --threads 1: the header gives the thread count in force (global_control), not the arena's.
+add_test(NAME cli.bench.threads COMMAND fanfill_cli --threads 1 bench --size 4096 --reps 1)
+set_tests_properties(cli.bench.threads PROPERTIES
+  PASS_REGULAR_EXPRESSION "; all = 1 threads\n"
   LABELS cli
   TIMEOUT 60)
 

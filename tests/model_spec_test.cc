@@ -207,6 +207,221 @@ TEST(ModelSpec, JsonErrorsNameTheOffendingPart) {
   }
 }
 
+// Error messages show a spec value by its kind, never dump() it: a value
+// nested 100000 deep ran dump() off the stack (a crash, not an error).
+TEST(ModelSpec, DeeplyNestedValuesAreRefusedByKind) {
+  const int kDepth = 100000;
+  const std::string deep = std::string(kDepth, '[') + std::string(kDepth, ']');
+  std::string deep_object;
+  for (int i = 0; i < kDepth; ++i) deep_object += R"({"a": )";
+  deep_object += "1" + std::string(kDepth, '}');
+  const std::string tensor = R"({"name": "a", "shape": [2], "scheme": "normal")";
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {R"({"tensors": [{"name": "a", "scheme": "normal", "shape": )" + deep + "}]}",
+       {"tensors[0] 'a'",
+        "\"shape\" must hold integers >= 0, got an array of 1 element at index 0"}},
+      {R"({"tensors": [{"name": "a", "scheme": "normal", "shape": [2], "stream": )" + deep + "}]}",
+       {"\"stream\" must be an integer in [0, 2^64), got an array of 1 element"}},
+      {R"({"tensors": [{"scheme": "normal", "shape": [2], "name": )" + deep + "}]}",
+       {"tensors[0]: \"name\" must be a string, got an array of 1 element"}},
+      {R"({"tensors": [)" + tensor + R"(}], "layout": )" + deep + "}",
+       {"top level: \"layout\" must be a string, got an array of 1 element"}},
+      {R"({"tensors": [)" + tensor + "}, " + deep + "]}",
+       {"tensors[1] must be an object, got an array of 1 element"}},
+      {R"({"tensors": [)" + tensor + R"(, "scale": )" + deep + "}]}",
+       {"\"scale\" must be a number, got an array of 1 element"}},
+      {R"({"tensors": )" + deep + "}", {"tensors[0] must be an object, got an array of 1 element"}},
+      {R"({"tensors": )" + deep_object + "}",
+       {"\"tensors\" must be an array, got an object of 1 key"}},
+      {R"({"tensors": [{"name": "a", "shape": [2], "scheme": )" + deep_object + "}]}",
+       {"\"scheme\" must be a string, got an object of 1 key"}},
+      {deep, {"expected a JSON object", "got an array of 1 element"}},
+  };
+  for (const auto& [json, parts] : cases) {
+    SCOPED_TRACE(json.substr(0, 80));
+    try {
+      fanfill::ParseModelSpec(json);
+      ADD_FAILURE() << "accepted";
+    } catch (const std::invalid_argument& e) {
+      const std::string what = e.what();
+      EXPECT_LT(what.size(), 200u) << what;
+      for (const std::string& part : parts) EXPECT_NE(what.find(part), std::string::npos) << what;
+    }
+  }
+  // Strings are shown cut to 60 bytes, not inside a UTF-8 character; objects
+  // by their size.
+  const std::string long_name(1000, 'x');
+  ExpectThrowsWith(
+      [&] {
+        fanfill::ParseModelSpec(R"({"tensors": [{"name": "a", "shape": ")" + long_name +
+                                R"(", "scheme": "normal"}]})");
+      },
+      {"\"shape\" must be an array, got \"" + std::string(60, 'x') + "\"..."});
+  // "x" and 40 two-byte "é": byte 60 is inside the 30th "é", which is left out.
+  std::string accents = "x", shown = "x";
+  for (int i = 0; i < 40; ++i) accents += "\xc3\xa9";
+  for (int i = 0; i < 29; ++i) shown += "\xc3\xa9";
+  ExpectThrowsWith(
+      [&] {
+        fanfill::ParseModelSpec(R"({"tensors": [{"name": "a", "shape": [2], "scheme": "zeros",
+                                   "stream": ")" + accents + R"("}]})");
+      },
+      {"got \"" + shown + "\"..."});
+  ExpectThrowsWith(
+      [&] { fanfill::ParseModelSpec(R"({"tensors": [], "layout": {"x": 1, "y": [2]}})"); },
+      {"\"layout\" must be a string, got an object of 2 keys"});
+}
+
+// nlohmann keeps the last of two equal keys (as Python's json.loads); in a
+// spec that is a mistake, refused with where it is.
+TEST(ModelSpec, DuplicateKeysAreRefused) {
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {R"({"tensors": [{"name": "a", "name": "b", "shape": [2, 2], "scheme": "normal"}]})",
+       "model spec: duplicate key \"name\" in tensors[0]"},
+      {R"({"tensors": [{"name": "a", "shape": [2], "scheme": "normal"}],
+           "tensors": [{"name": "b", "shape": [3], "scheme": "zeros"}]})",
+       "model spec: duplicate key \"tensors\" at the top level"},
+      {R"({"tensors": [{"name": "a", "shape": [2], "scheme": "normal"},
+                       {"name": "b", "shape": [3], "scheme": "zeros", "scheme": "ones"}]})",
+       "duplicate key \"scheme\" in tensors[1]"},
+      {R"({"dtype": "f32", "tensors": [], "dtype": "f16"})",
+       "duplicate key \"dtype\" at the top level"},
+      // Deep inside a value no key is allowed at all: the duplicate is still named first.
+      {R"({"tensors": [{"name": "a", "shape": [2], "scheme": "x",
+                        "bogus": {"k": [{"z": 1, "z": 2}]}}]})",
+       "duplicate key \"z\" in tensors[0].bogus.k[0]"},
+  };
+  for (const auto& [json, message] : cases) {
+    SCOPED_TRACE(json);
+    ExpectThrowsWith([&] { fanfill::ParseModelSpec(json); }, {message});
+  }
+  // The same key in different objects is fine.
+  const ModelSpec two = fanfill::ParseModelSpec(
+      R"({"tensors": [{"name": "a", "shape": [2], "scheme": "zeros"},
+                      {"name": "b", "shape": [2], "scheme": "zeros"}]})");
+  EXPECT_EQ(two.tensors.size(), 2u);
+}
+
+// "stream": -0 is 0, as Python's json reads it; other negative numbers and
+// non-integers stay refused.
+TEST(ModelSpec, StreamMinusZeroIsZero) {
+  const ModelSpec m = fanfill::ParseModelSpec(
+      R"({"tensors": [{"name": "a", "shape": [2], "scheme": "normal", "stream": -0}]})");
+  ASSERT_TRUE(m.tensors[0].stream.has_value());
+  EXPECT_EQ(*m.tensors[0].stream, 0u);
+  for (const char* bad : {"-1", "-0.0", "0.0", "1e3"}) {
+    ExpectThrowsWith(
+        [&] {
+          fanfill::ParseModelSpec(std::string(R"({"tensors": [{"name": "a", "shape": [2], )") +
+                                  R"("scheme": "normal", "stream": )" + bad + "}]}");
+        },
+        {"\"stream\" must be an integer in [0, 2^64)"});
+  }
+}
+
+// fans_from and the scheme's own fan_in= / fan_out= would mix two sources of
+// fans (fan_in from the spec, fan_out from the other tensor): refused.
+TEST(ModelSpec, FansFromWithExplicitFansIsRefused) {
+  for (const char* scheme : {"torch_default_bias(fan_in=10)", "xavier_uniform(fan_out=3)"}) {
+    ModelSpec m;
+    m.tensors = {T("w", {2, 3}, "normal"),
+                 T("b", {2}, scheme, DType::kF32, Layout::kOI, "w")};
+    ExpectThrowsWith(
+        [&] { fanfill::DescribeModel(m); },
+        {"model spec: tensor #1 'b': fans_from 'w' and the scheme's", "both give fans"});
+    ExpectThrowsWith([&] { fanfill::PrepareModel(m, 1); }, {"both give fans"});
+  }
+}
+
+// A spec's explicit "scale", 1 included, is kept (the CLI writes <name>_scale
+// for it); DescribeModel validates scales as PreparedInit does and describes
+// the values stored, value / scale.
+TEST(ModelSpec, ScaleIsKeptValidatedAndDescribed) {
+  const ModelSpec m = fanfill::ParseModelSpec(R"J({"tensors": [
+      {"name": "w", "shape": [8, 8], "scheme": "normal(std=0.5)", "dtype": "f8e4m3", "scale": 1},
+      {"name": "v", "shape": [8, 8], "scheme": "uniform(-1, 3)", "scale": 0.25},
+      {"name": "c", "shape": [4], "scheme": "constant(2)", "scale": 0.5},
+      {"name": "u", "shape": [4], "scheme": "zeros"}]})J");
+  EXPECT_TRUE(m.tensors[0].scale_given);
+  EXPECT_TRUE(m.tensors[0].has_scale());
+  EXPECT_FALSE(m.tensors[3].has_scale());
+  const ModelSpec back = fanfill::ParseModelSpec(fanfill::ModelSpecToJson(m));
+  EXPECT_TRUE(back.tensors[0].has_scale());
+  EXPECT_FALSE(back.tensors[3].has_scale());
+  EXPECT_NE(fanfill::ModelSpecToJson(m).find("\"scale\": 1.0"), std::string::npos);
+
+  const std::vector<fanfill::TensorDescription> d = fanfill::DescribeModel(m);
+  EXPECT_EQ(d[0].scale, 1.0);
+  EXPECT_EQ(d[0].description.std, 0.5);
+  EXPECT_EQ(d[1].scale, 0.25);
+  EXPECT_EQ(d[1].description.low, -4.0);
+  EXPECT_EQ(d[1].description.high, 12.0);
+  EXPECT_EQ(d[1].description.mean, 4.0);
+  EXPECT_EQ(d[1].description.distribution.low, -1.0);  // the Fill's parameters, with its scale
+  EXPECT_EQ(d[1].description.distribution.scale, 0.25);
+  EXPECT_EQ(d[2].description.mean, 4.0);
+  EXPECT_EQ(d[2].description.high, 4.0);
+  // From the plans: the same, while a plan's own description is unscaled.
+  const std::vector<fanfill::PreparedInit> plans = fanfill::PrepareModel(m, 3);
+  EXPECT_EQ(plans[1].description().high, 3.0);
+  const std::vector<fanfill::TensorDescription> dp = fanfill::DescribeModel(m, plans);
+  for (size_t i = 0; i < d.size(); ++i) {
+    EXPECT_EQ(dp[i].scale, d[i].scale) << i;
+    EXPECT_EQ(dp[i].description.mean, d[i].description.mean) << i;
+    EXPECT_EQ(dp[i].description.high, d[i].description.high) << i;
+    EXPECT_EQ(dp[i].description.distribution.scale, d[i].description.distribution.scale) << i;
+  }
+  const nlohmann::json j = nlohmann::json::parse(fanfill::DescribeModelJson(m));
+  EXPECT_EQ(j[1]["scale"], 0.25);
+  EXPECT_EQ(j[1]["high"], 12.0);
+  EXPECT_EQ(j[3]["scale"], 1.0);
+  // A scale built in code is checked by DescribeModel too, as by PrepareModel.
+  for (double bad : {0.0, -1.0, 1e-39, 1e39}) {
+    ModelSpec c;
+    c.tensors.push_back({.name = "w", .shape = {4}, .scheme = "zeros", .scale = bad});
+    ExpectThrowsWith([&] { fanfill::DescribeModel(c); }, {"tensor #0 'w'", "scale"});
+    ExpectThrowsWith([&] { fanfill::PrepareModel(c, 1); }, {"tensor #0 'w'", "scale"});
+  }
+}
+
+// The zero-element rule is Describe's (schemes_test.cc); the model functions
+// agree with it: each accepts and refuses the same tensors.
+TEST(ModelSpec, ZeroElementTensorsAgreeAcrossDescribeAndPrepare) {
+  auto one = [](std::vector<int64_t> shape, std::string scheme, DType dtype = DType::kF32) {
+    ModelSpec m;
+    m.tensors.push_back(T("w", std::move(shape), std::move(scheme), dtype));
+    return m;
+  };
+  for (const ModelSpec& ok : {one({4, 0}, "kaiming_normal"), one({0}, "kaiming_uniform"),
+                              one({0, 0}, "xavier_uniform"), one({0}, "torch_default_bias"),
+                              one({0, 3}, "eye"), one({0, 4}, "orthogonal"),
+                              one({0, 5}, "sparse(0.5)"), one({0, 3, 3}, "dirac(groups=2)")}) {
+    SCOPED_TRACE(ok.tensors[0].scheme);
+    EXPECT_EQ(fanfill::DescribeModel(ok)[0].bytes, 0u);
+    EXPECT_EQ(fanfill::PrepareModel(ok, 1)[0].bytes(), 0u);
+    const std::vector<void*> outs = {nullptr};
+    fanfill::InitModel(ok, outs, 1);
+  }
+  for (const auto& [bad, message] :
+       std::vector<std::pair<ModelSpec, std::string>>{
+           {one({0, 3, 3}, "eye"), "eye needs exactly 2 dimensions"},
+           {one({0}, "sparse(0.5)"), "sparse needs exactly 2 dimensions"},
+           {one({0}, "orthogonal"), "orthogonal needs at least 2 dimensions"},
+           {one({0, 3}, "dirac"), "dirac needs 3, 4 or 5 dimensions"},
+           {one({3, 0, 3}, "dirac(groups=2)"), "not divisible by groups=2"}}) {
+    SCOPED_TRACE(message);
+    ExpectThrowsWith([&] { fanfill::DescribeModel(bad); }, {"tensor #0 'w'", message});
+    ExpectThrowsWith([&] { fanfill::PrepareModel(bad, 1); }, {"tensor #0 'w'", message});
+    const std::vector<void*> outs = {nullptr};
+    ExpectThrowsWith([&] { fanfill::InitModel(bad, outs, 1); }, {message});
+  }
+  // A distribution the dtype cannot hold: refused by the plans whatever the
+  // count (DescribeModel has no dtype checks).
+  const ModelSpec f16 = one({0}, "uniform(0, 1e300)", DType::kF16);
+  ExpectThrowsWith([&] { fanfill::PrepareModel(f16, 1); }, {"exceed the f16 range"});
+  EXPECT_EQ(fanfill::DescribeModel(f16)[0].description.high, 1e300);
+}
+
 TEST(ModelSpec, ModelErrorsNameTheTensor) {
   auto model = [](std::vector<TensorSpec> t) {
     ModelSpec m;

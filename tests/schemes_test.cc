@@ -704,6 +704,92 @@ TEST(SchemesInit, NothingWrittenOnError) {
                 Scheme::Parse("kaiming_normal"), {});
 }
 
+// As torch.nn.init: each scheme's rank and shape requirements hold whatever
+// the element count; past them a zero-element tensor is a no-op that needs
+// no fans; a value the dtype cannot hold is refused whatever the count. One
+// rule for Describe, Init and PreparedInit (and so the model functions).
+TEST(SchemesInit, ZeroElementTensorsFollowTorch) {
+  using V = std::vector<int64_t>;
+  const fanfill::StreamKey key{.seed = 1, .stream = 2};
+  auto all_accept = [&](const V& shape, const char* spec, DType dtype = DType::kF32) {
+    SCOPED_TRACE(spec);
+    const Scheme s = Scheme::Parse(spec);
+    const Description d = fanfill::Describe(shape, Layout::kOI, s);
+    EXPECT_EQ(d.count, 0u);
+    fanfill::Init(nullptr, dtype, shape, Layout::kOI, s, key);
+    const fanfill::PreparedInit plan(shape, Layout::kOI, s, dtype, key);
+    EXPECT_EQ(plan.bytes(), 0u);
+    plan.Run(nullptr);
+    return d;
+  };
+  auto all_refuse = [&](const V& shape, const char* spec, const char* message,
+                        DType dtype = DType::kF32, bool describe_refuses = true) {
+    SCOPED_TRACE(spec);
+    const Scheme s = Scheme::Parse(spec);
+    if (describe_refuses) {
+      ExpectThrowsWith([&] { fanfill::Describe(shape, Layout::kOI, s); }, {message});
+    }
+    ExpectThrowsWith([&] { fanfill::Init(nullptr, dtype, shape, Layout::kOI, s, key); },
+                     {message});
+    ExpectThrowsWith([&] { fanfill::PreparedInit(shape, Layout::kOI, s, dtype, key); },
+                     {message});
+  };
+  // Rank and shape first ("Only tensors with 2 dimensions are supported", ...).
+  all_refuse({0, 3, 3}, "eye", "eye needs exactly 2 dimensions");
+  all_refuse({0}, "sparse(0.5)", "sparse needs exactly 2 dimensions");
+  all_refuse({0}, "orthogonal", "orthogonal needs at least 2 dimensions");
+  all_refuse({0, 3}, "dirac", "dirac needs 3, 4 or 5 dimensions");
+  all_refuse({3, 0, 3}, "dirac(groups=2)", "not divisible by groups=2");
+  all_accept({0, 3}, "eye");
+  all_accept({3, 0}, "sparse(0.5)");
+  all_accept({0, 3, 3}, "dirac(groups=2)");
+  all_accept({0, 4}, "orthogonal");
+  // No LAPACK limit on a matrix that has no elements; but a product that
+  // overflows before a zero dimension is refused (torch: "Stride calculation
+  // overflowed").
+  all_accept({0, int64_t{1} << 40, int64_t{1} << 40}, "orthogonal");
+  EXPECT_THROW(fanfill::ElementCount(V{int64_t{1} << 40, int64_t{1} << 40, 0}),
+               std::invalid_argument);
+  // Then no fans: kaiming_ on a zero-element tensor warns and returns.
+  const Description k = all_accept({4, 0}, "kaiming_normal");
+  EXPECT_EQ(k.kind, Kind::kNormal);
+  EXPECT_EQ(k.fan_in, 0.0);
+  EXPECT_EQ(k.fan_out, 4.0);
+  EXPECT_TRUE(Near("gain", std::sqrt(2.0 / (1 + 0.0)), k.gain));
+  for (double v : {k.fan, k.mean, k.std, k.low, k.high, k.distribution.mean,
+                   k.distribution.stddev}) {
+    EXPECT_TRUE(std::isnan(v)) << v;
+  }
+  all_accept({0}, "kaiming_uniform");  // no fans at all (rank 1, layout oi)
+  all_accept({0, 0}, "xavier_uniform");
+  all_accept({0}, "torch_default_bias");
+  all_accept({0, 5}, "variance_scaling(mode=fan_avg)");
+  all_accept({0, 5}, "kaiming_normal(fan_in=0)");
+  // Where the fans are there, the values are described and checked as usual.
+  const Description given = all_accept({0, 5}, "kaiming_normal(fan_in=8, mode=fan_in)");
+  EXPECT_EQ(given.std, std::sqrt(2.0 / (1 + 0.0)) / std::sqrt(8.0));
+  // A distribution or value the dtype cannot hold: refused whatever the count
+  // (Describe has no dtype).
+  all_refuse({0}, "uniform(0, 1e300)", "exceed the f16 range", DType::kF16, false);
+  all_refuse({0, 4}, "constant(1e6)", "overflows f16", DType::kF16, false);
+  all_refuse({0, 4}, "orthogonal(gain=1e6)", "overflows f16", DType::kF16, false);
+  all_refuse({0}, "normal(std=1e5)", "f16", DType::kF16, false);
+}
+
+// torch's calculate_gain computes 1 + a ** 2 in Python, which raises
+// OverflowError; 0 gain (writing zeros) or a failed uniform is not that.
+TEST(Gains, LeakyReluSlopeWhoseSquareOverflowsIsRefused) {
+  ExpectThrowsWith([] { fanfill::Gain("leaky_relu", 1e200); },
+                   {"leaky_relu: the negative slope (a) 1e+200 is too large: 1 + a^2 overflows"});
+  EXPECT_GT(fanfill::Gain("leaky_relu", 1e154), 0.0);  // 1 + a^2 = 1e308: finite
+  EXPECT_EQ(fanfill::Gain("relu", 1e200), std::sqrt(2.0));  // param ignored, as PyTorch
+  for (const char* spec : {"kaiming_normal(a=1e200)", "kaiming_uniform(a=-1e200)"}) {
+    ExpectThrowsWith(
+        [&] { fanfill::Describe(std::vector<int64_t>{4, 4}, Layout::kOI, Scheme::Parse(spec)); },
+        {"on shape [4, 4]", "negative slope (a)", "overflows"});
+  }
+}
+
 // ------------------------------------------------------------------ C API
 
 TEST(SchemesCApi, InitDescribeStreamId) {

@@ -211,6 +211,12 @@ struct Description {
 };
 
 // shape: any rank (each scheme states what it accepts); dims >= 0.
+// Zero-element shapes follow torch.nn.init: the scheme's rank and shape
+// requirements hold whatever the element count (eye and sparse: 2-D,
+// orthogonal: >= 2-D, dirac: 3 to 5 dims and out channels divisible by
+// groups); past them the tensor is a no-op that needs no fans. Where its
+// scheme would divide by a missing or zero fan (kaiming_normal on [4, 0]),
+// fan, mean, std, low, high and the distribution's parameters are NaN.
 Description Describe(std::span<const int64_t> shape, Layout layout, const Scheme& scheme);
 
 struct InitOptions {
@@ -219,8 +225,9 @@ struct InitOptions {
 };
 
 // Writes the prod(shape) elements of the tensor to `out` (row-major in the
-// given shape). Zero-element tensors are a no-op, as in PyTorch (the spec is
-// still checked).
+// given shape). Zero-element tensors are a no-op, as in PyTorch, after the
+// checks Describe states; a value the dtype cannot hold is refused whatever
+// the count.
 void Init(void* out, DType dtype, std::span<const int64_t> shape, Layout layout,
           const Scheme& scheme, StreamKey key, const InitOptions& options = {});
 
@@ -299,8 +306,9 @@ void InitBlock(std::span<T> out, std::span<const int64_t> global_shape, Layout l
 // nothing is written when a Run* call throws.
 class PreparedInit {
  public:
-  // A zero-element shape is valid as in PyTorch (it may have no fans; the
-  // scheme was parsed): its runs write nothing.
+  // A zero-element shape is valid as in PyTorch where its scheme's rank and
+  // shape requirements hold (it may have no fans; see Describe): its runs
+  // write nothing. Its dtype checks are a nonzero one's.
   // scale: the per-tensor scale (finite, > 0, a normal float32 once rounded
   // to float, as Distribution::scale; meant for FP8): every value
   // stored is the scheme's value divided by it -- a distribution's
@@ -314,8 +322,7 @@ class PreparedInit {
       : PreparedInit(std::span<const int64_t>(shape.begin(), shape.size()), layout, scheme, dtype,
                      key, scale) {}
 
-  // What the runs write (Describe of the shape; for a zero-element shape only
-  // scheme and count are set).
+  // What the runs write, before the scale (Describe of the shape).
   const Description& description() const;
   std::span<const int64_t> shape() const;
   Layout layout() const;
@@ -354,8 +361,9 @@ struct TensorSpec {
   std::string scheme;  // spec text, as Scheme::Parse
   DType dtype = DType::kF32;
   // Name of another tensor of the model whose shape/layout fans this one
-  // uses where its spec sets none: a bias gets its weight's fan_in
-  // (torch_default_bias). Empty: none.
+  // uses: a bias gets its weight's fan_in (torch_default_bias). Empty: none.
+  // Refused with a scheme that sets fan_in= or fan_out= itself (one source
+  // of fans).
   std::string fans_from;
   // Stream id; default StreamId(name).
   std::optional<uint64_t> stream;
@@ -364,6 +372,12 @@ struct TensorSpec {
   // 0-d F32 tensor "<name>_scale"; so, as PreparedInit, a scale that does not
   // round to a normal float32 ([2^-126, FLT_MAX]) is refused.
   double scale = 1.0;
+  // The scale was given explicitly (a spec's "scale", the CLI's --scale):
+  // then "<name>_scale" is stored even for scale 1. ParseModelSpec sets it.
+  bool scale_given = false;
+
+  // Whether writers store "<name>_scale": a scale other than 1, or one given.
+  bool has_scale() const { return scale_given || scale != 1; }
 };
 
 // A model: named tensors. Each tensor's values depend only on (seed, its
@@ -381,7 +395,7 @@ struct TensorSpec {
 //       "scheme": "glorot_uniform", "stream": 12345},
 //      {"name": "fc2.weight", "shape": [4096, 4096], "dtype": "f8e4m3",
 //       "scheme": "kaiming_normal", "scale": 0.001953125}]}
-// Unknown keys are errors.
+// Unknown keys and a key repeated in one object are errors.
 struct ModelSpec {
   std::vector<TensorSpec> tensors;
 };
@@ -394,18 +408,24 @@ struct TensorDescription {
   uint64_t stream = 0;
   DType dtype = DType::kF32;
   uint64_t bytes = 0;  // count * DTypeSize(dtype)
+  // Of the values stored, value / scale: Describe's mean, std, low and high
+  // divided by the scale, and a distribution's `scale` set to it (scale 1:
+  // Describe's, unchanged).
   Description description;
+  double scale = 1.0;  // the tensor's (TensorSpec::scale)
 };
 
 // Validates the whole model (names unique, stream ids distinct, fans_from
-// resolvable, every spec and shape valid) and describes each tensor, in order.
+// resolvable and not mixed with a scheme's own fan_in=/fan_out=, every spec,
+// shape and scale valid) and describes each tensor, in order. Errors about
+// one tensor start "model spec: tensor #i 'name': ".
 std::vector<TensorDescription> DescribeModel(const ModelSpec& model);
 // The model's resolved, validated plans, in spec order, with their streams
 // (fans_from and explicit streams applied): what InitModel runs, for callers
 // that write the tensors themselves (in chunks, blocks or shards). Validates
 // what InitModel validates (DescribeModel's checks plus each dtype's range);
-// plans[i].description() == DescribeModel(model)[i].description (for
-// zero-element tensors only scheme and count are set).
+// DescribeModel(model)[i].description is plans[i].description() with the
+// tensor's scale applied.
 std::vector<PreparedInit> PrepareModel(const ModelSpec& model, uint64_t seed);
 // DescribeModel from plans = PrepareModel(model, seed), without validating again.
 std::vector<TensorDescription> DescribeModel(const ModelSpec& model,

@@ -22,7 +22,9 @@ std::string ScaleError(double scale);
 // "[64, 3, 7, 7]"
 std::string FormatShape(std::span<const int64_t> shape);
 
-// prod(dims) (1 for no dims); nullopt past 2^64. Dimensions must be >= 0.
+// prod(dims) (1 for no dims); nullopt where a partial product passes 2^64,
+// even if a later dimension is 0 (torch refuses those shapes too: "Stride
+// calculation overflowed"). Dimensions must be >= 0.
 std::optional<uint64_t> Product(std::span<const int64_t> dims);
 
 // "" if every dimension is >= 0, else "shape [..]: dimension i is d (must be >= 0)".

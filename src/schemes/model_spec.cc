@@ -7,6 +7,7 @@
 #include <limits>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <stdexcept>
 #include <string>
 #include <string_view>
@@ -35,8 +36,24 @@ std::string Hex(uint64_t v) {
   return buf;
 }
 
+// How much of `text` a message shows: at most kPreviewChars bytes, cut
+// before a UTF-8 continuation byte (so that a cut JSON string stays UTF-8).
+constexpr size_t kPreviewChars = 60;
+size_t PreviewLength(std::string_view text) {
+  if (text.size() <= kPreviewChars) return text.size();
+  size_t n = kPreviewChars;
+  while (n > 0 && (static_cast<unsigned char>(text[n]) & 0xC0) == 0x80) --n;
+  return n;
+}
+
+// A name for a message: cut as above, "..." where cut.
+std::string Shortened(std::string_view text) {
+  const size_t n = PreviewLength(text);
+  return std::string(text.substr(0, n)) + (n < text.size() ? "..." : "");
+}
+
 std::string TensorLabel(const TensorSpec& t, size_t index) {
-  return "tensor #" + std::to_string(index) + " '" + t.name + "'";
+  return "tensor #" + std::to_string(index) + " '" + Shortened(t.name) + "'";
 }
 
 // A tensor's spec resolved against the model: its scheme (fans_from applied)
@@ -56,7 +73,7 @@ std::vector<Resolved> Resolve(const ModelSpec& model) {
     if (t.name.empty()) Fail("tensor #" + std::to_string(i) + " has an empty name");
     if (!by_name.emplace(t.name, i).second) {
       Fail("tensors #" + std::to_string(by_name[t.name]) + " and #" + std::to_string(i) +
-           " are both named '" + t.name + "'");
+           " are both named '" + Shortened(t.name) + "'");
     }
     const uint64_t stream = t.stream.value_or(StreamId(t.name));
     if (auto [it, fresh] = by_stream.emplace(stream, i); !fresh) {
@@ -74,7 +91,8 @@ std::vector<Resolved> Resolve(const ModelSpec& model) {
     if (t.fans_from.empty()) continue;
     const auto it = by_name.find(t.fans_from);
     if (it == by_name.end()) {
-      Fail(TensorLabel(t, i) + ": fans_from '" + t.fans_from + "' is not a tensor of the model");
+      Fail(TensorLabel(t, i) + ": fans_from '" + Shortened(t.fans_from) +
+           "' is not a tensor of the model");
     }
     if (it->second == i) Fail(TensorLabel(t, i) + ": fans_from names the tensor itself");
     Scheme& scheme = resolved[i].scheme;
@@ -82,17 +100,141 @@ std::vector<Resolved> Resolve(const ModelSpec& model) {
       Fail(TensorLabel(t, i) + ": fans_from is given but " + std::string(scheme.name()) +
            " uses no fans");
     }
+    // Mixing both (fan_in from the spec, fan_out from the other tensor) is
+    // never what was meant: the fans come from one place.
+    const internal::SchemeRep& rep = internal::SchemeAccess::Rep(scheme);
+    if (rep.fan_in || rep.fan_out) {
+      Fail(TensorLabel(t, i) + ": fans_from '" + Shortened(t.fans_from) + "' and the scheme's " +
+           (rep.fan_in ? "fan_in=" + internal::FormatNumber(*rep.fan_in)
+                       : "fan_out=" + internal::FormatNumber(*rep.fan_out)) +
+           " both give fans: use one of them");
+    }
     const TensorSpec& from = model.tensors[it->second];
     try {
       scheme = scheme.WithDefaultFans(ComputeFans(from.shape, from.layout));
     } catch (const std::invalid_argument& e) {
-      Fail(TensorLabel(t, i) + ": fans_from '" + from.name + "': " + e.what());
+      Fail(TensorLabel(t, i) + ": fans_from '" + Shortened(from.name) + "': " + e.what());
     }
   }
   return resolved;
 }
 
 // ------------------------------------------------------------------ JSON
+
+// A spec value as error messages show it: a scalar as JSON (a string cut to
+// kPreviewChars), an array or object by its kind and size only. Never
+// recursive: dump() of a deeply nested value ([[[...]]] 100000 deep) runs off
+// the stack.
+std::string Preview(const Json& v) {
+  auto count = [](size_t n, const char* one, const char* many) {
+    return std::to_string(n) + " " + (n == 1 ? one : many);
+  };
+  switch (v.type()) {
+    case Json::value_t::array:
+      return v.empty() ? "an empty array" : "an array of " + count(v.size(), "element", "elements");
+    case Json::value_t::object:
+      return v.empty() ? "an empty object" : "an object of " + count(v.size(), "key", "keys");
+    case Json::value_t::string: {
+      const std::string& text = v.get_ref<const std::string&>();
+      const size_t n = PreviewLength(text);
+      return n == text.size() ? v.dump() : Json(text.substr(0, n)).dump() + "...";
+    }
+    default:
+      return v.dump();  // null, a boolean or a number
+  }
+}
+
+std::string QuotedKey(std::string_view key) { return Preview(Json(std::string(key))); }
+
+// Refuses an object with the same key twice (nlohmann keeps the last, as
+// Python's json.loads would; a spec with two "name"s or "tensors" is a
+// mistake). A SAX pass over text Json::parse has accepted: it only tracks
+// where it is, for the message.
+class DuplicateKeyCheck {
+ public:
+  using Sax = nlohmann::json_sax<Json>;
+  // The first duplicate key, e.g. `duplicate key "name" in tensors[0]`; "" if none.
+  static std::string Find(std::string_view json) {
+    DuplicateKeyCheck check;
+    Json::sax_parse(json, &check);
+    return check.error_;
+  }
+
+  bool null() { return Value(); }
+  bool boolean(bool) { return Value(); }
+  bool number_integer(Sax::number_integer_t) { return Value(); }
+  bool number_unsigned(Sax::number_unsigned_t) { return Value(); }
+  bool number_float(Sax::number_float_t, const Sax::string_t&) { return Value(); }
+  bool string(Sax::string_t&) { return Value(); }
+  bool binary(Sax::binary_t&) { return Value(); }
+  bool start_object(std::size_t) {
+    Value();
+    frames_.emplace_back(/*is_object=*/true);
+    return true;
+  }
+  bool key(Sax::string_t& key) {
+    Frame& f = frames_.back();
+    if (!f.keys.insert(key).second) {
+      const std::string where = Path();
+      error_ = "duplicate key " + QuotedKey(key) +
+               (where.empty() ? " at the top level" : " in " + where);
+      return false;
+    }
+    f.key = key;
+    return true;
+  }
+  bool end_object() {
+    frames_.pop_back();
+    return true;
+  }
+  bool start_array(std::size_t) {
+    Value();
+    frames_.emplace_back(/*is_object=*/false);
+    return true;
+  }
+  bool end_array() {
+    frames_.pop_back();
+    return true;
+  }
+  bool parse_error(std::size_t, const std::string&, const Json::exception&) { return false; }
+
+ private:
+  struct Frame {
+    explicit Frame(bool is_object) : object(is_object) {}
+    bool object;
+    std::set<std::string, std::less<>> keys;  // object: the keys so far
+    std::string key;                          // object: the current member
+    size_t elements = 0;                      // array: the elements so far
+  };
+
+  bool Value() {
+    if (!frames_.empty() && !frames_.back().object) ++frames_.back().elements;
+    return true;
+  }
+
+  // Of the innermost object, as "tensors[0]" ("" at the top level); at most
+  // a few levels shown.
+  std::string Path() const {
+    constexpr size_t kShownLevels = 6;
+    std::string path;
+    for (size_t i = 0; i + 1 < frames_.size(); ++i) {
+      if (i == kShownLevels) return path + "...";
+      const Frame& f = frames_[i];
+      if (f.object) {
+        if (!path.empty()) path += '.';
+        path += Shortened(f.key);
+      } else {
+        path += '[';
+        path += std::to_string(f.elements - 1);
+        path += ']';
+      }
+    }
+    return path;
+  }
+
+  std::vector<Frame> frames_;
+  std::string error_;
+};
 
 const Json& Member(const Json& object, const char* key, const std::string& where) {
   const auto it = object.find(key);
@@ -101,7 +243,7 @@ const Json& Member(const Json& object, const char* key, const std::string& where
 }
 
 std::string String(const Json& v, const char* key, const std::string& where) {
-  if (!v.is_string()) Fail(where + ": \"" + key + "\" must be a string, got " + v.dump());
+  if (!v.is_string()) Fail(where + ": \"" + key + "\" must be a string, got " + Preview(v));
   return v.get<std::string>();
 }
 
@@ -113,7 +255,7 @@ void CheckKeys(const Json& object, std::initializer_list<std::string_view> allow
     if (!known) {
       std::string list;
       for (std::string_view a : allowed) list += (list.empty() ? "" : ", ") + std::string(a);
-      Fail(where + ": unknown key \"" + key + "\" (expected " + list + ")");
+      Fail(where + ": unknown key " + QuotedKey(key) + " (expected " + list + ")");
     }
   }
 }
@@ -129,18 +271,20 @@ auto Catching(const std::string& where, F&& f) {
 
 TensorSpec ParseTensor(const Json& j, size_t index, Layout layout, DType dtype) {
   std::string where = "tensors[" + std::to_string(index) + "]";
-  if (!j.is_object()) Fail(where + " must be an object, got " + j.dump());
+  if (!j.is_object()) Fail(where + " must be an object, got " + Preview(j));
   TensorSpec t;
   t.name = String(Member(j, "name", where), "name", where);
-  where += " '" + t.name + "'";
+  where += " '" + Shortened(t.name) + "'";
   CheckKeys(j, {"name", "shape", "layout", "scheme", "dtype", "fans_from", "stream", "scale"},
             where);
   const Json& shape = Member(j, "shape", where);
-  if (!shape.is_array()) Fail(where + ": \"shape\" must be an array, got " + shape.dump());
-  for (const Json& d : shape) {
+  if (!shape.is_array()) Fail(where + ": \"shape\" must be an array, got " + Preview(shape));
+  for (size_t k = 0; k < shape.size(); ++k) {
+    const Json& d = shape[k];
     if (!d.is_number_integer() ||
         (d.is_number_unsigned() ? d.get<uint64_t>() > INT64_MAX : d.get<int64_t>() < 0)) {
-      Fail(where + ": \"shape\" must hold integers >= 0, got " + shape.dump());
+      Fail(where + ": \"shape\" must hold integers >= 0, got " + Preview(d) + " at index " +
+           std::to_string(k));
     }
     t.shape.push_back(d.get<int64_t>());
   }
@@ -158,19 +302,23 @@ TensorSpec ParseTensor(const Json& j, size_t index, Layout layout, DType dtype) 
   if (j.contains("fans_from")) t.fans_from = String(j["fans_from"], "fans_from", where);
   if (j.contains("stream")) {
     const Json& s = j["stream"];
-    if (!s.is_number_unsigned()) {
-      Fail(where + ": \"stream\" must be an integer in [0, 2^64), got " + s.dump());
+    // -0 is an integer token that nlohmann keeps signed; Python's json reads it as 0.
+    const bool negative_zero = s.is_number_integer() && !s.is_number_unsigned() &&
+                               s.get<int64_t>() == 0;
+    if (!s.is_number_unsigned() && !negative_zero) {
+      Fail(where + ": \"stream\" must be an integer in [0, 2^64), got " + Preview(s));
     }
-    t.stream = s.get<uint64_t>();
+    t.stream = negative_zero ? 0 : s.get<uint64_t>();
   }
   if (j.contains("scale")) {
     const Json& s = j["scale"];
-    if (!s.is_number()) Fail(where + ": \"scale\" must be a number, got " + s.dump());
+    if (!s.is_number()) Fail(where + ": \"scale\" must be a number, got " + Preview(s));
     // Written beside the tensor as a 0-d F32 tensor: a normal float32.
     if (const std::string error = internal::ScaleError(s.get<double>()); !error.empty()) {
       Fail(where + ": \"scale\": " + error);
     }
     t.scale = s.get<double>();
+    t.scale_given = true;
   }
   return t;
 }
@@ -219,7 +367,12 @@ ModelSpec ParseModelSpec(std::string_view json) {
     // ("1e400": found by the fuzzer, fuzz/regressions/model_spec).
     Fail(std::string("invalid JSON: ") + e.what());
   }
-  if (!j.is_object()) Fail("expected a JSON object with a \"tensors\" array");
+  if (const std::string duplicate = DuplicateKeyCheck::Find(json); !duplicate.empty()) {
+    Fail(duplicate);
+  }
+  if (!j.is_object()) {
+    Fail("expected a JSON object with a \"tensors\" array, got " + Preview(j));
+  }
   CheckKeys(j, {"tensors", "layout", "dtype"}, "top level");
   Layout layout = Layout::kOI;
   DType dtype = DType::kF32;
@@ -232,7 +385,7 @@ ModelSpec ParseModelSpec(std::string_view json) {
     dtype = Catching("top level", [&] { return ParseDType(s); });
   }
   const Json& tensors = Member(j, "tensors", "top level");
-  if (!tensors.is_array()) Fail("\"tensors\" must be an array");
+  if (!tensors.is_array()) Fail("\"tensors\" must be an array, got " + Preview(tensors));
   ModelSpec model;
   for (size_t i = 0; i < tensors.size(); ++i) {
     model.tensors.push_back(ParseTensor(tensors[i], i, layout, dtype));
@@ -250,13 +403,38 @@ std::string ModelSpecToJson(const ModelSpec& model) {
               {"dtype", DTypeName(t.dtype)}};
     if (!t.fans_from.empty()) j["fans_from"] = t.fans_from;
     if (t.stream) j["stream"] = *t.stream;
-    if (t.scale != 1) j["scale"] = t.scale;
+    if (t.has_scale()) j["scale"] = t.scale;
     tensors.push_back(std::move(j));
   }
   return Json{{"tensors", std::move(tensors)}}.dump(2);
 }
 
 namespace {
+
+// A tensor's description of the values it stores, value / scale: the moments
+// and bounds divided by the scale (in double, as the fills divide their
+// parameters), the core distribution carrying it. Scale 1 changes nothing.
+Description OfStoredValues(Description d, double scale) {
+  if (scale == 1) return d;
+  d.mean /= scale;
+  d.std /= scale;
+  d.low /= scale;
+  d.high /= scale;
+  switch (d.kind) {
+    case Description::Kind::kUniform:
+    case Description::Kind::kNormal:
+    case Description::Kind::kTruncatedNormal:
+    case Description::Kind::kSparse:
+      d.distribution = d.distribution.WithScale(scale);
+      break;
+    case Description::Kind::kOrthogonal:  // its Gaussian is factored, not stored
+    case Description::Kind::kConstant:
+    case Description::Kind::kEye:
+    case Description::Kind::kDirac:
+      break;
+  }
+  return d;
+}
 
 std::vector<PreparedInit> PlansOf(const ModelSpec& model, const std::vector<Resolved>& resolved,
                                   uint64_t seed) {
@@ -292,13 +470,19 @@ std::vector<TensorDescription> DescribeModel(const ModelSpec& model) {
     td.name = t.name;
     td.stream = resolved[i].stream;
     td.dtype = t.dtype;
+    td.scale = t.scale;
     try {
       const size_t size = DTypeSize(t.dtype);
-      td.description = Describe(t.shape, t.layout, resolved[i].scheme);
-      if (td.description.count > std::numeric_limits<uint64_t>::max() / size) {
+      const Description d = Describe(t.shape, t.layout, resolved[i].scheme);
+      // The same check as PreparedInit's (and the spec parser's).
+      if (const std::string error = internal::ScaleError(t.scale); !error.empty()) {
+        throw std::invalid_argument(error);
+      }
+      td.description = OfStoredValues(d, t.scale);
+      if (d.count > std::numeric_limits<uint64_t>::max() / size) {
         throw std::invalid_argument("the tensor's size in bytes overflows 2^64");
       }
-      td.bytes = td.description.count * size;
+      td.bytes = d.count * size;
     } catch (const std::invalid_argument& e) {
       Fail(TensorLabel(t, i) + ": " + e.what());
     }
@@ -321,7 +505,8 @@ std::vector<TensorDescription> DescribeModel(const ModelSpec& model,
                    .stream = plan.key().stream,
                    .dtype = plan.dtype(),
                    .bytes = plan.bytes(),
-                   .description = plan.description()});
+                   .description = OfStoredValues(plan.description(), plan.scale()),
+                   .scale = plan.scale()});
   }
   return out;
 }
@@ -345,7 +530,8 @@ std::string DescribeModelJson(const ModelSpec& model) {
                    {"std", NumberOrNull(d.std)},
                    {"low", NumberOrNull(d.low)},
                    {"high", NumberOrNull(d.high)},
-                   {"sparsity", d.sparsity}});
+                   {"sparsity", d.sparsity},
+                   {"scale", td.scale}});
   }
   return out.dump(2);
 }
@@ -364,8 +550,8 @@ void InitModel(const ModelSpec& model, std::span<void* const> outputs, uint64_t 
     const TensorSpec& t = model.tensors[i];
     if (outputs[i] != nullptr) continue;
     try {
-      if (ElementCount(t.shape) == 0) continue;
       const Description d = Describe(t.shape, t.layout, resolved[i].scheme);
+      if (d.count == 0) continue;  // nothing to write: null is fine
       DTypeSize(t.dtype);
       throw std::invalid_argument(d.scheme + " on shape " + internal::FormatShape(t.shape) + " (" +
                                   DTypeName(t.dtype) + "): out is null");

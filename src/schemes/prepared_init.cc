@@ -59,13 +59,9 @@ void BuildPlan(InitPlan& plan, std::span<const int64_t> shape, Layout layout,
     Fail("unknown layout " + std::to_string(static_cast<int>(layout)) +
          " (expected Layout::kOI or Layout::kIO)");
   }
-  // As PyTorch, initializing a zero-element tensor is a no-op (it may have no fans).
-  if (ElementCount(shape) == 0) {
-    plan.d.scheme = scheme.ToString();
-    plan.d.count = 0;
-  } else {
-    plan = Plan(shape, layout, scheme);
-  }
+  // Plan applies the zero-element rule (rank and shape checked, then no fans
+  // needed), the one place Describe, InitModel and the plans share.
+  plan = Plan(shape, layout, scheme);
   plan.dtype = dtype;
   plan.layout = layout;
   plan.key = key;
@@ -78,7 +74,9 @@ void BuildPlan(InitPlan& plan, std::span<const int64_t> shape, Layout layout,
     Fail(Context(plan) + "the tensor does not fit in memory");
   }
   plan.bytes = d.count * SizeOf(dtype);
-  if (d.count == 0) return;
+  // Whatever the count, a value the dtype cannot hold is refused; a
+  // zero-element tensor without fans has none to check.
+  if (!plan.has_values) return;
   // The value stored is v / scale (one division in double, then one rounding).
   auto check_value = [&](double v) {
     if (Overflows(v / scale, dtype)) {
@@ -100,6 +98,7 @@ void BuildPlan(InitPlan& plan, std::span<const int64_t> shape, Layout layout,
       break;
     case Description::Kind::kOrthogonal:
       check_value(d.gain);
+      if (d.count == 0) break;  // no spread: no values
       // A semi-orthogonal rows x cols matrix has unit rows or columns: its
       // elements' root mean square is 1 / sqrt(max(rows, cols)), times gain.
       try {

@@ -98,6 +98,9 @@ struct InitPlan {
   std::vector<int64_t> shape;
   uint64_t bytes = 0;
   bool pointwise = true;
+  // false: a zero-element tensor whose scheme lacks the fans it would divide
+  // by (a no-op, as torch.nn.init; d's fan and moments are NaN).
+  bool has_values = true;
   FillParams params;            // distributions and sparse: the validated fill
   uint64_t rows = 0, cols = 0;  // orthogonal: the matrix; sparse: out units, in units
   uint64_t num_zeros = 0;       // sparse: zeros per in unit

@@ -155,7 +155,17 @@ class Planner {
     d.fan_out = fan_out_.value_or(kNaN);
     d.fan = kNaN;
     d.gain = kNaN;
+    // Each scheme checks its rank and shape first, whatever the element
+    // count (as torch.nn.init: eye_ on a [0, 3, 3] tensor raises); a
+    // zero-element tensor is then a no-op, and one whose scheme would divide
+    // by a missing or zero fan has no values to describe (NeedFan).
     Choose(rep.def->id);
+    if (!plan_.has_values) {
+      d.fan = kNaN;
+      d.mean = d.std = d.low = d.high = kNaN;
+      d.distribution.mean = d.distribution.stddev = kNaN;
+      d.distribution.low = d.distribution.high = kNaN;
+    }
     return plan_;
   }
 
@@ -165,9 +175,24 @@ class Planner {
                                 " (layout " + LayoutName(layout_) + "): " + what);
   }
 
+  // Gain's refusals (a negative slope whose 1 + a^2 overflows) with the scheme's context.
+  double GainOf(std::string_view nonlinearity, double a) const {
+    try {
+      return Gain(nonlinearity, a);
+    } catch (const std::invalid_argument& e) {
+      Fail(e.what());
+    }
+  }
+
   double FanIn() { return NeedFan(fan_in_, "fan_in"); }
   double FanOut() { return NeedFan(fan_out_, "fan_out"); }
   double NeedFan(const std::optional<double>& fan, const char* which) {
+    if (plan_.d.count == 0 && !(fan && *fan > 0)) {
+      // As kaiming_normal_ on a zero-element tensor: a no-op, no fans needed.
+      // Any fan would do for the parameters, which Make() then discards.
+      plan_.has_values = false;
+      return 1.0;
+    }
     if (!fan) {
       Fail(std::string("needs ") + which + " but " + fans_.error + "; write " + which +
            "=N in the spec (for a bias: its weight's " + which +
@@ -262,7 +287,7 @@ class Planner {
         return VarianceScaling(1.0, "fan_avg", "truncated_normal");
       case SchemeId::kKaimingNormal:
       case SchemeId::kKaimingUniform:
-        return Kaiming(Gain(Word(scheme_, "nonlinearity"), Number(scheme_, "a")),
+        return Kaiming(GainOf(Word(scheme_, "nonlinearity"), Number(scheme_, "a")),
                        Word(scheme_, "mode"), id == SchemeId::kKaimingUniform);
       case SchemeId::kHeNormal:
         return VarianceScaling(2.0, "fan_in", "truncated_normal");
@@ -278,10 +303,12 @@ class Planner {
         return Kaiming(Gain("leaky_relu", std::sqrt(5.0)), "fan_in", true);
       case SchemeId::kTorchDefaultBias: {
         // bound = 1 / sqrt(fan_in) if fan_in > 0 else 0, then uniform_(-bound, bound).
-        if (!fan_in_) FanIn();  // fails with the explanation
-        d.fan = *fan_in_;
-        if (!(*fan_in_ > 0)) return Constant(0.0);
-        const double bound = 1.0 / std::sqrt(*fan_in_);
+        if (fan_in_ && !(*fan_in_ > 0)) {
+          d.fan = *fan_in_;
+          return Constant(0.0);
+        }
+        d.fan = FanIn();  // fails with the explanation where there is no fan_in
+        const double bound = 1.0 / std::sqrt(d.fan);
         return SetUniform(d, -bound, bound);
       }
       case SchemeId::kOrthogonal:
@@ -320,19 +347,23 @@ class Planner {
         layout_ == Layout::kOI ? Product(shape_.first(1)) : Product(shape_.first(rank - 1));
     const auto cols =
         layout_ == Layout::kOI ? Product(shape_.subspan(1)) : Product(shape_.subspan(rank - 1));
+    Description& d = plan_.d;
+    d.kind = Description::Kind::kOrthogonal;
+    d.gain = gain;
+    d.distribution = Distribution::Normal(0.0, 1.0);
+    d.low = -gain;
+    d.high = gain;
+    if (d.count == 0) {  // as orthogonal_: a no-op (one of rows, cols is 0; the other may not fit)
+      d.mean = d.std = kNaN;
+      return;
+    }
     constexpr uint64_t kMaxLapackDim = std::numeric_limits<int32_t>::max();
     if (*rows > kMaxLapackDim || *cols > kMaxLapackDim) {
       Fail("orthogonal: the " + std::to_string(*rows) + " x " + std::to_string(*cols) +
            " matrix exceeds LAPACK's 32-bit dimensions");
     }
-    Description& d = plan_.d;
-    d.kind = Description::Kind::kOrthogonal;
-    d.gain = gain;
-    d.distribution = Distribution::Normal(0.0, 1.0);
     d.mean = 0.0;
     d.std = gain / std::sqrt(static_cast<double>(std::max(*rows, *cols)));
-    d.low = -gain;
-    d.high = gain;
     plan_.rows = *rows;
     plan_.cols = *cols;
   }
@@ -443,6 +474,14 @@ double Gain(std::string_view nonlinearity, std::optional<double> param) {
     if (!std::isfinite(slope)) {
       throw std::invalid_argument("leaky_relu: negative slope must be finite, got " +
                                   internal::FormatNumber(slope));
+    }
+    // Python's negative_slope ** 2 raises OverflowError here; a gain of 0
+    // would silently write zeros.
+    if (!std::isfinite(1 + slope * slope)) {
+      throw std::invalid_argument("leaky_relu: the negative slope (a) " +
+                                  internal::FormatNumber(slope) +
+                                  " is too large: 1 + a^2 overflows double (torch raises "
+                                  "OverflowError)");
     }
     return std::sqrt(2.0 / (1 + slope * slope));
   }

@@ -1,15 +1,19 @@
 #include "tools/fanfill_cli/bench.h"
 
 #include <tbb/blocked_range.h>
+#include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
 #include <tbb/task_arena.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <functional>
+#include <limits>
 #include <memory>
+#include <new>
 #include <stdexcept>
 #include <string>
 
@@ -47,6 +51,40 @@ void Memset(std::byte* p, size_t bytes, bool all_threads) {
                     });
 }
 
+// The threads an "all threads" fill gets: the arena's, capped by
+// tbb::global_control (--threads), as the fills' max_threads = 0 is.
+int ThreadsInForce() {
+  const size_t allowed =
+      tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism);
+  return static_cast<int>(
+      std::min<size_t>(allowed, static_cast<size_t>(tbb::this_task_arena::max_concurrency())));
+}
+
+// The f64 buffer every figure reuses: refused with the reason when its size
+// overflows, exceeds this machine's memory (memset touches every byte) or
+// cannot be allocated.
+std::unique_ptr<std::byte[]> BenchBuffer(uint64_t elements) {
+  const size_t element = DTypeSize(DType::kF64);
+  const std::string what = "bench --size " + std::to_string(elements) + ": ";
+  if (elements > std::numeric_limits<size_t>::max() / element) {
+    throw std::invalid_argument(what + "the buffer of " + std::to_string(elements) + " f64 "
+                                "elements would be more than 2^64 bytes");
+  }
+  const size_t bytes = elements * element;
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
+  if (pages > 0 && page > 0 && bytes / static_cast<size_t>(page) > static_cast<size_t>(pages)) {
+    throw std::invalid_argument(what + "the f64 buffer of " + std::to_string(bytes) +
+                                " bytes is more than this machine's memory (" +
+                                std::to_string(static_cast<size_t>(pages) * page) + " bytes)");
+  }
+  std::unique_ptr<std::byte[]> buffer(new (std::nothrow) std::byte[bytes]);
+  if (!buffer) {
+    throw std::runtime_error(what + "cannot allocate the f64 buffer of " + std::to_string(bytes) +
+                             " bytes");
+  }
+  return buffer;
+}
+
 }  // namespace
 
 void RunBench(uint64_t elements, int reps, std::ostream& out) {
@@ -60,8 +98,8 @@ void RunBench(uint64_t elements, int reps, std::ostream& out) {
   const Named dists[] = {{"uniform", Distribution::Uniform(-1, 1)},
                          {"normal", Distribution::Normal(0, 1)},
                          {"truncated_normal", Distribution::TruncatedNormal(0, 1, -2, 2)}};
-  const int all = tbb::this_task_arena::max_concurrency();
-  std::unique_ptr<std::byte[]> buffer(new std::byte[elements * DTypeSize(DType::kF64)]);
+  const int all = ThreadsInForce();
+  const std::unique_ptr<std::byte[]> buffer = BenchBuffer(elements);
 
   char line[160];
   out << "fanfill " << Version() << ", SIMD target " << ActiveTarget() << ", " << elements

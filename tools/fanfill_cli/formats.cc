@@ -1,8 +1,11 @@
 #include "tools/fanfill_cli/formats.h"
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <stdexcept>
+#include <string>
 
 namespace fanfill::cli {
 namespace {
@@ -55,7 +58,44 @@ const char* SafetensorsDType(DType dtype) {
   throw std::invalid_argument("unknown dtype");
 }
 
+std::string ToString(unsigned __int128 v) {
+  std::string digits;
+  do {
+    digits.insert(digits.begin(), static_cast<char>('0' + static_cast<int>(v % 10)));
+    v /= 10;
+  } while (v != 0);
+  return digits;
+}
+
+// The name with each byte outside printable ASCII as \xHH, for a message
+// about a name that is not UTF-8 (which cannot be printed as it is).
+std::string Escaped(std::string_view name) {
+  constexpr size_t kShown = 60;
+  std::string out;
+  for (size_t i = 0; i < name.size() && i < kShown; ++i) {
+    const auto c = static_cast<unsigned char>(name[i]);
+    if (c >= 0x20 && c < 0x7F && c != '\\') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02X", c);
+      out += hex;
+    }
+  }
+  return name.size() > kShown ? out + "..." : out;
+}
+
 }  // namespace
+
+uint64_t FileSize::Total(std::string_view what) const {
+  constexpr uint64_t kMax = INT64_MAX;
+  if (bytes_ > kMax) {
+    throw std::invalid_argument(std::string(what) + " would be " + ToString(bytes_) +
+                                " bytes, more than the largest file size, 2^63 - 1 = " +
+                                std::to_string(kMax) + " bytes");
+  }
+  return static_cast<uint64_t>(bytes_);
+}
 
 Format FormatOfPath(std::string_view path) {
   if (EndsWith(path, ".npy")) return Format::kNpy;
@@ -104,6 +144,13 @@ std::string SafetensorsHeader(std::span<const SafetensorsEntry> entries,
     if (e.name == "__metadata__") {
       throw std::invalid_argument("the tensor name '__metadata__' is reserved by safetensors");
     }
+    try {
+      (void)nlohmann::json(e.name).dump();  // nlohmann's own UTF-8 check, strict as RFC 3629
+    } catch (const nlohmann::json::type_error&) {
+      throw std::invalid_argument("the tensor name '" + Escaped(e.name) +
+                                  "' is not valid UTF-8, which a .safetensors header (JSON) "
+                                  "needs");
+    }
     header[e.name] = {{"dtype", SafetensorsDType(e.dtype)},
                       {"shape", e.shape},
                       {"data_offsets", {e.begin, e.end}}};
@@ -123,9 +170,15 @@ SafetensorsModelLayout ModelLayout(const ModelSpec& model,
   // Items 0..n-1 are the tensors, n.. the scale tensors of the scaled ones.
   const size_t n = descs.size();
   std::vector<size_t> scaled;  // tensor index of each scale item
+  FileSize data;
   for (size_t i = 0; i < n; ++i) {
-    if (model.tensors[i].scale != 1) scaled.push_back(i);
+    data.Add(descs[i].bytes);
+    if (model.tensors[i].has_scale()) {
+      scaled.push_back(i);
+      data.Add(4);
+    }
   }
+  data.Total("the file's tensors");  // so the offsets below cannot wrap
   auto size_of = [&](size_t item) { return item < n ? DTypeSize(descs[item].dtype) : 4; };
   std::vector<size_t> order(n + scaled.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -163,7 +216,7 @@ SafetensorsModelLayout ModelLayout(const ModelSpec& model,
     layout.scales.push_back({layout.header.size() + scale_offsets[k],
                              static_cast<float>(model.tensors[scaled[k]].scale)});
   }
-  layout.size = layout.header.size() + offset;
+  layout.size = FileSize().Add(layout.header.size()).Add(offset).Total();
   return layout;
 }
 

@@ -22,6 +22,23 @@ enum class Format { kNpy, kSafetensors, kBin };
 // std::invalid_argument naming the extensions it knows.
 Format FormatOfPath(std::string_view path);
 
+// The size of a file made of parts (header, tensors, scales), added up
+// without wrapping. Total() throws std::invalid_argument ("<what> would be N
+// bytes, more than the largest file size ...") once the sum exceeds the
+// largest file, 2^63 - 1 bytes (off_t and MPI_Offset are int64_t), so that
+// such a request is refused before anything is created.
+class FileSize {
+ public:
+  FileSize& Add(uint64_t bytes) {
+    bytes_ += bytes;  // 128 bits: no sum of 64-bit sizes this program makes wraps
+    return *this;
+  }
+  uint64_t Total(std::string_view what = "the file") const;
+
+ private:
+  unsigned __int128 bytes_ = 0;
+};
+
 // numpy format version 1.0, little-endian, C order, padded so that the data
 // starts at a multiple of 64 bytes. Throws for bf16 and FP8, which have no
 // numpy dtype, and for more than 64 dimensions (numpy's NPY_MAXDIMS).
@@ -37,7 +54,8 @@ struct SafetensorsEntry {
 // The 8-byte little-endian header length, then the JSON header padded with
 // spaces to a multiple of 8 bytes; the data section follows. Entries appear
 // in the given order; `metadata` becomes "__metadata__" (string values only,
-// as the format requires). Throws on a tensor named "__metadata__".
+// as the format requires). Throws std::invalid_argument on a tensor named
+// "__metadata__" and on a name that is not UTF-8 (the header is JSON text).
 std::string SafetensorsHeader(std::span<const SafetensorsEntry> entries,
                               const std::map<std::string, std::string>& metadata);
 
@@ -46,9 +64,11 @@ std::string SafetensorsHeader(std::span<const SafetensorsEntry> entries,
 // widest dtype first, otherwise in spec order (stable), packed, so that every
 // tensor's data starts at a multiple of its element size, as the safetensors
 // writers do it; metadata "generator" = "fanfill <version>", "seed" = seed.
-// A tensor with a scale other than 1 (TensorSpec::scale) gets a 0-d F32
-// tensor "<name>_scale" holding float(scale), placed with the 4-byte tensors
-// (after them, in spec order); the writer writes those 4 bytes (`scales`).
+// A tensor with a scale (TensorSpec::has_scale(): one other than 1, or one
+// given explicitly, 1 included) gets a 0-d F32 tensor "<name>_scale" holding
+// float(scale), placed with the 4-byte tensors (after them, in spec order);
+// the writer writes those 4 bytes (`scales`). Throws std::invalid_argument
+// when the file would exceed the largest file size (FileSize).
 struct SafetensorsModelLayout {
   struct Scale {
     uint64_t offset = 0;  // of its 4 bytes in the file

@@ -107,6 +107,12 @@ std::string Number(double v) {
 }
 
 std::string ReadFile(const std::string& path) {
+  // A directory opens and then reads as empty (whose JSON error would be
+  // "unexpected end of input").
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    throw std::runtime_error("cannot read '" + path + "': it is a directory");
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw std::runtime_error("cannot read '" + path + "': " + std::strerror(errno));
   std::ostringstream text;
@@ -120,6 +126,11 @@ struct TensorOptions {
   std::string shape, layout = "oi", scheme, dtype = "f32", name;
   std::optional<std::string> stream;
   double scale = 1.0;
+  CLI::Option* scale_option = nullptr;
+
+  // The per-tensor options, which describe --spec refuses.
+  static constexpr const char* kNames[] = {"--shape", "--layout", "--scheme", "--dtype",
+                                           "--scale", "--name",   "--stream"};
 
   void AddTo(CLI::App& cmd) {
     cmd.add_option("--shape", shape, "Tensor shape, comma-separated: 64,32,3,3");
@@ -132,10 +143,11 @@ struct TensorOptions {
                    "f32, f64, bf16, f16, f8e4m3 (float8_e4m3fn) or f8e5m2 (float8_e5m2); FP8 "
                    "goes to .safetensors (F8_E4M3, F8_E5M2) or .bin, not .npy")
         ->capture_default_str();
-    cmd.add_option("--scale", scale,
-                   "Per-tensor scale (FP8): stored = value / scale; written beside the tensor as "
-                   "the 0-d F32 tensor <name>_scale (.safetensors only)")
-        ->capture_default_str();
+    scale_option =
+        cmd.add_option("--scale", scale,
+                       "Per-tensor scale (FP8): stored = value / scale; written beside the tensor "
+                       "as the 0-d F32 tensor <name>_scale (.safetensors only), 1 included")
+            ->capture_default_str();
     auto* name_opt =
         cmd.add_option("--name", name, "Tensor name; its hash (StreamId) is the stream");
     auto* stream_opt = cmd.add_option("--stream", stream, "Stream id (instead of --name)");
@@ -159,13 +171,36 @@ struct TensorOptions {
     t.scheme = scheme;
     t.dtype = ParseDType(dtype);
     if (stream) t.stream = ParseU64("--stream", *stream);
-    if (!std::isfinite(scale) || !(scale > 0)) {
-      throw std::invalid_argument("--scale must be finite and > 0");
-    }
-    t.scale = scale;
+    t.scale = scale;  // checked where every scale is (PreparedInit, DescribeModel)
+    t.scale_given = scale_option->count() > 0;
     ModelSpec model;
     model.tensors.push_back(std::move(t));
     return model;
+  }
+
+  // Runs f, which uses the model of ToModel, with its errors labeled as
+  // these options' own: the model functions start theirs "model spec:
+  // tensor #0 'NAME': " (schemes.hpp), which names a spec no one wrote. The
+  // messages name the scheme and shape; --name is added where given.
+  template <class F>
+  auto Labeled(F&& f) const {
+    try {
+      return f();
+    } catch (const std::invalid_argument& e) {
+      constexpr std::string_view kModelLabel = "model spec: tensor #0 '";
+      const std::string_view what = e.what();
+      if (!what.starts_with(kModelLabel)) throw;
+      const std::string exact =
+          std::string(kModelLabel) + (name.empty() ? "tensor" : name) + "': ";
+      size_t end = exact.size();
+      if (!what.starts_with(exact)) {  // a long name is shown shortened: up to its first "': "
+        const size_t quote = what.find("': ", kModelLabel.size());
+        if (quote == std::string_view::npos) throw;
+        end = quote + 3;
+      }
+      throw std::invalid_argument((name.empty() ? std::string() : "--name " + name + ": ") +
+                                  std::string(what.substr(end)));
+    }
   }
 };
 
@@ -176,7 +211,7 @@ void WriteModel(const ModelSpec& model, const std::string& path, uint64_t seed, 
   for (const TensorSpec& t : model.tensors) {
     // Only .safetensors has a place for "<name>_scale"; elsewhere a scaled
     // tensor would lose its scale.
-    if (t.scale != 1 && format != Format::kSafetensors) {
+    if (t.has_scale() && format != Format::kSafetensors) {
       throw std::invalid_argument("tensor '" + t.name + "' has scale " + Number(t.scale) +
                                   ": only .safetensors stores the scale (as '" + t.name +
                                   "_scale')");
@@ -205,13 +240,14 @@ void WriteModel(const ModelSpec& model, const std::string& path, uint64_t seed, 
       break;
     }
   }
-  uint64_t data_bytes = 0;
+  FileSize size;  // refused past the largest file, before the file is created
+  size.Add(header.size());
   for (TensorJob& job : jobs) {
     job.offset += header.size();
-    data_bytes += job.plan->bytes();
+    size.Add(job.plan->bytes());
   }
-  data_bytes += 4 * scales.size();
-  OutputFile file(path, force, header.size() + data_bytes);
+  for (size_t k = 0; k < scales.size(); ++k) size.Add(4);
+  OutputFile file(path, force, size.Total());
   file.WriteAt(header.data(), header.size(), 0);
   for (const SafetensorsModelLayout::Scale& s : scales) {
     unsigned char bytes[4];
@@ -223,7 +259,9 @@ void WriteModel(const ModelSpec& model, const std::string& path, uint64_t seed, 
 }
 
 // DescribeModelJson plus each tensor's core distribution (the one Fill that
-// makes it; null for constant, eye and dirac).
+// makes it, with its "scale" where not 1; null for constant, eye and dirac,
+// and for a zero-element tensor whose parameters are unknown, NaN, for want
+// of fans).
 std::string DescribeJson(const ModelSpec& model) {
   auto out = nlohmann::ordered_json::parse(DescribeModelJson(model));
   const std::vector<TensorDescription> descs = DescribeModel(model);
@@ -234,7 +272,7 @@ std::string DescribeJson(const ModelSpec& model) {
         d.kind == Description::Kind::kUniform || d.kind == Description::Kind::kNormal ||
         d.kind == Description::Kind::kTruncatedNormal || d.kind == Description::Kind::kSparse ||
         d.kind == Description::Kind::kOrthogonal;
-    if (has_distribution) {
+    if (has_distribution && !std::isnan(d.distribution.mean)) {
       const Distribution& x = d.distribution;
       switch (x.kind) {
         case Distribution::Kind::kUniform:
@@ -251,6 +289,7 @@ std::string DescribeJson(const ModelSpec& model) {
                   {"high", x.high}};
           break;
       }
+      if (x.scale != 1) dist["scale"] = x.scale;
     }
     out[i]["distribution"] = dist;
   }
@@ -317,23 +356,6 @@ void PrintHfDryRun(const hf::HfModel& model, const std::vector<hf::HfShard>& sha
   }
   std::cout << "total parameters: " << model.total_parameters << "\n";
   std::cout << "total size: " << model.total_size << " bytes\n";
-}
-
-// model.safetensors, model.safetensors.index.json or a shard
-// model-NNNNN-of-NNNNN.safetensors (five digits each).
-bool IsHfWeightFileName(std::string_view name) {
-  if (name == "model.safetensors" || name == "model.safetensors.index.json") return true;
-  constexpr std::string_view kPrefix = "model-", kMiddle = "-of-", kSuffix = ".safetensors";
-  if (name.size() != kPrefix.size() + 5 + kMiddle.size() + 5 + kSuffix.size() ||
-      !name.starts_with(kPrefix) || !name.ends_with(kSuffix) ||
-      name.substr(kPrefix.size() + 5, kMiddle.size()) != kMiddle) {
-    return false;
-  }
-  auto digits = [](std::string_view d) {
-    return std::all_of(d.begin(), d.end(), [](char c) { return c >= '0' && c <= '9'; });
-  };
-  return digits(name.substr(kPrefix.size(), 5)) &&
-         digits(name.substr(kPrefix.size() + 5 + kMiddle.size(), 5));
 }
 
 // Writes the checkpoint directory. Each file is written under a temporary
@@ -425,7 +447,7 @@ void WriteHf(const HfOptions& opts, uint64_t seed, bool force, ProgressStyle pro
   // stay.
   for (const fs::directory_entry& e : fs::directory_iterator(dir, ec)) {
     const std::string name = e.path().filename().string();
-    if (IsHfWeightFileName(name) && e.is_regular_file() &&
+    if (hf::IsHfWeightFileName(name) && e.is_regular_file() &&
         std::find(written.begin(), written.end(), e.path().string()) == written.end()) {
       fs::remove(e.path(), ec);
     }
@@ -497,11 +519,12 @@ int Main(int argc, char** argv) {
   CLI::App* describe = app.add_subcommand(
       "describe", "Print fans, gain, distribution, mean, std, low and high as JSON");
   describe_opts.AddTo(*describe);
-  describe->add_option("--spec", describe_spec, "Describe every tensor of a model spec (JSON)")
-      ->excludes("--shape")
-      ->excludes("--scheme");
+  CLI::Option* spec_option = describe->add_option(
+      "--spec", describe_spec,
+      "Describe every tensor of a model spec (JSON); the per-tensor options are the spec's");
+  for (const char* name : TensorOptions::kNames) spec_option->excludes(name);
 
-  uint64_t bench_size = uint64_t{1} << 24;
+  std::string bench_size = std::to_string(uint64_t{1} << 24);  // ParseU64 after parsing
   int bench_reps = 5;
   CLI::App* bench = app.add_subcommand(
       "bench", "Print this machine's fill throughput beside memset of the same buffer");
@@ -554,6 +577,21 @@ int Main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
+    // An unknown first word is left over, and CLI11 only says that a
+    // subcommand is required.
+    const std::vector<std::string> rest = app.remaining();
+    if (app.get_subcommands().empty() && !rest.empty() && !rest.front().starts_with("-") &&
+        dynamic_cast<const CLI::RequiredError*>(&e) != nullptr) {
+      std::string known;
+      for (const CLI::App* sub : app.get_subcommands([](const CLI::App*) { return true; })) {
+        known += (known.empty() ? "" : ", ") + sub->get_name();
+      }
+      std::fprintf(stderr,
+                   "fanfill: error: unknown command '%s' (expected %s)\nRun with --help for more "
+                   "information.\n",
+                   rest.front().c_str(), known.c_str());
+      return e.get_exit_code();
+    }
     return app.exit(e);
   }
 
@@ -565,7 +603,8 @@ int Main(int argc, char** argv) {
 
   if (*fill) {
     const ModelSpec one = fill_opts.ToModel(/*stream_required=*/true);
-    WriteModel(one, out_path, seed, force, ChooseProgress(progress), threads);
+    fill_opts.Labeled(
+        [&] { WriteModel(one, out_path, seed, force, ChooseProgress(progress), threads); });
   } else if (*model) {
     const ModelSpec spec = ParseModelSpec(ReadFile(spec_path));
     if (FormatOfPath(out_path) != Format::kSafetensors) {
@@ -574,14 +613,16 @@ int Main(int argc, char** argv) {
     }
     WriteModel(spec, out_path, seed, force, ChooseProgress(progress), threads);
   } else if (*describe) {
-    const ModelSpec spec = describe_spec.empty() ? describe_opts.ToModel(false)
-                                                 : ParseModelSpec(ReadFile(describe_spec));
-    std::cout << DescribeJson(spec) << "\n";
+    const std::string json =
+        describe_spec.empty()
+            ? describe_opts.Labeled([&] { return DescribeJson(describe_opts.ToModel(false)); })
+            : DescribeJson(ParseModelSpec(ReadFile(describe_spec)));
+    std::cout << json << "\n";
   } else if (*hf) {
     if (hf_opts.json && !hf_opts.dry_run) throw std::invalid_argument("--json needs --dry-run");
     WriteHf(hf_opts, seed, force, ChooseProgress(progress), threads);
   } else if (*bench) {
-    RunBench(bench_size, bench_reps, std::cout);
+    RunBench(ParseU64("--size", bench_size), bench_reps, std::cout);
   } else if (*validate) {
     validate_opts.seed = ParseU64("--seed", validate_seed);
     return mlp::RunValidation(validate_opts).exit_status();

@@ -13,6 +13,8 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "tools/fanfill_cli/formats.h"
+
 namespace fanfill::cli {
 namespace {
 
@@ -110,6 +112,7 @@ void OutputFile::CheckCreatable(const std::string& path, bool overwrite) {
 
 OutputFile::OutputFile(std::string path, bool overwrite, uint64_t size)
     : path_(std::move(path)), overwrite_(overwrite) {
+  FileSize().Add(size).Total();  // fallocate's off_t would be negative: refused before creating
   CheckCreatable(path_, overwrite_);
   if (g_file_open.exchange(true)) throw std::logic_error("one OutputFile at a time");
   const std::string dir = DirectoryOf(path_);

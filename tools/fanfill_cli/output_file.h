@@ -24,6 +24,7 @@ class OutputFile {
 
   // Creates the temporary file and reserves `size` bytes (so that a full disk
   // is reported before anything is computed, where the file system can tell).
+  // A size beyond the largest file (FileSize, formats.h) is refused first.
   // At most one OutputFile exists at a time (the signal handler knows one path).
   OutputFile(std::string path, bool overwrite, uint64_t size);
   ~OutputFile();  // removes the temporary file unless committed
