@@ -72,8 +72,7 @@
 // earlier save that this run did not write are removed (only with --force can
 // there be any; only model.safetensors, model.safetensors.index.json and
 // model-NNNNN-of-NNNNN.safetensors: fanfill::hf::IsHfWeightFileName); a spec
-// argument, --plan, --row-parallel and --chunk-kib do not apply (the first is
-// an error).
+// argument, --plan, --row-parallel and --chunk-kib do not apply (errors).
 //
 // ERRORS. A bad argument, spec or output path is found identically on every
 // rank (or by rank 0 and broadcast); rank 0 alone prints "fanfill_mpi_init:
@@ -191,7 +190,8 @@ T ParseNumber(std::string_view text, const char* option, T min, T max) {
 Args ParseArgs(int argc, char** argv) {
   Args a;
   a.row_parallel = SplitCommas(kDefaultRowParallel);
-  std::string spec;  // the positional argument (model mode's spec)
+  std::string spec;        // the positional argument (model mode's spec)
+  std::string model_only;  // the first model-mode option given (an error with --hf)
   for (int i = 1; i < argc; ++i) {
     const std::string_view arg = argv[i];
     auto value = [&]() -> std::string_view {
@@ -205,8 +205,10 @@ Args ParseArgs(int argc, char** argv) {
     } else if (arg == "--threads") {
       a.threads = ParseNumber<int>(value(), "--threads", 0, 1 << 16);
     } else if (arg == "--chunk-kib") {
+      if (model_only.empty()) model_only = arg;
       a.chunk_bytes = ParseNumber<uint64_t>(value(), "--chunk-kib", 1, uint64_t{1} << 30) << 10;
     } else if (arg == "--row-parallel") {
+      if (model_only.empty()) model_only = arg;
       a.row_parallel = SplitCommas(value());
     } else if (arg == "--hf") {
       if (a.hf) throw UsageError("--hf given twice");
@@ -220,6 +222,7 @@ Args ParseArgs(int argc, char** argv) {
     } else if (arg == "--force") {
       a.force = true;
     } else if (arg == "--plan") {
+      if (model_only.empty()) model_only = arg;
       a.plan = true;
     } else if (arg.starts_with("-")) {
       throw UsageError("unknown option '" + std::string(arg) + "'");
@@ -237,7 +240,10 @@ Args ParseArgs(int argc, char** argv) {
   if (a.spec_path.empty()) throw UsageError("the model spec (JSON) is required");
   if (!a.seed) throw UsageError("--seed is required");
   if (a.out_path.empty()) throw UsageError("--out is required");
-  if (a.hf) return a;
+  if (a.hf) {
+    if (!model_only.empty()) throw UsageError(model_only + " does not apply to --hf");
+    return a;
+  }
   if (!a.dtype.empty()) throw UsageError("--dtype needs --hf");
   if (a.max_shard_size_given) throw UsageError("--max-shard-size needs --hf");
   if (fanfill::cli::FormatOfPath(a.out_path) != fanfill::cli::Format::kSafetensors) {

@@ -172,6 +172,11 @@ elseif(MODE STREQUAL "bad_args")
                  --max-shard-size 1KB)
   expect_failure("unexpected argument '${SPEC}'" "${WORK}/hf_out" "${SPEC}" --hf "${SPEC}"
                  --seed 1 --out "${WORK}/hf_out")
+  foreach(opt IN ITEMS "--plan" "--row-parallel;*.w" "--chunk-kib;4")
+    list(GET opt 0 name)
+    expect_failure("${name} does not apply to --hf" "${WORK}/hf_out" --hf "${SPEC}" --seed 1
+                   --out "${WORK}/hf_out" ${opt})
+  endforeach()
   expect_failure("unexpected argument '${SPEC}'" "${WORK}/hf_out" --hf "${SPEC}" "${SPEC}"
                  --seed 1 --out "${WORK}/hf_out")
 elseif(MODE STREQUAL "bad_spec")
