@@ -241,4 +241,31 @@ TEST(Bounds, TruncatedNormalStaysInside) {
   CheckTruncatedClosed<fanfill::Float16>(0.0, 0.01, -0.02, 0.02);
 }
 
+// The narrowest accepted intervals (MakeFillParams refuses fewer than 2^12
+// levels of p where the dtype has more values there): still many distinct
+// values, spread over the whole interval.
+template <class T>
+void CheckNarrowTruncated(double stddev, double low, double high, size_t min_distinct) {
+  std::vector<T> v(1 << 20);
+  fanfill::FillTruncatedNormal(std::span<T>(v), 0.0, stddev, low, high, {8, 9});
+  std::vector<double> f(v.size());
+  for (size_t i = 0; i < v.size(); ++i) f[i] = AsFloat(v[i]);
+  std::sort(f.begin(), f.end());
+  const size_t distinct = std::unique(f.begin(), f.end()) - f.begin();
+  EXPECT_GE(distinct, min_distinct) << "stddev " << stddev << " [" << low << ", " << high << "]";
+  EXPECT_LT(f.front(), low + 0.01 * (high - low));
+  EXPECT_GT(f[distinct - 1], high - 0.01 * (high - low));
+}
+
+TEST(Bounds, NarrowTruncatedNormalKeepsItsLevels) {
+  // f32: p near 1/2 steps by 2^-24; [-1e-3, 1e-3] in stddevs holds ~13400 steps.
+  CheckNarrowTruncated<float>(1.0, -1e-3, 1e-3, 8192);
+  CheckNarrowTruncated<float>(1000.0, -1.0, 1.0, 8192);
+  // f64: [-1, 1] at stddev 1e10 holds ~7e5 steps of 2^-53.
+  CheckNarrowTruncated<double>(1e10, -1.0, 1.0, 500000);
+  // Fewer than 2^12 levels of p, but fewer f32 values still (the interval
+  // holds about 420 of them): accepted.
+  CheckNarrowTruncated<float>(1.0, 1.9999, 2.0, 400);
+}
+
 }  // namespace

@@ -51,6 +51,18 @@ std::vector<BadCall> BadCalls() {
       {"beyond 5 stddev", DType::kF32, Distribution::TruncatedNormal(0, 1, 6, 7)},
       {"beyond 5 stddev", DType::kF64, Distribution::TruncatedNormal(0, 1, -9, -5.5)},
       {"no bf16 value", DType::kBF16, Distribution::TruncatedNormal(1, 1, 1.001, 1.002)},
+      // An interval much narrower than stddev: a few distinct levels of p.
+      {"too narrow for stddev 1e+07", DType::kF32, Distribution::TruncatedNormal(0, 1e7, -1, 1)},
+      {"too narrow", DType::kBF16, Distribution::TruncatedNormal(0, 1e20, -1, 1)},
+      {"steps of the double", DType::kF64, Distribution::TruncatedNormal(0, 1e16, -1, 1)},
+      {"too narrow", DType::kF64, Distribution::TruncatedNormal(0, 1e300, -1, 1)},
+      // Wide enough in stddevs, but mean or stddev beyond what float arithmetic holds.
+      {"float range", DType::kF32, Distribution::TruncatedNormal(0, 1e39, -3e38, 3e38)},
+      {"float range", DType::kBF16, Distribution::TruncatedNormal(1e39, 1e39, -3e38, 3e38)},
+      {"float range", DType::kF16, Distribution::TruncatedNormal(0, 1e39, -6e4, 6e4)},
+      {"float range", DType::kF32, Distribution::TruncatedNormal(1e39, 1e39, -1, 1)},
+      {"(bound - mean) / stddev overflows", DType::kF64,
+       Distribution::TruncatedNormal(0, 1e-310, -1, 1)},
       {"unknown dtype", static_cast<DType>(7), Distribution::Normal(0, 1)},
       {"unknown distribution", DType::kF32,
        Distribution{static_cast<Distribution::Kind>(9), 0, 1, 0, 1}},

@@ -307,6 +307,9 @@ TEST(Fp8, RefusedUpFront) {
       {"smallest f8e4m3 normal", DType::kF8E4M3, Distribution::Uniform(-0.01, 0.01)},
       {"smallest f8e4m3 normal", DType::kF8E4M3,
        Distribution::TruncatedNormal(0, 0.01, -0.02, 0.02)},
+      // The truncated spread, not stddev: values within +-0.001 whatever stddev is.
+      {"the spread 0.00057735", DType::kF8E4M3, Distribution::TruncatedNormal(0, 1, -1e-3, 1e-3)},
+      {"use scale <= 2^-5", DType::kF8E4M3, Distribution::TruncatedNormal(0, 1, -1e-3, 1e-3)},
       {"no scale fits", DType::kF8E4M3, Distribution::Normal(400, 0.001)},
       // the scale itself
       {"scale must be finite and > 0", DType::kF8E4M3, Distribution::Normal(0, 1).WithScale(0)},

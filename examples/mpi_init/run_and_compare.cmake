@@ -406,10 +406,13 @@ elseif(MODE STREQUAL "concurrent")
     message(FATAL_ERROR "fanfill model failed (${cli_rc}): ${cli_err}")
   endif()
   # Two jobs started together (sh: one in the background), to one output.
-  # Each has its own temporary file.
+  # Each has its own temporary file. Each mpirun gets its own TMPDIR: two
+  # started at once race to create Open MPI's session directory
+  # (/tmp/ompi.<host>.<uid>: "mkdir ... File exists", orte_init failed).
   set(both [=[
-"$@" >"$0.a" 2>&1 & pid=$!
-"$@" >"$0.b" 2>&1; b=$?
+mkdir -p "$0.tmp-a" "$0.tmp-b"
+TMPDIR="$0.tmp-a" "$@" >"$0.a" 2>&1 & pid=$!
+TMPDIR="$0.tmp-b" "$@" >"$0.b" 2>&1; b=$?
 wait $pid; a=$?
 cat "$0.a" "$0.b" >&2
 echo "$a;$b"

@@ -52,7 +52,11 @@
 //   TruncatedNormal(mean, stddev, low, high): inverse-CDF sampling, no
 //   rejection: z = Phi^-1(Phi(a) + u (Phi(b) - Phi(a))) with a, b the
 //   standardized bounds (mirrored so that the smaller tail is the one sampled),
-//   stored value clamped into [low, high].
+//   stored value clamped into [low, high]. Refused: an interval entirely
+//   beyond 5 stddev from the mean, one holding fewer than 2^12 steps of p's
+//   arithmetic where the dtype has more values in it (too narrow for stddev:
+//   that few distinct values), and, computing in float, a mean or stddev
+//   (after the scale) beyond the float range.
 //   bf16 and f16 are computed in float and rounded to nearest even. For the
 //   bounded distributions the float value is first clamped to the bounds as
 //   represented in the output type, so a value that would round up to `high`

@@ -34,6 +34,21 @@ std::string NegativeDimError(std::span<const int64_t> shape);
 inline double NormalPdf(double x) { return 0.39894228040143267794 * std::exp(-0.5 * x * x); }
 inline double NormalCdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
 
+// Mean and standard deviation of the standard normal truncated to [a, b]
+// (a < b, finite), in stddevs: TN(mean, stddev, [low, high]) has mean
+// mean + stddev * shift and standard deviation stddev * std_ratio, with a, b
+// = (bound - mean) / stddev. Computed on the side of the mean where the
+// interval's CDF values keep their relative precision (mirrored as the
+// fills sample), with a series where the interval is narrow. Within 5
+// stddevs (where the fills sample) the shift is within 1e-10 of the width
+// and std_ratio within 3e-7 relative of quadrature (schemes_test); beyond,
+// the closed form cancels (1e-3 relative for [-30, -29.999]), and past ~37
+// stddevs, where the interval's probability underflows, both are NaN.
+struct TruncatedMoments {
+  double shift, std_ratio;
+};
+TruncatedMoments StandardTruncatedMoments(double a, double b);
+
 }  // namespace fanfill::internal
 
 #endif  // FANFILL_SRC_CORE_COMMON_H_

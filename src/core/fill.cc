@@ -18,6 +18,11 @@ namespace fanfill {
 namespace internal {
 namespace {
 
+constexpr double kFloatMax = std::numeric_limits<float>::max();
+// The fewest distinct levels a truncated-normal interval must give where the
+// dtype has more values in it (README, Known limits).
+constexpr double kMinTruncatedLevels = 4096;
+
 [[noreturn]] void Fail(const std::string& message) { throw std::invalid_argument(message); }
 
 void CheckBoundsInRange(double low, double high, DType dtype, const char* what) {
@@ -181,16 +186,21 @@ FillParams MakeFillParams(DType dtype, const Distribution& dist) {
              F8RangeAdvice(std::max(std::fabs(dist.low), std::fabs(dist.high)), dtype));
       }
       CheckBoundsInRange(low, high, dtype, "truncated_normal");
-      CheckF8Spread(dist.stddev, std::max(std::fabs(dist.low), std::fabs(dist.high)), scale, dtype,
-                    "truncated_normal");
       // Everything from the scaled parameters: a scaled fill is exactly the
       // fill of (mean, stddev, low, high) / scale.
       const double mean = dist.mean / scale, stddev = dist.stddev / scale;
+      const bool in_float = dtype != DType::kF64;  // the kernels' arithmetic
+      if (in_float && !(std::fabs(mean) <= kFloatMax && stddev <= kFloatMax)) {
+        Fail("truncated_normal: mean " + FormatNumber(dist.mean) + " and stddev " +
+             FormatNumber(dist.stddev) + scaled + " must lie in the float range +-" +
+             FormatNumber(kFloatMax) + " (" + DTypeName(dtype) + " fills compute in float)");
+      }
       const double alpha = (low - mean) / stddev;
       const double beta = (high - mean) / stddev;
       if (!std::isfinite(alpha) || !std::isfinite(beta)) {
-        Fail("truncated_normal: (bound - mean) / stddev overflows; stddev " + FormatNumber(dist.stddev) +
-             " is too small for bounds [" + FormatNumber(dist.low) + ", " + FormatNumber(dist.high) + "]");
+        Fail("truncated_normal: (bound - mean) / stddev overflows for mean " + FormatNumber(dist.mean) +
+             ", stddev " + FormatNumber(dist.stddev) + " and bounds [" + FormatNumber(dist.low) +
+             ", " + FormatNumber(dist.high) + "]");
       }
       // Sample the mirrored interval when that puts it on the lower side, where
       // p = NormalCdf(z) has full relative precision.
@@ -202,11 +212,17 @@ FillParams MakeFillParams(DType dtype, const Distribution& dist) {
              "] lies entirely beyond 5 stddev from the mean; inverse-CDF sampling is only "
              "accurate within 5 stddev");
       }
+      // The values' spread is the truncated distribution's, which can be far
+      // below stddev (an interval much narrower than it).
+      CheckF8Spread(dist.stddev * StandardTruncatedMoments(alpha, beta).std_ratio,
+                    std::max(std::fabs(dist.low), std::fabs(dist.high)), scale, dtype,
+                    "truncated_normal");
       const double pa = NormalCdf(a);
       const double pb = NormalCdf(b);
+      const double qa = NormalCdf(-a);
       p.d_pa = pa;
       p.d_pspan = pb - pa;
-      p.d_qa = NormalCdf(-a);
+      p.d_qa = qa;
       p.d_scale = mirror ? -stddev : stddev;
       p.d_offset = mean;
       p.d_lo = SmallestAtLeast(low, s);
@@ -214,6 +230,26 @@ FillParams MakeFillParams(DType dtype, const Distribution& dist) {
       if (p.d_lo > p.d_hi) {
         Fail("truncated_normal: no " + std::string(DTypeName(dtype)) + " value lies in [" +
              FormatNumber(low) + ", " + FormatNumber(high) + "]");
+      }
+      // p = pa + u (pb - pa) is rounded to the kernels' arithmetic, so the
+      // values take about (pb - pa) / ulp(pb) distinct levels (q = 1 - p,
+      // near 1 in a tail, enters through its relative precision only). An
+      // interval much narrower than stddev would get a handful of them, not
+      // the distribution: refused where they are fewer than kMinTruncatedLevels
+      // and fewer than the dtype values in the interval (a lower estimate of
+      // their count: its width over the spacing at its larger end).
+      const double levels = (pb - pa) / std::ldexp(1.0, std::ilogb(pb) - (in_float ? 23 : 52));
+      const double top = std::max(std::fabs(p.d_lo), std::fabs(p.d_hi));
+      const double dtype_values = (p.d_hi - p.d_lo) / (Step(top, s, true) - top);
+      if (levels < std::min(kMinTruncatedLevels, dtype_values)) {
+        Fail("truncated_normal: the interval [" + FormatNumber(dist.low) + ", " + FormatNumber(dist.high) +
+             "] is too narrow for stddev " + FormatNumber(dist.stddev) + ": it holds " +
+             FormatNumber(pb - pa) + " of the probability, about " +
+             std::to_string(static_cast<int64_t>(levels)) + " steps of the " +
+             (in_float ? "float" : "double") +
+             " inverse CDF's input, so the values would take that few distinct levels (at least "
+             "2^12 are needed, or as many as the " + DTypeName(dtype) +
+             " values in the interval); use a smaller stddev or a uniform");
       }
       break;
     }

@@ -103,12 +103,9 @@ void SetUniform(Description& d, double low, double high) {
 void SetTruncatedNormal(Description& d, double mean, double stddev, double low, double high) {
   d.kind = Description::Kind::kTruncatedNormal;
   d.distribution = Distribution::TruncatedNormal(mean, stddev, low, high);
-  const double a = (low - mean) / stddev, b = (high - mean) / stddev;
-  const double z = NormalCdf(b) - NormalCdf(a);
-  const double pa = NormalPdf(a), pb = NormalPdf(b);
-  const double shift = (pa - pb) / z;
-  d.mean = mean + stddev * shift;
-  d.std = stddev * std::sqrt(1.0 + (a * pa - b * pb) / z - shift * shift);
+  const TruncatedMoments t = StandardTruncatedMoments((low - mean) / stddev, (high - mean) / stddev);
+  d.mean = mean + stddev * t.shift;
+  d.std = stddev * t.std_ratio;
   d.low = low;
   d.high = high;
 }
