@@ -60,6 +60,10 @@ std::vector<BadCall> BadCalls() {
       {"float range", DType::kF32, Distribution::TruncatedNormal(0, 1e39, -3e38, 3e38)},
       {"float range", DType::kBF16, Distribution::TruncatedNormal(1e39, 1e39, -3e38, 3e38)},
       {"float range", DType::kF16, Distribution::TruncatedNormal(0, 1e39, -6e4, 6e4)},
+      {"collapse to [-0, 0]: the scale is too large", DType::kF64,
+       Distribution::Uniform(-1e-300, 1e-300).WithScale(1e30)},
+      {"/ scale 1e+30 collapse", DType::kF64,
+       Distribution::TruncatedNormal(0, 1, -1e-300, 1e-300).WithScale(1e30)},
       {"float range", DType::kF32, Distribution::TruncatedNormal(1e39, 1e39, -1, 1)},
       {"(bound - mean) / stddev overflows", DType::kF64,
        Distribution::TruncatedNormal(0, 1e-310, -1, 1)},
@@ -120,17 +124,19 @@ TEST(Errors, CApiReturnsCodeMessageAndWritesNothing) {
     const Distribution& d = call.dist;
     int rc = 0;
     switch (d.kind) {
+      // The *_scaled forms (scale 1 is the plain fill, bit for bit).
       case Distribution::Kind::kUniform:
-        rc = fanfill_fill_uniform(out.data(), CDType(call.dtype), call.count, call.first, d.low,
-                                  d.high, 1, 2);
+        rc = fanfill_fill_uniform_scaled(out.data(), CDType(call.dtype), call.count, call.first,
+                                         d.low, d.high, d.scale, 1, 2);
         break;
       case Distribution::Kind::kNormal:
-        rc = fanfill_fill_normal(out.data(), CDType(call.dtype), call.count, call.first, d.mean,
-                                 d.stddev, 1, 2);
+        rc = fanfill_fill_normal_scaled(out.data(), CDType(call.dtype), call.count, call.first,
+                                        d.mean, d.stddev, d.scale, 1, 2);
         break;
       case Distribution::Kind::kTruncatedNormal:
-        rc = fanfill_fill_truncated_normal(out.data(), CDType(call.dtype), call.count, call.first,
-                                           d.mean, d.stddev, d.low, d.high, 1, 2);
+        rc = fanfill_fill_truncated_normal_scaled(out.data(), CDType(call.dtype), call.count,
+                                                  call.first, d.mean, d.stddev, d.low, d.high,
+                                                  d.scale, 1, 2);
         break;
       default:
         continue;  // not expressible through the C API

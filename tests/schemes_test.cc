@@ -358,6 +358,12 @@ TEST(Fans, Errors) {
         fanfill::ComputeFans(V{int64_t{1} << 40, 1, int64_t{1} << 20}, Layout::kOI);
       },
       {"exceed 2^53"});
+  // Compared as integers (2^53 + 1 rounds to 2^53 in double), rank-1 io too.
+  constexpr int64_t kPast = (int64_t{1} << 53) + 1;
+  ExpectThrowsWith([] { fanfill::ComputeFans(V{kPast}, Layout::kIO); }, {"exceed 2^53"});
+  ExpectThrowsWith([] { fanfill::ComputeFans(V{1, kPast}, Layout::kIO); }, {"exceed 2^53"});
+  ExpectThrowsWith([] { fanfill::ComputeFans(V{kPast, 1}, Layout::kOI); }, {"exceed 2^53"});
+  EXPECT_EQ(fanfill::ComputeFans(V{kPast - 1}, Layout::kIO).fan_in, 9007199254740992.0);
   ExpectThrowsWith(
       [] {
         fanfill::ElementCount(V{int64_t{1} << 40, int64_t{1} << 40});
@@ -719,6 +725,16 @@ TEST(SchemesInit, ExplicitAndDefaultFans) {
   EXPECT_EQ(zero.kind, Kind::kConstant);
   EXPECT_EQ(zero.mean, 0.0);
   ExpectThrowsWith([] { Scheme::Parse("zeros").WithDefaultFans({1, 1}); }, {"uses no fans"});
+  // Only fans Parse reads back (ToString then Parse gives the same scheme).
+  const Scheme he = Scheme::Parse("kaiming_normal");
+  ExpectThrowsWith([&] { he.WithDefaultFans({0.5, 3}); }, {"positive integers", "0.5"});
+  ExpectThrowsWith([&] { he.WithDefaultFans({1e300, 3}); }, {"at most 2^53"});
+  ExpectThrowsWith([&] { he.WithDefaultFans({3, -1}); }, {"positive integers"});
+  const Scheme big = he.WithDefaultFans({9007199254740992.0, -0.0});
+  EXPECT_EQ(big.ToString(),
+            "kaiming_normal(a=0, mode=fan_in, nonlinearity=leaky_relu, fan_in=9007199254740992, "
+            "fan_out=0)");
+  EXPECT_EQ(Scheme::Parse(big.ToString()).ToString(), big.ToString());
 }
 
 // ------------------------------------------------------------------ errors write nothing

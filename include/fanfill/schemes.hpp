@@ -168,7 +168,8 @@ class Scheme {
   std::string ToString() const;
   bool UsesFans() const;  // He/Glorot/LeCun/variance scaling/PyTorch default
   // This scheme with fan_in / fan_out set where the spec did not set them
-  // (e.g. a bias initialized from its weight's fans). Throws unless UsesFans().
+  // (e.g. a bias initialized from its weight's fans). Throws unless UsesFans(),
+  // and unless each fan is 0 or a positive integer up to 2^53 (as Parse).
   Scheme WithDefaultFans(const Fans& fans) const;
 
   // (Parsed specs only: the representation is internal.)
@@ -296,7 +297,9 @@ void InitBlock(std::span<T> out, std::span<const int64_t> global_shape, Layout l
 // Pointwise plans (is_pointwise(): the distribution schemes and the
 // constants, whose element i depends on i alone) run any element range or
 // block. The others (orthogonal, sparse, eye, dirac) run whole tensors only
-// and refuse ranges and blocks with std::invalid_argument naming the scheme.
+// and refuse ranges and blocks with std::invalid_argument naming the scheme,
+// except on a zero-element tensor: nothing to draw, so every plan of one is
+// pointwise (is_pointwise() true) and its empty ranges and blocks are no-ops.
 // A plan keeps nothing between runs: orthogonal recomputes its QR on every
 // Run (one Gaussian fill and one LAPACK factorization per call).
 //

@@ -39,6 +39,17 @@ void CheckBoundsInRange(double low, double high, DType dtype, const char* what) 
   }
 }
 
+// Bounds given in order whose quotients by the scale are not (both underflow
+// to zero, or round together): say so, rather than "low must be < high".
+void CheckScaledBoundsOrdered(const Distribution& dist, double low, double high,
+                              const std::string& scaled, const char* what) {
+  if (dist.low < dist.high && !(low < high)) {
+    Fail(std::string(what) + ": bounds [" + FormatNumber(dist.low) + ", " + FormatNumber(dist.high) +
+         "]" + scaled + " collapse to [" + FormatNumber(low) + ", " + FormatNumber(high) +
+         "]: the scale is too large for them");
+  }
+}
+
 // "2^k" for a power of two, else the number.
 std::string PowerText(double v) {
   int e = 0;
@@ -133,6 +144,7 @@ FillParams MakeFillParams(DType dtype, const Distribution& dist) {
              scaled + " exceed the " + DTypeName(dtype) + " range +-" + FormatNumber(MaxFinite(s)) +
              F8RangeAdvice(std::max(std::fabs(dist.low), std::fabs(dist.high)), dtype));
       }
+      CheckScaledBoundsOrdered(dist, low, high, scaled, "uniform");
       CheckBoundsInRange(low, high, dtype, "uniform");
       const double span = high - low;
       if (!std::isfinite(span) || (!f64 && !std::isfinite(static_cast<float>(span)))) {
@@ -185,6 +197,7 @@ FillParams MakeFillParams(DType dtype, const Distribution& dist) {
              FormatNumber(MaxFinite(s)) +
              F8RangeAdvice(std::max(std::fabs(dist.low), std::fabs(dist.high)), dtype));
       }
+      CheckScaledBoundsOrdered(dist, low, high, scaled, "truncated_normal");
       CheckBoundsInRange(low, high, dtype, "truncated_normal");
       // Everything from the scaled parameters: a scaled fill is exactly the
       // fill of (mean, stddev, low, high) / scale.

@@ -525,16 +525,17 @@ Scheme Scheme::WithDefaultFans(const Fans& fans) const {
   if (!UsesFans()) {
     throw std::invalid_argument("scheme " + ToString() + " uses no fans");
   }
+  // What Parse accepts for fan_in= / fan_out=, so that ToString reads back.
   for (double f : {fans.fan_in, fans.fan_out}) {
-    if (!(f >= 0) || !std::isfinite(f)) {
-      throw std::invalid_argument("WithDefaultFans: fans must be finite and >= 0, got (" +
-                                  internal::FormatNumber(fans.fan_in) + ", " +
+    if (!(f >= 0) || f > internal::kMaxExplicitFan || f != std::floor(f)) {
+      throw std::invalid_argument("WithDefaultFans: fans must be 0 or positive integers (at most "
+                                  "2^53), got (" + internal::FormatNumber(fans.fan_in) + ", " +
                                   internal::FormatNumber(fans.fan_out) + ")");
     }
   }
   auto rep = std::make_shared<internal::SchemeRep>(*rep_);
-  if (!rep->fan_in) rep->fan_in = fans.fan_in;
-  if (!rep->fan_out) rep->fan_out = fans.fan_out;
+  if (!rep->fan_in) rep->fan_in = fans.fan_in + 0.0;  // -0 is written 0
+  if (!rep->fan_out) rep->fan_out = fans.fan_out + 0.0;
   Scheme scheme(rep);
   rep->canonical = internal::Canonical(scheme);
   return scheme;

@@ -25,7 +25,7 @@ namespace {
 
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 constexpr double kInf = std::numeric_limits<double>::infinity();
-constexpr double kMaxExactFan = 9007199254740992.0;  // 2^53
+constexpr uint64_t kMaxExactFan = uint64_t{1} << 53;
 // Standard deviation of a standard normal truncated to [-2, 2], as Keras and
 // JAX write it: variance scaling divides its stddev by this so that the
 // truncated values keep the variance scale / fan.
@@ -60,13 +60,14 @@ FanResult TryComputeFans(std::span<const int64_t> shape, Layout layout) {
       r.fans = Fans{1.0, 1.0};  // Keras: "just to avoid errors for constants"
       return r;
     }
-    if (rank == 1) {
-      r.fans = Fans{static_cast<double>(shape[0]), static_cast<double>(shape[0])};
-      return r;
+    if (rank == 1) {  // fan_in = fan_out = shape[0]
+      in = out = static_cast<uint64_t>(shape[0]);
+      receptive = 1;
+    } else {
+      in = static_cast<uint64_t>(shape[rank - 2]);
+      out = static_cast<uint64_t>(shape[rank - 1]);
+      receptive = Product(shape.first(rank - 2));
     }
-    in = static_cast<uint64_t>(shape[rank - 2]);
-    out = static_cast<uint64_t>(shape[rank - 1]);
-    receptive = Product(shape.first(rank - 2));
   } else {
     r.error = "unknown layout " + std::to_string(static_cast<int>(layout));
     return r;
@@ -74,7 +75,7 @@ FanResult TryComputeFans(std::span<const int64_t> shape, Layout layout) {
   uint64_t fan_in = 0, fan_out = 0;
   if (!receptive || __builtin_mul_overflow(in, *receptive, &fan_in) ||
       __builtin_mul_overflow(out, *receptive, &fan_out) ||
-      static_cast<double>(fan_in) > kMaxExactFan || static_cast<double>(fan_out) > kMaxExactFan) {
+      fan_in > kMaxExactFan || fan_out > kMaxExactFan) {  // compared as integers
     r.error = "the fans of shape " + FormatShape(shape) + " exceed 2^53";
     return r;
   }
