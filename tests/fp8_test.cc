@@ -483,6 +483,31 @@ TEST(Fp8, OrthogonalUnderflowRefused) {
   EXPECT_NE(std::string(fanfill_last_error()).find("use scale <= 2^-16"), std::string::npos)
       << fanfill_last_error();
   for (uint8_t x : untouched) ASSERT_EQ(x, 0xAB);
+  // fanfill_init_scaled takes the advised scale: the bytes of PreparedInit's.
+  ASSERT_EQ(fanfill_init_scaled(untouched.data(), FANFILL_F8E4M3, shape, 2, "oi",
+                                "orthogonal(gain=1e-6)", 0x1.0p-16, 3, 4),
+            FANFILL_OK)
+      << fanfill_last_error();
+  std::vector<uint8_t> expected(64);
+  fanfill::PreparedInit({8, 8}, fanfill::Layout::kOI, fanfill::Scheme::Parse("orthogonal(gain=1e-6)"),
+                        DType::kF8E4M3, {3, 4}, 0x1.0p-16)
+      .Run(expected.data());
+  EXPECT_EQ(untouched, expected);
+  // Scale 1 is fanfill_init; a bad scale is refused with nothing written.
+  const int64_t wide[] = {4, 64};
+  std::vector<uint8_t> a(256), b(256, 0xCD);
+  ASSERT_EQ(fanfill_init(a.data(), FANFILL_F8E4M3, wide, 2, "oi", "uniform(a=-1, b=1)", 5, 6),
+            FANFILL_OK);
+  ASSERT_EQ(fanfill_init_scaled(b.data(), FANFILL_F8E4M3, wide, 2, "oi", "uniform(a=-1, b=1)", 1.0,
+                                5, 6),
+            FANFILL_OK);
+  EXPECT_EQ(a, b);
+  std::vector<uint8_t> c(256, 0xCD);
+  EXPECT_EQ(fanfill_init_scaled(c.data(), FANFILL_F8E4M3, wide, 2, "oi", "uniform(a=-1, b=1)", 0.0,
+                                5, 6),
+            FANFILL_ERR_INVALID_ARGUMENT);
+  EXPECT_NE(std::string(fanfill_last_error()).find("scale"), std::string::npos);
+  for (uint8_t x : c) ASSERT_EQ(x, 0xCD);
   EXPECT_THROW(fanfill::PrepareModel(fanfill::ParseModelSpec(R"J({"tensors": [{"name": "q",
       "shape": [8, 8], "scheme": "orthogonal(gain=1e-6)", "dtype": "f8e4m3"}]})J"), 1),
                std::invalid_argument);

@@ -40,9 +40,10 @@ typedef enum {
    * E4M3 = float8_e4m3fn (no infinities, max 448, smallest normal 2^-6),
    * E5M2 = float8_e5m2 (IEEE-like, max 57344, smallest normal 2^-14).
    * A fill whose values could round to NaN/inf, or whose stddev (uniform:
-   * (high - low) / sqrt(12)), divided by the scale, is below the smallest
-   * normal, is refused; the message names a power-of-two scale that fits.
-   * Pass a per-tensor scale with the *_scaled fills: the value stored is the
+   * (high - low) / sqrt(12); truncated normal: the truncated one), divided by
+   * the scale, is below the smallest normal, is refused; the message names a
+   * power-of-two scale that fits. Pass a per-tensor scale with the *_scaled
+   * fills or fanfill_init_scaled (schemes.h): the value stored is the
    * drawn value divided by scale (parameters divided in double, one fused
    * pass in float; see README.md, "FP8"). */
   FANFILL_F8E4M3 = 4,

@@ -71,6 +71,14 @@ typedef struct fanfill_description {
 int fanfill_init(void* out, fanfill_dtype dtype, const int64_t* shape, int rank,
                  const char* layout, const char* scheme_spec, uint64_t seed, uint64_t stream);
 
+/* fanfill_init with a per-tensor scale (fanfill::PreparedInit's scale: finite,
+ * > 0 and a normal float32 once rounded to float): every value stored is the
+ * scheme's value divided by scale, the scale an FP8 refusal's message advises
+ * ("use scale <= 2^-2"). scale 1 is fanfill_init, bit for bit. */
+int fanfill_init_scaled(void* out, fanfill_dtype dtype, const int64_t* shape, int rank,
+                        const char* layout, const char* scheme_spec, double scale, uint64_t seed,
+                        uint64_t stream);
+
 /* Fills *out without writing any tensor. */
 int fanfill_describe(const int64_t* shape, int rank, const char* layout, const char* scheme_spec,
                      fanfill_description* out);

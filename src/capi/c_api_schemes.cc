@@ -53,15 +53,22 @@ fanfill::Scheme Scheme(const char* spec, const char* function) {
 
 extern "C" {
 
-int fanfill_init(void* out, fanfill_dtype dtype, const int64_t* shape, int rank, const char* layout,
-                 const char* scheme_spec, uint64_t seed, uint64_t stream) {
+int fanfill_init_scaled(void* out, fanfill_dtype dtype, const int64_t* shape, int rank,
+                        const char* layout, const char* scheme_spec, double scale, uint64_t seed,
+                        uint64_t stream) {
   return Guard([&] {
     const fanfill::PreparedInit plan(Shape(shape, rank, "fanfill_init"),
                                      Layout(layout, "fanfill_init"),
                                      Scheme(scheme_spec, "fanfill_init"),
-                                     fanfill::capi::ToDType(dtype), {.seed = seed, .stream = stream});
+                                     fanfill::capi::ToDType(dtype), {.seed = seed, .stream = stream},
+                                     scale);
     plan.Run(out, {.max_threads = fanfill::capi::MaxThreads()});
   });
+}
+
+int fanfill_init(void* out, fanfill_dtype dtype, const int64_t* shape, int rank, const char* layout,
+                 const char* scheme_spec, uint64_t seed, uint64_t stream) {
+  return fanfill_init_scaled(out, dtype, shape, rank, layout, scheme_spec, 1.0, seed, stream);
 }
 
 int fanfill_describe(const int64_t* shape, int rank, const char* layout, const char* scheme_spec,
