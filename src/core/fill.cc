@@ -18,7 +18,6 @@ namespace fanfill {
 namespace internal {
 namespace {
 
-constexpr double kFloatMax = std::numeric_limits<float>::max();
 // The fewest distinct levels a truncated-normal interval must give where the
 // dtype has more values in it (README, Known limits).
 constexpr double kMinTruncatedLevels = 4096;
@@ -202,11 +201,12 @@ FillParams MakeFillParams(DType dtype, const Distribution& dist) {
       // Everything from the scaled parameters: a scaled fill is exactly the
       // fill of (mean, stddev, low, high) / scale.
       const double mean = dist.mean / scale, stddev = dist.stddev / scale;
-      const bool in_float = dtype != DType::kF64;  // the kernels' arithmetic
-      if (in_float && !(std::fabs(mean) <= kFloatMax && stddev <= kFloatMax)) {
+      // The float dtypes' kernels compute in float.
+      const double float_max = MaxFinite(DType::kF32);
+      if (!f64 && !(std::fabs(mean) <= float_max && stddev <= float_max)) {
         Fail("truncated_normal: mean " + FormatNumber(dist.mean) + " and stddev " +
              FormatNumber(dist.stddev) + scaled + " must lie in the float range +-" +
-             FormatNumber(kFloatMax) + " (" + DTypeName(dtype) + " fills compute in float)");
+             FormatNumber(float_max) + " (" + DTypeName(dtype) + " fills compute in float)");
       }
       const double alpha = (low - mean) / stddev;
       const double beta = (high - mean) / stddev;
@@ -232,10 +232,9 @@ FillParams MakeFillParams(DType dtype, const Distribution& dist) {
                     "truncated_normal");
       const double pa = NormalCdf(a);
       const double pb = NormalCdf(b);
-      const double qa = NormalCdf(-a);
       p.d_pa = pa;
       p.d_pspan = pb - pa;
-      p.d_qa = qa;
+      p.d_qa = NormalCdf(-a);
       p.d_scale = mirror ? -stddev : stddev;
       p.d_offset = mean;
       p.d_lo = SmallestAtLeast(low, s);
@@ -251,7 +250,7 @@ FillParams MakeFillParams(DType dtype, const Distribution& dist) {
       // the distribution: refused where they are fewer than kMinTruncatedLevels
       // and fewer than the dtype values in the interval (a lower estimate of
       // their count: its width over the spacing at its larger end).
-      const double levels = (pb - pa) / std::ldexp(1.0, std::ilogb(pb) - (in_float ? 23 : 52));
+      const double levels = (pb - pa) / std::ldexp(1.0, std::ilogb(pb) - (f64 ? 52 : 23));
       const double top = std::max(std::fabs(p.d_lo), std::fabs(p.d_hi));
       const double dtype_values = (p.d_hi - p.d_lo) / (Step(top, s, true) - top);
       if (levels < std::min(kMinTruncatedLevels, dtype_values)) {
@@ -259,7 +258,7 @@ FillParams MakeFillParams(DType dtype, const Distribution& dist) {
              "] is too narrow for stddev " + FormatNumber(dist.stddev) + ": it holds " +
              FormatNumber(pb - pa) + " of the probability, about " +
              std::to_string(static_cast<int64_t>(levels)) + " steps of the " +
-             (in_float ? "float" : "double") +
+             (f64 ? "double" : "float") +
              " inverse CDF's input, so the values would take that few distinct levels (at least "
              "2^12 are needed, or as many as the " + DTypeName(dtype) +
              " values in the interval); use a smaller stddev or a uniform");
