@@ -545,6 +545,34 @@ TEST(SchemeSpec, ErrorsNameTheOffendingPart) {
   }
 }
 
+// Text the user gave is echoed with its control bytes escaped: an embedded NUL
+// once cut what() (and so Python's message) short at the quote it was in.
+TEST(SchemeSpec, ControlBytesInEchoedTextAreEscaped) {
+  using namespace std::string_literals;
+  const auto no_raw_control = [](const std::function<void()>& call, const std::string& part) {
+    try {
+      call();
+      ADD_FAILURE() << "no error";
+    } catch (const std::invalid_argument& e) {
+      const std::string m = e.what();
+      EXPECT_EQ(std::strlen(e.what()), m.size()) << "a NUL in the message";
+      EXPECT_NE(m.find(part), std::string::npos) << m;
+      EXPECT_TRUE(std::none_of(m.begin(), m.end(),
+                               [](char c) { return static_cast<unsigned char>(c) < 0x20; }))
+          << m;
+    }
+  };
+  no_raw_control([] { Scheme::Parse("normal\0(std=2)"s); },
+                 "scheme \"normal\\x00(std=2)\": unexpected '\\x00(std=2)' at position 7");
+  no_raw_control([] { Scheme::Parse("\0"s); }, "scheme \"\\x00\"");
+  no_raw_control([] { Scheme::Parse("normal(std=1\x01)"); }, "normal(std=1\\x01)");
+  no_raw_control([] { fanfill::ParseLayout("oi\0"s); }, "unknown layout 'oi\\x00' (expected oi");
+  no_raw_control([] { fanfill::Gain("relu\0"s); }, "unsupported nonlinearity 'relu\\x00' (expected");
+  no_raw_control([] { fanfill::ParseDType("f32\0"s); }, "unknown dtype 'f32\\x00' (expected");
+  no_raw_control([] { fanfill::ForceTarget("AVX2\x7f"s); }, "target 'AVX2\\x7f' is not available");
+  EXPECT_EQ(fanfill::internal::PrintableText("a\x01\x1f b\x7f\x80"s), "a\\x01\\x1f b\\x7f\x80");
+}
+
 // fan_in=0 / fan_out=0 parse (a zero-size weight's fans, which WithDefaultFans
 // records and ToString writes, must round-trip: found by the fuzzers), but a
 // scheme that divides by the zero fan is refused when it is described.

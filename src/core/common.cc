@@ -36,6 +36,23 @@ std::string FormatShape(std::span<const int64_t> shape) {
   return s + "]";
 }
 
+std::string PrintableText(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string s;
+  s.reserve(text.size());
+  for (const char c : text) {
+    const auto b = static_cast<unsigned char>(c);
+    if (b < 0x20 || b == 0x7f) {
+      s += "\\x";
+      s += kHex[b >> 4];
+      s += kHex[b & 15];
+    } else {
+      s += c;
+    }
+  }
+  return s;
+}
+
 std::optional<uint64_t> Product(std::span<const int64_t> dims) {
   uint64_t p = 1;
   for (int64_t d : dims) {

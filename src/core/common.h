@@ -9,6 +9,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <string_view>
 
 namespace fanfill::internal {
 
@@ -21,6 +22,10 @@ std::string FormatNumber(double v);
 std::string ScaleError(double scale);
 // "[64, 3, 7, 7]"
 std::string FormatShape(std::span<const int64_t> shape);
+// User text as error messages echo it: control bytes (below 0x20, 0x7f)
+// become \xNN, so an embedded NUL cannot cut a message short where it is read
+// as a C string (what(), the C API's message, Python's exception text).
+std::string PrintableText(std::string_view text);
 
 // prod(dims) (1 for no dims); nullopt where a partial product passes 2^64,
 // even if a later dimension is 0 (torch refuses those shapes too: "Stride

@@ -24,6 +24,7 @@
 #include <string>
 
 #include "fanfill/fanfill.hpp"
+#include "src/core/common.h"
 #include "src/core/fill_params.h"
 #include "src/core/fp_env.h"
 
@@ -135,7 +136,7 @@ void ForceTarget(std::string_view name) {
       for (const std::string& n : CompiledTargets()) compiled += " " + n;
       std::string supported;
       for (const std::string& n : SupportedTargets()) supported += " " + n;
-      throw std::invalid_argument("target '" + std::string(name) +
+      throw std::invalid_argument("target '" + internal::PrintableText(name) +
                                   "' is not available: compiled in:" + compiled +
                                   "; runnable on this CPU:" + supported);
     }

@@ -7,6 +7,7 @@
 #include <string>
 #include <string_view>
 
+#include "src/core/common.h"
 #include "src/core/fp_env.h"
 
 namespace fanfill {
@@ -232,7 +233,7 @@ DType ParseDType(std::string_view name) {
   if (name == "f16" || name == "float16") return DType::kF16;
   if (name == "f8e4m3" || name == "float8_e4m3fn") return DType::kF8E4M3;
   if (name == "f8e5m2" || name == "float8_e5m2") return DType::kF8E5M2;
-  throw std::invalid_argument("unknown dtype '" + std::string(name) +
+  throw std::invalid_argument("unknown dtype '" + internal::PrintableText(name) +
                               "' (expected f32, f64, bf16, f16, f8e4m3 or f8e5m2)");
 }
 

@@ -204,7 +204,8 @@ class SpecParser {
 
  private:
   [[noreturn]] void Fail(const std::string& what) const {
-    throw std::invalid_argument("scheme \"" + std::string(s_) + "\": " + what);
+    // Escaped whole: the spec and the parts of it `what` quotes may hold control bytes.
+    throw std::invalid_argument(PrintableText("scheme \"" + std::string(s_) + "\": " + what));
   }
   [[noreturn]] void FailAt(size_t pos, const std::string& what) const {
     Fail(what + " at position " + std::to_string(pos + 1));

@@ -437,7 +437,7 @@ const char* LayoutName(Layout layout) {
 Layout ParseLayout(std::string_view name) {
   if (name == "oi") return Layout::kOI;
   if (name == "io") return Layout::kIO;
-  throw std::invalid_argument("unknown layout '" + std::string(name) +
+  throw std::invalid_argument("unknown layout '" + internal::PrintableText(name) +
                               "' (expected oi = PyTorch [out, in, *spatial] or io = Keras "
                               "[*spatial, in, out])");
 }
@@ -485,7 +485,7 @@ double Gain(std::string_view nonlinearity, std::optional<double> param) {
   }
   if (nonlinearity == "selu") return 3.0 / 4;
   throw std::invalid_argument(
-      "unsupported nonlinearity '" + std::string(nonlinearity) +
+      "unsupported nonlinearity '" + internal::PrintableText(nonlinearity) +
       "' (expected linear, conv1d, conv2d, conv3d, conv_transpose1d, conv_transpose2d, "
       "conv_transpose3d, sigmoid, tanh, relu, leaky_relu or selu)");
 }
