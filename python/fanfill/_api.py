@@ -44,7 +44,22 @@ def _bool_or_complex(value: Any) -> str | None:
     return None
 
 
+def _tensor_value(what: str, value: Any) -> Any:
+    """`value`, except for a torch tensor: a meta tensor (no value) raises ValueError, and a
+    one-element uint64 tensor gives its Python int (torch's ``__index__`` goes through int64
+    and raises RuntimeError from 2**63 on)."""
+    torch = sys.modules.get("torch")
+    if torch is None or not isinstance(value, torch.Tensor):
+        return value
+    if value.is_meta:
+        raise ValueError(f"{what} is a meta tensor, which has no value")
+    if value.dtype == getattr(torch, "uint64", None) and value.numel() == 1:
+        return value.item()
+    return value
+
+
 def _u64(what: str, value: Any) -> int:
+    value = _tensor_value(what, value)
     kind = _bool_or_complex(value)
     if kind is not None:
         raise TypeError(f"{what} must be an integer, got {kind} ({type(value).__name__})")
@@ -73,6 +88,7 @@ def _is_real(value: Any) -> bool:
 
 
 def _to_float(what: str, value: Any) -> float:
+    value = _tensor_value(what, value)
     try:
         return float(value)
     except OverflowError:  # an int beyond the double range, e.g. 10**400
@@ -124,6 +140,7 @@ def _shape(what: str, shape: Any) -> list[int]:
         raise TypeError(f"{what} must be a sequence of integers, got {type(shape).__name__}")
     out = []
     for s in shape:
+        s = _tensor_value(what, s)
         try:
             if _bool_or_complex(s) is not None:
                 raise TypeError

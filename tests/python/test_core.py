@@ -254,6 +254,25 @@ def _bad_cases():
         ("stream torch bool", f32,
          lambda o: fanfill.fill_normal(o, seed=1, stream=torch.tensor(1 > 0)), TypeError,
          "stream must be an integer"),
+        # Meta tensors have no value: ValueError, not torch's RuntimeError from item().
+        *[(f"meta {what}", f32, call, ValueError, f"{what} is a meta tensor, which has no value")
+          for what, call in (
+              ("seed", lambda o: fanfill.fill_normal(o, seed=torch.tensor(5, device="meta"))),
+              ("stream", lambda o: fanfill.fill_normal(
+                  o, seed=1, stream=torch.tensor(5, device="meta"))),
+              ("std", lambda o: fanfill.fill_normal(
+                  o, 0.0, torch.tensor(1.0, device="meta"), seed=1)),
+              ("scale", lambda o: fanfill.init_(
+                  o, "ones", seed=1, scale=torch.tensor(2.0, device="meta"))),
+              ("offset", lambda o: fanfill.fill_normal(
+                  o, seed=1, global_shape=[4, 5], offset=[torch.tensor(0, device="meta"), 0])),
+              ("shape", lambda o: fanfill.init_(
+                  o, "ones", seed=1, shape=[torch.tensor(4, device="meta"), 5])))],
+        # Control bytes in text are refused with the whole message (a NUL once cut it short).
+        ("NUL in scheme", f32, lambda o: fanfill.init_(o, "normal\0(std=2)", seed=1), ValueError,
+         r"unexpected '\\x00\(std=2\)' at position 7"),
+        ("NUL in layout", f32, lambda o: fanfill.init_(o, "ones", seed=1, layout="oi\0"),
+         ValueError, r"unknown layout 'oi\\x00' \(expected oi"),
     ]
 
 
@@ -337,6 +356,19 @@ def test_real_numbers_of_every_kind_accepted():
     assert fanfill.describe(range(2, 4), "ones")["count"] == 6
 
 
+def test_uint64_tensor_arguments_take_their_whole_range():
+    """A one-element torch.uint64 tensor is its value, also from 2**63 on (where torch's own
+    __index__ raises RuntimeError: it converts through int64)."""
+    for seed, stream in ((2**63, 0), (5, 2**64 - 1), (2**64 - 1, 2**63 + 7)):
+        want = fanfill.fill_normal(np.empty(16, np.float32), seed=seed, stream=stream)
+        got = fanfill.fill_normal(np.empty(16, np.float32),
+                                  seed=torch.tensor(seed, dtype=torch.uint64),
+                                  stream=torch.tensor(stream, dtype=torch.uint64))
+        assert np.array_equal(got, want)
+    with pytest.raises(TypeError, match="seed must be an integer"):  # not one value
+        fanfill.fill_normal(np.empty(4, np.float32), seed=torch.tensor([1, 2], dtype=torch.uint64))
+
+
 def test_bad_arguments_of_the_output_free_functions():
     with pytest.raises(ValueError, match="shape: 9223372036854775808 is out of range"):
         fanfill.describe([2**63, 3], "kaiming_normal")
@@ -352,6 +384,12 @@ def test_bad_arguments_of_the_output_free_functions():
         fanfill.gain("relu\udc80")
     with pytest.raises(ValueError, match="negative_slope is too large"):
         fanfill.gain("leaky_relu", 10**400)
+    with pytest.raises(ValueError, match=r"unsupported nonlinearity 'relu\\x00' \(expected"):
+        fanfill.gain("relu\0")
+    with pytest.raises(ValueError, match=r"scheme \"\\x00\": expected a scheme name"):
+        fanfill.canonical_scheme("\0")
+    with pytest.raises(ValueError, match="param is a meta tensor"):
+        fanfill.gain("relu", torch.tensor(1.0, device="meta"))
 
 
 @pytest.mark.parametrize("param", ["0.2", True, False, np.True_, 0.2 + 0j, np.complex128(0.2),

@@ -146,3 +146,39 @@ def test_nn_init_on_fp8_tensors_raises_what_torch_raises():
             getattr(nn_init, op)(t)
         assert str(ours.value) == str(theirs.value)
         assert (t.view(torch.uint8) == 0).all()
+
+
+@pytest.mark.parametrize("torch_dt", [dt for _, dt in FORMATS])
+def test_init_model_rules_write_fp8_parameters_as_init_does(torch_dt):
+    # rules= fills an FP8 parameter in the core, as fanfill.init_ does: the same bytes
+    # (float32's values rounded once), also for a non-contiguous FP8 parameter.
+    from fanfill.torch import init_model
+
+    m = torch.nn.Sequential(torch.nn.Linear(64, 32)).to(torch_dt)
+    m[0].weight = torch.nn.Parameter(torch.zeros(64, 32, dtype=torch_dt).t(), requires_grad=False)
+    init_model(m, 4, rules={torch.nn.Linear: {"weight": "normal(std=0.5)", "bias": "ones"}})
+    assert not m[0].weight.is_contiguous()
+    want = fanfill.init_(torch.empty(32, 64, dtype=torch_dt), "normal(std=0.5)", seed=4,
+                         name="0.weight")
+    f32 = fanfill.init_(torch.empty(32, 64), "normal(std=0.5)", seed=4, name="0.weight")
+    assert np.array_equal(_bytes(m[0].weight.contiguous()), _bytes(want))
+    assert np.array_equal(_bytes(want), _bytes(f32.to(torch_dt)))
+    assert (m[0].bias.float() == 1).all()
+
+
+@pytest.mark.parametrize("rules,make,match", [
+    # Values beyond 448 (was: written as float32, then copy_ saturated 2715 of 4096 to +-448).
+    ({torch.nn.Linear: {"weight": "normal(std=1000)"}}, lambda: torch.nn.Linear(64, 64),
+     "beyond the f8e4m3 range"),
+    # A spread below 2^-6 (was: 9 distinct values, 14% zeros).
+    ("torch", lambda: torch.nn.Linear(20000, 4), "below the smallest f8e4m3 normal"),
+])
+def test_init_model_rules_refuse_what_init_refuses_on_fp8(rules, make, match):
+    from fanfill.torch import init_model
+
+    m = torch.nn.Sequential(make()).to(torch.float8_e4m3fn)
+    with torch.no_grad():
+        m[0].weight.zero_()
+    with pytest.raises(ValueError, match=match):
+        init_model(m, 0, rules=rules)
+    assert (_bytes(m[0].weight) == 0).all()

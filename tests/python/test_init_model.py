@@ -1,6 +1,7 @@
 """fanfill.torch.init_model: the model's own init code with fanfill's values."""
 
 import math
+import warnings
 
 import pytest
 
@@ -547,3 +548,28 @@ def test_hugging_face_model_inside_a_plain_wrapper_gets_its_own_init(tie: bool) 
     if tie:  # the kept name is the backbone's own save_pretrained key, prefixed
         assert rep.names["backbone.lm_head.weight"] == "backbone.model.embed_tokens.weight"
     _compare(own, _state(m))
+
+
+@pytest.mark.parametrize("device", ["cpu", "meta"])
+def test_rules_are_checked_on_empty_and_meta_parameters(device: str) -> None:
+    # A zero-element or meta tensor gets no values, but its rule is checked as a
+    # non-empty one's is (a misspelled scheme, or eye on a 3-d weight, passed silently).
+    bad = [
+        ({nn.Linear: {"weight": "kaimin_normal"}}, lambda: nn.Linear(0, 4),
+         "unknown scheme 'kaimin_normal'"),
+        ({nn.Conv1d: {"weight": "eye"}}, lambda: nn.Conv1d(0, 4, 3), "exactly 2 dimensions"),
+        ({nn.Linear: {"weight": "dirac"}}, lambda: nn.Linear(4, 4), "dirac needs 3, 4 or 5"),
+    ]
+    for rules, make, match in bad:
+        with torch.device(device), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch: "Initializing zero-element tensors"
+            m = nn.Sequential(make())
+        with pytest.raises(ValueError, match=match):
+            init_model(m, 0, rules=rules)
+    with torch.device(device), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        m = nn.Sequential(nn.Linear(0, 4), nn.Conv1d(4, 0, 3), nn.Linear(4, 4))
+    rep = init_model(m, 0, rules={nn.Linear: {"weight": "orthogonal", "bias": "zeros"},
+                                  nn.Conv1d: {"weight": "dirac", "bias": "zeros"}})
+    assert not rep.not_ruled
+    assert m[2].weight.is_meta == (device == "meta")

@@ -1,12 +1,14 @@
 """Writes fanfill values into any torch tensor torch.nn.init accepts.
 
-CPU, C-contiguous tensors of float32/float64/float16/bfloat16 are filled in
-place; strided views, other devices and other floating dtypes through a
-contiguous CPU temporary (then ``copy_``); complex tensors through their real
-view (as torch's uniform_/normal_); DTensors shard by shard at their global
-offsets; meta tensors are left alone (no data). Element i in the tensor's
-logical row-major order (of the global tensor, for a DTensor) is element i of
-the fanfill stream.
+CPU, C-contiguous tensors of float32/float64/float16/bfloat16/float8_e4m3fn/
+float8_e5m2 are filled in place; strided views and other devices through a
+contiguous CPU temporary of the same dtype, other floating dtypes through a
+float32 one (then ``copy_``); complex tensors through their real view (as
+torch's uniform_/normal_); DTensors shard by shard at their global offsets;
+meta tensors get no values, but a scheme spec is still checked against their
+shape, and a zero-element tensor's request is checked as a non-empty one's.
+Element i in the tensor's logical row-major order (of the global tensor, for a
+DTensor) is element i of the fanfill stream.
 """
 
 from __future__ import annotations
@@ -20,7 +22,11 @@ import torch
 
 from .. import _api
 
-NATIVE = {torch.float32: "f32", torch.float64: "f64", torch.float16: "f16", torch.bfloat16: "bf16"}
+# The dtypes the core writes in place. The FP8 formats are among them: a float32
+# temporary and ``copy_`` would saturate or flush where the core refuses (range and
+# underflow checks, the per-tensor scale).
+NATIVE = {torch.float32: "f32", torch.float64: "f64", torch.float16: "f16", torch.bfloat16: "bf16",
+          torch.float8_e4m3fn: "f8e4m3", torch.float8_e5m2: "f8e5m2"}
 UNIFORM, NORMAL, TRUNC = 0, 1, 2
 
 _state = threading.local()
@@ -148,7 +154,7 @@ def _cpu_temporary(shape: Sequence[int], dtype: torch.dtype) -> torch.Tensor:
 def _write_block(t: torch.Tensor, kind: int, mean: float, std: float, low: float, high: float,
                  seed: int, stream: int, gshape: list[int] | None, offset: list[int] | None,
                  threads: int, scale: float = 1.0) -> None:
-    if t.numel() == 0 or t.is_meta:
+    if t.is_meta:
         return
     if t.is_complex():
         # torch: uniform_ draws both parts from U(a, b); normal_ both from N(mean, std / sqrt 2).
@@ -193,12 +199,12 @@ def write_scheme(t: torch.Tensor, scheme: str, seed: int, stream: int = 0,
                  threads: int = 0, scale: float = 1.0) -> torch.Tensor:
     """Initializes `t` with a fanfill scheme spec of the whole tensor (orthogonal, sparse,
     eye, dirac...). DTensors: each rank computes the whole tensor and keeps its shard."""
-    if t.is_meta or t.numel() == 0:
+    if t.is_meta:  # no values; the spec is still checked against the (global) shape
+        _api.describe(list(t.shape), scheme)
         return t
     if is_dtensor(t):
+        # Every rank, also one whose shard is empty, runs the same checks.
         local, gshape, offset = dtensor_local_block(t)
-        if local.numel() == 0:
-            return t
         d = _api.describe(gshape, scheme)
         if d["pointwise"] and gshape:
             # The shard alone, at its global offsets (fans from the global shape).

@@ -97,7 +97,10 @@ _LINEAR_FNS = (
 )
 
 
-_FINFO_MAX = {dt: float(torch.finfo(dt).max) for dt in _fill.NATIVE}
+# The dtypes torch's normal_/uniform_ have CPU kernels for (not the FP8 formats: there
+# torch raises NotImplementedError, and so does the drop-in).
+_FINFO_MAX = {dt: float(torch.finfo(dt).max)
+              for dt in (torch.float32, torch.float64, torch.float16, torch.bfloat16)}
 
 
 def _surely_valid(tensor: Tensor, op: str, args: tuple[float, ...]) -> bool:
