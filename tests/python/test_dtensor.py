@@ -224,9 +224,60 @@ def _core_worker(rank: int, world: int, store: str, path: str) -> None:
         )]
         if rank == 0:
             torch.save(out, path)
+        outside = _outside_mesh_outcomes(rank)
+        if rank == 1:
+            torch.save(outside, path + ".outside")
         dist.barrier()
     finally:
         dist.destroy_process_group()
+
+
+def _outside_mesh_outcomes(rank: int) -> dict[str, str]:
+    """On a mesh of rank 0 alone, what each call does on rank 1, which holds no shard
+    (torch gives it an empty 1-d local tensor and no offset): "ok" with nothing written,
+    or the error a member rank raises too."""
+    from torch.distributed.device_mesh import DeviceMesh
+    from torch.distributed.tensor import Shard
+
+    sub = DeviceMesh("cpu", [0])  # every rank constructs it (group creation is collective)
+
+    def dt(shape, dtype=torch.float32):
+        return _from_local(torch.zeros(shape, dtype=dtype), sub, [Shard(0)])
+
+    def model() -> nn.Module:
+        m = nn.Module()
+        m.fc, m.emb = nn.Linear(6, 4), nn.Embedding(5, 3, padding_idx=2)
+        for mod in (m.fc, m.emb):
+            for pname, p in list(mod.named_parameters(recurse=False)):
+                setattr(mod, pname, nn.Parameter(_from_local(p.detach(), sub, [Shard(0)])))
+        return m
+
+    calls = {
+        "fill_normal": lambda: fanfill.fill_normal(dt((6, 4)), seed=1),
+        "init_ kaiming": lambda: fanfill.init_(dt((6, 4)), "kaiming_normal", seed=1),
+        "init_ orthogonal": lambda: fanfill.init_(dt((6, 4)), "orthogonal", seed=1),
+        "init_ typo": lambda: fanfill.init_(dt((6, 4)), "kaimin_normal", seed=1),
+        "fp8 overflow": lambda: fanfill.fill_normal(dt(64, torch.float8_e4m3fn), 0.0, 1e3,
+                                                    seed=1),
+        "nn_init normal_": lambda: nn_init.normal_(dt((6, 4))),
+        "nn_init orthogonal_": lambda: nn_init.orthogonal_(dt((6, 4))),
+        "init_model": lambda: init_model(model(), SEED),
+        "init_model rules": lambda: init_model(model(), SEED, rules="torch"),
+        "init_model rules eye": lambda: init_model(
+            model(), SEED, rules={nn.Linear: {"weight": "eye", "bias": "zeros"}}),
+        "init_model rules typo": lambda: init_model(
+            model(), SEED, rules={nn.Linear: {"weight": "kaimin_normal"}}),
+    }
+    out = {}
+    for name, call in calls.items():
+        if rank != 1:
+            continue
+        try:
+            call()
+            out[name] = "ok"
+        except (TypeError, ValueError) as e:
+            out[name] = f"{type(e).__name__}: {e}"
+    return out
 
 
 def test_core_functions_check_dtensors_as_plain_tensors(tmp_path):
@@ -252,3 +303,16 @@ def test_core_functions_check_dtensors_as_plain_tensors(tmp_path):
     assert "f8e4m3 range" in got["fp8 overflow"] and "spread" in got["fp8 underflow"]
     u = torch.load(path)["fp8 uniform"].view(torch.float8_e4m3fn).float()
     assert float(u.min()) >= -2.0 and float(u.max()) < 3.0
+    # A rank outside the DTensor's mesh: nothing to write, the same checks as a member's
+    # (these raised "block rank mismatch" or a zip() error, or returned unchecked).
+    outside = torch.load(path + ".outside")
+    bad = {"init_ typo": "unknown scheme 'kaimin_normal'", "fp8 overflow": "f8e4m3 range",
+           "init_model rules typo": "unknown scheme 'kaimin_normal'"}
+    assert set(outside) == {*bad, "fill_normal", "init_ kaiming", "init_ orthogonal",
+                            "nn_init normal_", "nn_init orthogonal_", "init_model",
+                            "init_model rules", "init_model rules eye"}
+    for name, outcome in outside.items():
+        if name in bad:
+            assert outcome.startswith("ValueError") and bad[name] in outcome, (name, outcome)
+        else:
+            assert outcome == "ok", (name, outcome)

@@ -79,6 +79,13 @@ def dtensor_local_block(t: Any) -> tuple[torch.Tensor, list[int], list[int]]:
             raise ValueError(f"fanfill cannot fill a DTensor with a Partial placement ({p})")
     local = t._local_tensor
     gshape = [int(s) for s in t.shape]
+    if t.device_mesh.get_coordinate() is None:
+        # A rank outside the mesh holds no shard (torch gives it an empty 1-d local tensor
+        # and no offset): a zero-extent block at offset 0 of the global rank, so that every
+        # fill and check runs as on a member rank and nothing is written. (A 0-d global
+        # tensor has no zero-extent block of its own rank: [0] stands in for it.)
+        n = max(len(gshape), 1)
+        return local.view([0] * n), gshape if gshape else [0], [0] * n
     lshape, offset = compute_local_shape_and_global_offset(t.shape, t.device_mesh, t.placements)
     if [int(s) for s in lshape] != [int(s) for s in local.shape]:
         raise ValueError(
