@@ -573,3 +573,40 @@ def test_rules_are_checked_on_empty_and_meta_parameters(device: str) -> None:
                                   nn.Conv1d: {"weight": "dirac", "bias": "zeros"}})
     assert not rep.not_ruled
     assert m[2].weight.is_meta == (device == "meta")
+
+
+class _Drawn(nn.Module):
+    """One f16 parameter of `rows` rows, drawn by the model's own code through `draw`."""
+
+    def __init__(self, rows: int, draw) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.empty(rows, 4, dtype=torch.float16))
+        self.draw = draw
+
+    def reset_parameters(self) -> None:
+        with torch.no_grad():
+            self.draw(self.w)
+
+
+@pytest.mark.parametrize("strict", [False, True])
+def test_draws_on_zero_element_parameters_are_named_and_checked(strict: bool) -> None:
+    # A draw on a zero-element parameter, or on a zero-element view of one, is a draw on
+    # that parameter: counted, and its arguments checked as on a non-empty one. (Its storage
+    # has no data pointer: strict=True called it "no named parameter", and normal_(0, 1e6)
+    # in f16 passed where the 4-row parameter raises.)
+    draws = {
+        "param": lambda w: w.normal_(0, 1),
+        "data": lambda w: w.data.uniform_(-1, 1),
+        "view": lambda w: w[:0].normal_(0, 1),
+        "reshaped": lambda w: w.view(-1)[:0].normal_(0, 1),
+    }
+    for rows in (0, 4):
+        for what, draw in draws.items():
+            rep = init_model(_Drawn(rows, draw), 1, strict=strict)
+            assert rep.filled == {"w": 1}, (rows, what)
+            assert not rep.unnamed, (rows, what)
+    for rows in (0, 4):
+        for draw in (lambda w: w.normal_(0, 1e6), lambda w: w[:0].normal_(0, 1e6),
+                     lambda w: w.data.uniform_(-1e5, 1e5)):
+            with pytest.raises(ValueError, match="(beyond|exceed) the f16 range"):
+                init_model(_Drawn(rows, draw), 1, strict=strict)

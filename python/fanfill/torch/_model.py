@@ -64,6 +64,10 @@ class InitReport:
     names: dict[str, str] = field(default_factory=dict)
 
 
+# A storage's identity (_storage_key).
+_Key = int | tuple[str, int]
+
+
 @dataclass
 class _Owner:
     name: str
@@ -71,14 +75,22 @@ class _Owner:
     local: torch.Tensor  # its data (the local shard for a DTensor)
 
 
-def _storage_key(t: torch.Tensor) -> int | None:
+def _storage_key(t: torch.Tensor) -> _Key | None:
+    """What identifies the memory under `t`: its storage's data pointer; for a storage of no
+    bytes (data pointer 0: a zero-element parameter and its ``.data``/views share it), the
+    storage itself (its C++ StorageImpl, which aliases share). None for a meta or
+    non-strided tensor."""
     if t.is_meta or t.layout != torch.strided:
         return None
     try:
-        ptr = t.untyped_storage().data_ptr()
+        storage = t.untyped_storage()
+        ptr = storage.data_ptr()
     except (RuntimeError, NotImplementedError):
         return None
-    return ptr or None
+    if ptr:
+        return ptr
+    impl = getattr(storage, "_cdata", 0)
+    return ("empty storage", impl) if impl else None
 
 
 def _span(t: torch.Tensor) -> tuple[int, int]:
@@ -128,7 +140,7 @@ class _Registry:
         named += list(model.named_parameters(remove_duplicate=False))
         named += [(n, b) for n, b in model.named_buffers(remove_duplicate=False) if b is not None]
         targets = _tied_targets(model)
-        groups: dict[int, list[tuple[str, torch.Tensor, torch.Tensor]]] = {}
+        groups: dict[_Key, list[tuple[str, torch.Tensor, torch.Tensor]]] = {}
         by_id: dict[int, list[tuple[str, torch.Tensor, torch.Tensor]]] = {}
         for name, t in named:
             local = t._local_tensor if _fill.is_dtensor(t) else t
@@ -262,8 +274,6 @@ class _Interceptor:
         Complex tensors are filled through their real view, as a whole one is: both parts
         drawn, normal's std divided by sqrt(2), stream index = index in the real view.
         """
-        if t.numel() == 0:
-            return
         local = owner.local
         dtensor = _fill.is_dtensor(owner.tensor)
         if t.is_complex():
@@ -273,12 +283,18 @@ class _Interceptor:
             t, local = torch.view_as_real(t), torch.view_as_real(local)
             if kind == _fill.NORMAL:
                 std = std / math.sqrt(2.0)
+        dtype = t.dtype if t.dtype in _fill.NATIVE else torch.float32
+        if t.numel() == 0:
+            # Nothing to write; the arguments are checked as on the whole tensor (an f16
+            # normal_(0, 1e6) raises on p[:0] as on p).
+            _fill.write(torch.empty(0, dtype=dtype), kind, mean, std, low, high, self.seed,
+                        stream, self.threads)
+            return
         if not local.is_contiguous():
             raise ValueError(f"init_model: a random draw on a view of the non-contiguous "
                              f"tensor {owner.name} is not supported")
         lo, hi = _span(t)
         base = local.storage_offset()
-        dtype = t.dtype if t.dtype in _fill.NATIVE else torch.float32
         kw: dict[str, Any] = {"seed": self.seed, "stream": stream, "threads": self.threads}
         if dtensor:
             # The rows (dim 0 of the local shard) the view touches, at their global offsets.
@@ -659,7 +675,7 @@ def _contiguous_data(model: nn.Module) -> Iterator[None]:
     """
     tensors = {id(t): t for _, t in model.named_parameters()}
     tensors.update({id(b): b for _, b in model.named_buffers() if b is not None})
-    keys: dict[int, int] = {}
+    keys: dict[_Key, int] = {}
     for t in tensors.values():
         key = None if _fill.is_dtensor(t) else _storage_key(t)
         if key is not None:
