@@ -221,6 +221,18 @@ def _inference(t):
     lambda m, t: m.sparse_(t.reshape(2, 2), float("nan")),
     lambda m, t: m.trunc_normal_(t, 0.0, 0.0),
     lambda m, t: m.trunc_normal_(t, 0.0, 1.0, 1.0, -1.0),
+    # torch's trunc_normal_ picks its sampler by the mass in [a, b]: above 0.3 it converts
+    # the bounds to the dtype (uint8 cannot hold -2, even with no element), then normal_...
+    lambda m, t: m.trunc_normal_(t.to(torch.uint8)),
+    lambda m, t: m.trunc_normal_(t[:0].to(torch.uint8)),
+    lambda m, t: m.trunc_normal_(t.to(torch.int8), a=-200.0),
+    lambda m, t: m.trunc_normal_(t.to(torch.uint8), a=0.0, b=2.0),
+    # ... else uniform_(a, b)
+    lambda m, t: m.trunc_normal_(t.to(torch.uint8), mean=10.0),
+    lambda m, t: m.trunc_normal_(t.int(), mean=10.0),
+    lambda m, t: m.trunc_normal_(t.half(), 100.0, 1.0, -1e6, 0.0),
+    lambda m, t: m.dirac_(t.reshape(2, 2, 1)[:, :, :0]),  # torch writes w[d, d, 0]
+    lambda m, t: m.dirac_(torch.zeros(2, 2, 3, 0), 2),
     *[(lambda m, t, f=f: getattr(m, f)(_inference(t.reshape(2, 1, 2))))
       for f in ("normal_", "uniform_", "trunc_normal_", "kaiming_normal_", "xavier_uniform_",
                 "orthogonal_", "dirac_")],

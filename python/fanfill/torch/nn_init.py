@@ -192,6 +192,30 @@ def _no_grad_normal_(tensor: Tensor, mean: float, std: float,
     return _random(tensor, _fill.NORMAL, float(mean), float(std), 0.0, 0.0, generator)
 
 
+def _check_trunc_like_torch(tensor: Tensor, mean: float, std: float, a: float,
+                            b: float) -> None:
+    """Raises what torch 2.13's ``trunc_normal_`` raises for this dtype before it draws.
+
+    torch picks its sampler by the mass p in [a, b]: above 0.3 it converts the bounds to the
+    tensor's dtype (an integer dtype that cannot hold them raises RuntimeError, also on an
+    empty tensor) and calls ``normal_``; otherwise (also p NaN, or std < 0, where p < 0) it
+    calls ``uniform_(a, b)``.
+    """
+    def norm_cdf(x: float) -> float:
+        return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
+
+    p = norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std)
+    if p > 0.3:
+        if not tensor.is_floating_point():
+            with torch._C.DisableTorchFunction():
+                probe = torch.empty(0, dtype=tensor.dtype, device="cpu")
+                probe.new_tensor(a)
+                probe.new_tensor(b)
+        _check_like_torch(tensor, "normal_", mean, std)
+    else:
+        _check_like_torch(tensor, "uniform_", a, b)
+
+
 def _no_grad_trunc_normal_(tensor: Tensor, mean: float, std: float, a: float, b: float,
                            generator: torch.Generator | None = None) -> Tensor:
     if tensor.is_meta:
@@ -211,9 +235,9 @@ def _no_grad_trunc_normal_(tensor: Tensor, mean: float, std: float, a: float, b:
             "implemented for complex)")
     if math.isnan(std):  # torch writes U(a, b) values: refused (README)
         raise ValueError("trunc_normal_: std must be a number, got nan")
+    _check_trunc_like_torch(tensor, float(mean), float(std), float(a), float(b))
     # torch squares (x - mean) / std, so a negative std acts as |std|.
     mean, std, a, b = float(mean), abs(float(std)), float(a), float(b)
-    _check_like_torch(tensor, "normal_", mean, std)
     if not a < b:
         # torch's rejection path calls uniform_(a, b): a > b raises its RuntimeError, a == b
         # (or NaN bounds) fills the bound.
@@ -440,6 +464,10 @@ def dirac_(tensor: Tensor, groups: int = 1) -> Tensor:
         raise ValueError("dim 0 must be divisible by groups")
     groups = operator.index(groups)  # torch: range(dim 0 // groups), TypeError for 2.0
     _check_writable_like_torch(tensor)
+    if min(sizes[0] // groups, sizes[1]) > 0 and 0 in sizes[2:]:
+        # torch sets w[g * out + d, d, k // 2, ...] = 1: a spatial size of 0 is its IndexError.
+        dim = 2 + list(sizes[2:]).index(0)
+        raise IndexError(f"index 0 is out of bounds for dimension {dim} with size 0")
     return _fill.write_scheme(tensor, f"dirac(groups={groups})", 0)
 
 
