@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <span>
 #include <vector>
@@ -266,6 +267,80 @@ TEST(Bounds, NarrowTruncatedNormalKeepsItsLevels) {
   // Fewer than 2^12 levels of p, but fewer f32 values still (the interval
   // holds about 420 of them): accepted.
   CheckNarrowTruncated<float>(1.0, 1.9999, 2.0, 400);
+}
+
+// One-sided and untruncated intervals (a bound at +-inf): the fills' setup
+// bounds where the values reach by |z| < sqrt(-2 ln(u_min (pb - pa))) (u_min
+// the kernels' smallest uniform, 2^-24 on the float path and 2^-53 for f64),
+// the tail bound Phi(-t) < exp(-t^2 / 2). Checked against the inverse CDF the
+// kernels evaluate (the scalar reference: targets_test holds every target to
+// it) over u from u_min to 1 - u_min (a log grid towards both ends), for
+// mirrored lower spans pb from 1 (no truncation) down to Phi(-5), the
+// narrowest one-sided interval accepted. On the float path the bound is
+// within 10% of the largest |z| (it refuses little the dtype could hold). The
+// f64 path evaluates the same single-precision erfinv polynomial, which
+// flattens below p ~ 1e-9 (|z| at most ~7.5 however small p: see README,
+// Known limits), so there the bound is loose (8.6-10.2) but still a bound.
+template <class T>
+T MaxAbsTruncatedZ(double pb, int log2_umin) {
+  const T span = static_cast<T>(pb);
+  T zmax = 0;
+  auto at = [&](T u) {
+    const T z = fanfill::internal::RefInverseNormalCdf(std::fma(u, span, T(0)), std::fma(-u, span, T(1)));
+    zmax = std::max(zmax, std::fabs(z));
+  };
+  for (double e = log2_umin; e < -1; e += 0.01) {
+    const T u = static_cast<T>(std::exp2(e));
+    at(u);
+    at(T(1) - u);
+  }
+  at(std::ldexp(T(1), log2_umin));
+  at(T(1) - std::ldexp(T(1), log2_umin));
+  return zmax;
+}
+
+TEST(Bounds, InfiniteBoundReachCoversTheInverseCdf) {
+  for (const double b : {8.0, 2.0, 0.0, -1.0, -3.0, -4.0, -5.0}) {
+    const double pb = 0.5 * std::erfc(-b / std::sqrt(2.0));
+    const float z32 = MaxAbsTruncatedZ<float>(pb, -24);
+    const double bound32 = std::sqrt(-2.0 * std::log(std::ldexp(pb, -24)));
+    EXPECT_LT(z32, bound32) << "f32, b = " << b;
+    EXPECT_GT(z32 * 1.1, bound32) << "f32, b = " << b;
+    const double z64 = MaxAbsTruncatedZ<double>(pb, -53);
+    const double bound64 = std::sqrt(-2.0 * std::log(std::ldexp(pb, -53)));
+    EXPECT_LT(z64, bound64) << "f64, b = " << b;
+    std::printf("pb = Phi(%g): max |z| f32 %.4f (bound %.4f), f64 %.4f (bound %.4f)\n", b, z32,
+                bound32, z64, bound64);
+  }
+}
+
+// An infinite bound is one the values never reach: the fill equals the one
+// with a finite bound beyond them (here the dtype's largest value), bit for
+// bit, on every dtype.
+template <class T>
+void CheckInfiniteBoundIsUnreachedBound(double mean, double stddev, double low, double high) {
+  const double max = fanfill::internal::MaxFinite(fanfill::kDTypeOf<T>);
+  std::vector<T> a(1 << 16), b(1 << 16);
+  fanfill::FillTruncatedNormal(std::span<T>(a), mean, stddev, low, high, {8, 10});
+  fanfill::FillTruncatedNormal(std::span<T>(b), mean, stddev, std::max(low, -max),
+                               std::min(high, max), {8, 10});
+  EXPECT_EQ(std::memcmp(a.data(), b.data(), a.size() * sizeof(T)), 0)
+      << fanfill::DTypeName(fanfill::kDTypeOf<T>) << " [" << low << ", " << high << "]";
+  for (const T& x : a) {
+    ASSERT_GE(AsFloat(x), low);
+    ASSERT_LE(AsFloat(x), high);
+  }
+}
+
+TEST(Bounds, InfiniteBoundIsABoundNeverReached) {
+  constexpr double kInf = std::numeric_limits<double>::infinity();
+  CheckInfiniteBoundIsUnreachedBound<float>(0.0, 1.0, 0.0, kInf);
+  CheckInfiniteBoundIsUnreachedBound<float>(0.5, 2.0, -kInf, 0.0);
+  CheckInfiniteBoundIsUnreachedBound<float>(1.0, 3.0, -kInf, kInf);
+  CheckInfiniteBoundIsUnreachedBound<double>(0.0, 1.0, -kInf, 1.0);
+  CheckInfiniteBoundIsUnreachedBound<double>(0.0, 1.0, -kInf, kInf);
+  CheckInfiniteBoundIsUnreachedBound<fanfill::BFloat16>(0.0, 0.02, -0.04, kInf);
+  CheckInfiniteBoundIsUnreachedBound<fanfill::Float16>(0.0, 1e4, 0.0, kInf);  // reach 5.5e4
 }
 
 }  // namespace

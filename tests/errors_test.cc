@@ -67,6 +67,18 @@ std::vector<BadCall> BadCalls() {
       {"float range", DType::kF32, Distribution::TruncatedNormal(1e39, 1e39, -1, 1)},
       {"(bound - mean) / stddev overflows", DType::kF64,
        Distribution::TruncatedNormal(0, 1e-310, -1, 1)},
+      // An infinite bound is no bound; NaN never is.
+      {"bounds must be numbers or +-inf, got [nan, 1]", DType::kF32,
+       Distribution::TruncatedNormal(0, 1, kNaN, 1)},
+      {"low must be < high", DType::kF32, Distribution::TruncatedNormal(0, 1, kInf, kInf)},
+      {"low must be < high", DType::kF64, Distribution::TruncatedNormal(0, 1, -kInf, -kInf)},
+      {"beyond 5 stddev", DType::kF32, Distribution::TruncatedNormal(0, 1, -kInf, -6)},
+      {"exceed the f16 range", DType::kF16, Distribution::TruncatedNormal(0, 1, -7e4, kInf)},
+      // Where the values reach without a bound: mean + 1.2e4 * 5.77 > 65504.
+      {"on [0, inf] can reach +-7", DType::kF16, Distribution::TruncatedNormal(0, 1.2e4, 0, kInf)},
+      {"beyond the f8e4m3 range +-448; use scale >= 2", DType::kF8E4M3,
+       Distribution::TruncatedNormal(0, 100, -kInf, 0)},
+      {"can reach", DType::kF32, Distribution::TruncatedNormal(0, 1e38, -kInf, kInf)},
       {"unknown dtype", static_cast<DType>(7), Distribution::Normal(0, 1)},
       {"unknown distribution", DType::kF32,
        Distribution{static_cast<Distribution::Kind>(9), 0, 1, 0, 1}},

@@ -76,9 +76,12 @@ int fanfill_fill_uniform(void* out, fanfill_dtype dtype, uint64_t count, uint64_
 int fanfill_fill_normal(void* out, fanfill_dtype dtype, uint64_t count, uint64_t first_index,
                         double mean, double stddev, uint64_t seed, uint64_t stream);
 
-/* low/high are absolute bounds; values in [low, high]. Refused as
- * fanfill::FillTruncatedNormal (fanfill.hpp): intervals beyond 5 stddev or
- * too narrow for stddev, and mean or stddev beyond float for the float dtypes. */
+/* low/high are absolute bounds; values in [low, high]; low = -INFINITY or
+ * high = INFINITY is no bound on that side. Refused as
+ * fanfill::FillTruncatedNormal (fanfill.hpp): NaN bounds, intervals beyond 5
+ * stddev or too narrow for stddev, values the dtype cannot hold (where a side
+ * is unbounded: as far as the sampler reaches, |z| < 5.9 on the float path),
+ * and mean or stddev beyond float for the float dtypes. */
 int fanfill_fill_truncated_normal(void* out, fanfill_dtype dtype, uint64_t count,
                                   uint64_t first_index, double mean, double stddev, double low,
                                   double high, uint64_t seed, uint64_t stream);

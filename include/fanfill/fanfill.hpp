@@ -52,7 +52,9 @@
 //   TruncatedNormal(mean, stddev, low, high): inverse-CDF sampling, no
 //   rejection: z = Phi^-1(Phi(a) + u (Phi(b) - Phi(a))) with a, b the
 //   standardized bounds (mirrored so that the smaller tail is the one sampled),
-//   stored value clamped into [low, high]. Refused: an interval entirely
+//   stored value clamped into [low, high]; low = -inf or high = +inf is no
+//   bound on that side (the fill equals the one with a finite bound beyond
+//   the values' reach, bit for bit). Refused: NaN bounds, an interval entirely
 //   beyond 5 stddev from the mean, one holding fewer than 2^12 steps of p's
 //   arithmetic where the dtype has more values in it (too narrow for stddev:
 //   that few distinct values), and, computing in float, a mean or stddev
@@ -203,7 +205,8 @@ struct FillOptions {
 
 // Fills out[0, count) with elements [first_index, first_index + count) of the
 // stream. Throws std::invalid_argument on bad input (null out with count > 0,
-// index overflow, non-finite or negative stddev, empty or non-finite bounds,
+// index overflow, non-finite or negative stddev, empty or NaN bounds, infinite
+// ones except a truncated normal's (low = -inf or high = +inf: no bound there),
 // values the dtype cannot hold, unknown dtype); then nothing is written.
 void Fill(void* out, DType dtype, uint64_t count, const Distribution& dist, StreamKey key,
           const FillOptions& options = {});

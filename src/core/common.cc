@@ -72,6 +72,12 @@ std::string NegativeDimError(std::span<const int64_t> shape) {
 }
 
 TruncatedMoments StandardTruncatedMoments(double a, double b) {
+  // An infinite bound as 10^10 stddevs: in double its CDF is exactly 0 or 1 and
+  // its density exactly 0, as they are at infinity, and bound * density is 0
+  // where inf * 0 would be NaN.
+  constexpr double kInfiniteStandIn = 1e10;
+  if (std::isinf(a)) a = std::copysign(kInfiniteStandIn, a);
+  if (std::isinf(b)) b = std::copysign(kInfiniteStandIn, b);
   // Mirrored so that a + b <= 0: then a < 0, and where b <= 0 both CDF values
   // are small with full relative precision (erfc); where a < 0 < b the
   // probability is a sum of two erf terms, accurate however small.

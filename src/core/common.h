@@ -40,7 +40,7 @@ inline double NormalPdf(double x) { return 0.39894228040143267794 * std::exp(-0.
 inline double NormalCdf(double x) { return 0.5 * std::erfc(-x / std::sqrt(2.0)); }
 
 // Mean and standard deviation of the standard normal truncated to [a, b]
-// (a < b, finite), in stddevs: TN(mean, stddev, [low, high]) has mean
+// (a < b; a = -inf and b = +inf allowed: one-sided or no truncation), in stddevs: TN(mean, stddev, [low, high]) has mean
 // mean + stddev * shift and standard deviation stddev * std_ratio, with a, b
 // = (bound - mean) / stddev. Computed on the side of the mean where the
 // interval's CDF values keep their relative precision (mirrored as the

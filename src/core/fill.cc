@@ -24,15 +24,19 @@ constexpr double kMinTruncatedLevels = 4096;
 
 [[noreturn]] void Fail(const std::string& message) { throw std::invalid_argument(message); }
 
-void CheckBoundsInRange(double low, double high, DType dtype, const char* what) {
-  if (!std::isfinite(low) || !std::isfinite(high)) {
-    Fail(std::string(what) + ": bounds must be finite, got [" + FormatNumber(low) + ", " + FormatNumber(high) + "]");
+// Bounds in order and in the dtype's range. `infinite_ok`: low = -inf and
+// high = +inf stand for no bound on that side (truncated normal), NaN never.
+void CheckBoundsInRange(double low, double high, DType dtype, const char* what,
+                        bool infinite_ok = false) {
+  if (infinite_ok ? std::isnan(low) || std::isnan(high) : !std::isfinite(low) || !std::isfinite(high)) {
+    Fail(std::string(what) + ": bounds must be " + (infinite_ok ? "numbers or +-inf" : "finite") +
+         ", got [" + FormatNumber(low) + ", " + FormatNumber(high) + "]");
   }
   if (!(low < high)) {
     Fail(std::string(what) + ": low must be < high, got low=" + FormatNumber(low) + " high=" + FormatNumber(high));
   }
   const double max = MaxFinite(dtype);
-  if (low < -max || high > max) {
+  if ((std::isfinite(low) && low < -max) || (std::isfinite(high) && high > max)) {
     Fail(std::string(what) + ": bounds [" + FormatNumber(low) + ", " + FormatNumber(high) + "] exceed the " +
          DTypeName(dtype) + " range +-" + FormatNumber(max));
   }
@@ -189,15 +193,18 @@ FillParams MakeFillParams(DType dtype, const Distribution& dist) {
       if (!(dist.stddev > 0)) Fail("truncated_normal: stddev must be > 0, got " + FormatNumber(dist.stddev));
       CheckScale(scale, "truncated_normal");
       const double low = dist.low / scale, high = dist.high / scale;
-      if (std::isfinite(dist.low) && std::isfinite(dist.high) && dist.low < dist.high &&
-          (low < -MaxFinite(s) || high > MaxFinite(s))) {
+      // A finite bound beyond the range (also one the scale overflows); an
+      // infinite one is no bound (checked below by where the values reach).
+      const bool low_inf = dist.low == -HUGE_VAL, high_inf = dist.high == HUGE_VAL;
+      if (!std::isnan(dist.low) && !std::isnan(dist.high) && dist.low < dist.high &&
+          ((!low_inf && low < -MaxFinite(s)) || (!high_inf && high > MaxFinite(s)))) {
         Fail("truncated_normal: bounds [" + FormatNumber(dist.low) + ", " + FormatNumber(dist.high) +
              "]" + scaled + " exceed the " + DTypeName(dtype) + " range +-" +
              FormatNumber(MaxFinite(s)) +
              F8RangeAdvice(std::max(std::fabs(dist.low), std::fabs(dist.high)), dtype));
       }
       CheckScaledBoundsOrdered(dist, low, high, scaled, "truncated_normal");
-      CheckBoundsInRange(low, high, dtype, "truncated_normal");
+      CheckBoundsInRange(low, high, dtype, "truncated_normal", /*infinite_ok=*/true);
       // Everything from the scaled parameters: a scaled fill is exactly the
       // fill of (mean, stddev, low, high) / scale.
       const double mean = dist.mean / scale, stddev = dist.stddev / scale;
@@ -210,7 +217,7 @@ FillParams MakeFillParams(DType dtype, const Distribution& dist) {
       }
       const double alpha = (low - mean) / stddev;
       const double beta = (high - mean) / stddev;
-      if (!std::isfinite(alpha) || !std::isfinite(beta)) {
+      if ((!low_inf && !std::isfinite(alpha)) || (!high_inf && !std::isfinite(beta))) {
         Fail("truncated_normal: (bound - mean) / stddev overflows for mean " + FormatNumber(dist.mean) +
              ", stddev " + FormatNumber(dist.stddev) + " and bounds [" + FormatNumber(dist.low) +
              ", " + FormatNumber(dist.high) + "]");
@@ -225,20 +232,42 @@ FillParams MakeFillParams(DType dtype, const Distribution& dist) {
              "] lies entirely beyond 5 stddev from the mean; inverse-CDF sampling is only "
              "accurate within 5 stddev");
       }
+      const double pa = NormalCdf(a);
+      const double pb = NormalCdf(b);
+      // Where no bound is (an infinite side, which the mirroring puts at a = -inf),
+      // the values reach as far as the kernels' smallest uniform u_min (2^-24 on
+      // the float path, 2^-53 for f64) takes the inverse CDF: its input is at
+      // least u_min (pb - pa), and p = Phi(-t) < exp(-t^2 / 2) for t > 0.4 gives
+      // |z| < sqrt(-2 ln p), 3-6% above the kernels' largest |z| (f32: 5.45 for
+      // no truncation). The value range is that of [max(low, mean - reach),
+      // min(high, mean + reach)], reach = stddev * zmax (before the scale: for
+      // the messages and FP8's advice).
+      double reach_low = std::fabs(dist.low), reach_high = std::fabs(dist.high);
+      if (low_inf || high_inf) {
+        const double zmax = std::sqrt(-2.0 * std::log(std::ldexp(pb - pa, f64 ? -53 : -24)));
+        const double unscaled_reach = std::fabs(dist.mean) + dist.stddev * zmax;
+        if (low_inf) reach_low = unscaled_reach;
+        if (high_inf) reach_high = unscaled_reach;
+        const double reach = std::fabs(mean) + stddev * zmax;
+        if (!(reach <= MaxFinite(s))) {
+          Fail("truncated_normal: mean=" + FormatNumber(dist.mean) + " stddev=" +
+               FormatNumber(dist.stddev) + " on [" + FormatNumber(dist.low) + ", " +
+               FormatNumber(dist.high) + "]" + scaled + " can reach +-" + FormatNumber(reach) +
+               ", beyond the " + DTypeName(dtype) + " range +-" + FormatNumber(MaxFinite(s)) +
+               F8RangeAdvice(unscaled_reach, dtype));
+        }
+      }
       // The values' spread is the truncated distribution's, which can be far
       // below stddev (an interval much narrower than it).
       CheckF8Spread(dist.stddev * StandardTruncatedMoments(alpha, beta).std_ratio,
-                    std::max(std::fabs(dist.low), std::fabs(dist.high)), scale, dtype,
-                    "truncated_normal");
-      const double pa = NormalCdf(a);
-      const double pb = NormalCdf(b);
+                    std::max(reach_low, reach_high), scale, dtype, "truncated_normal");
       p.d_pa = pa;
       p.d_pspan = pb - pa;
       p.d_qa = NormalCdf(-a);
       p.d_scale = mirror ? -stddev : stddev;
       p.d_offset = mean;
-      p.d_lo = SmallestAtLeast(low, s);
-      p.d_hi = LargestAtMost(high, s);
+      p.d_lo = low_inf ? -HUGE_VAL : SmallestAtLeast(low, s);
+      p.d_hi = high_inf ? HUGE_VAL : LargestAtMost(high, s);
       if (p.d_lo > p.d_hi) {
         Fail("truncated_normal: no " + std::string(DTypeName(dtype)) + " value lies in [" +
              FormatNumber(low) + ", " + FormatNumber(high) + "]");
@@ -252,7 +281,8 @@ FillParams MakeFillParams(DType dtype, const Distribution& dist) {
       // their count: its width over the spacing at its larger end).
       const double levels = (pb - pa) / std::ldexp(1.0, std::ilogb(pb) - (f64 ? 52 : 23));
       const double top = std::max(std::fabs(p.d_lo), std::fabs(p.d_hi));
-      const double dtype_values = (p.d_hi - p.d_lo) / (Step(top, s, true) - top);
+      const double dtype_values =
+          low_inf || high_inf ? HUGE_VAL : (p.d_hi - p.d_lo) / (Step(top, s, true) - top);
       if (levels < std::min(kMinTruncatedLevels, dtype_values)) {
         Fail("truncated_normal: the interval [" + FormatNumber(dist.low) + ", " + FormatNumber(dist.high) +
              "] is too narrow for stddev " + FormatNumber(dist.stddev) + ": it holds " +

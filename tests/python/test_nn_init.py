@@ -258,6 +258,24 @@ def test_degenerate_arguments_give_torchs_values(call):
     assert torch.equal(ours, theirs)
 
 
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64, torch.float16])
+@pytest.mark.parametrize(("a", "b"), [(0.0, math.inf), (-math.inf, 1.0), (-1.0, math.inf)])
+def test_trunc_normal_with_one_infinite_bound(dtype, a, b):
+    # One bound only (torch's rejection sampler takes these; fanfill's inverse CDF too).
+    mean, std = 0.5, 2.0
+    t = ff.trunc_normal_(torch.empty(200, 100, dtype=dtype), mean, std, a, b,
+                         generator=torch.Generator().manual_seed(2)).double().flatten()
+    assert t.min() >= a and t.max() <= b
+    if dtype != torch.float16:  # 16-bit: the grid of values is visible to KS
+        dist = stats.truncnorm((a - mean) / std, (b - mean) / std, loc=mean, scale=std)
+        assert stats.kstest(t.numpy(), dist.cdf).pvalue > P
+    ours = ff.trunc_normal_(torch.empty(300, dtype=dtype), mean, std, a, b,
+                            generator=torch.Generator().manual_seed(4))
+    finite = ff.trunc_normal_(torch.empty(300, dtype=dtype), mean, std, max(a, -6e4),
+                              min(b, 6e4), generator=torch.Generator().manual_seed(4))
+    assert torch.equal(ours, finite)  # an infinite bound is a bound the values never reach
+
+
 def test_negative_std_and_gain_and_infinite_bounds_as_torch_reads_them():
     def seeded(fn, *args, **kwargs):
         return fn(torch.empty(40, 30), *args, generator=torch.Generator().manual_seed(3), **kwargs)
