@@ -180,8 +180,9 @@ inline double CorrelationSE(double n) { return 1.0 / std::sqrt(n); }
 // which by the union bound is >= P(some check fails falsely). A test may
 // declare the most checks an account should see (the number its budget
 // comment promises); the Environment fails the run when it is exceeded.
-// The tally is per process: under ctest each test case runs alone and the
-// report covers that case; run the binary itself for the whole.
+// The tally is per process, so the binaries that use it run whole under ctest
+// (fanfill_test(... WHOLE) in tests/CMakeLists.txt): discovered one case per
+// process, no run would ever see more than one case's checks.
 class FalseFailureBudget {
  public:
   static FalseFailureBudget& Global();
