@@ -54,6 +54,12 @@ std::vector<BadCall> BadCalls() {
       // An interval much narrower than stddev: a few distinct levels of p.
       {"too narrow for stddev 1e+07", DType::kF32, Distribution::TruncatedNormal(0, 1e7, -1, 1)},
       {"too narrow", DType::kBF16, Distribution::TruncatedNormal(0, 1e20, -1, 1)},
+      // Bounds at the dtype's largest value (whose step up is inf) are no exception.
+      {"too narrow for stddev 1e+30", DType::kF16,
+       Distribution::TruncatedNormal(0, 1e30, -65504, 65504)},
+      {"too narrow for stddev 1e+30", DType::kF8E5M2,
+       Distribution::TruncatedNormal(0, 1e30, -57344, 57344)},
+      {"too narrow for stddev 1e+30", DType::kF8E4M3, Distribution::TruncatedNormal(0, 1e30, 0, 448)},
       {"steps of the double", DType::kF64, Distribution::TruncatedNormal(0, 1e16, -1, 1)},
       {"too narrow", DType::kF64, Distribution::TruncatedNormal(0, 1e300, -1, 1)},
       // Wide enough in stddevs, but mean or stddev beyond what float arithmetic holds.

@@ -280,9 +280,11 @@ FillParams MakeFillParams(DType dtype, const Distribution& dist) {
       // and fewer than the dtype values in the interval (a lower estimate of
       // their count: its width over the spacing at its larger end).
       const double levels = (pb - pa) / std::ldexp(1.0, std::ilogb(pb) - (f64 ? 52 : 23));
+      // (At the dtype's largest value, whose step up is to inf: the step down.)
       const double top = std::max(std::fabs(p.d_lo), std::fabs(p.d_hi));
-      const double dtype_values =
-          low_inf || high_inf ? HUGE_VAL : (p.d_hi - p.d_lo) / (Step(top, s, true) - top);
+      const double up = Step(top, s, true) - top;
+      const double spacing = std::isfinite(up) ? up : top - Step(top, s, false);
+      const double dtype_values = low_inf || high_inf ? HUGE_VAL : (p.d_hi - p.d_lo) / spacing;
       if (levels < std::min(kMinTruncatedLevels, dtype_values)) {
         Fail("truncated_normal: the interval [" + FormatNumber(dist.low) + ", " + FormatNumber(dist.high) +
              "] is too narrow for stddev " + FormatNumber(dist.stddev) + ": it holds " +
