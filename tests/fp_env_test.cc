@@ -15,6 +15,7 @@
 
 #include <cfenv>
 #include <cstdint>
+#include <cstring>
 #include <functional>
 #include <string>
 #include <vector>
@@ -78,6 +79,38 @@ std::vector<Case> Cases() {
        [=](std::vector<uint8_t>& out, int threads) {
          fanfill::Init(out.data(), DType::kF32, shape, fanfill::Layout::kOI,
                        fanfill::Scheme::Parse("constant(1e-40)"), kKey, {threads});
+       }},
+      // Decimal numbers parsed (spec and JSON) and parameters computed in double:
+      // f64 keeps the last bit a rounding mode would change.
+      {"scheme f64 parsed numbers",
+       [=](std::vector<uint8_t>& out, int threads) {
+         fanfill::Init(out.data(), DType::kF64, shape, fanfill::Layout::kOI,
+                       fanfill::Scheme::Parse("uniform(a=-0.3, b=0.7)"), kKey, {threads});
+       }},
+      {"scheme f64 computed gain and std",
+       [=](std::vector<uint8_t>& out, int threads) {
+         fanfill::Init(out.data(), DType::kF64, shape, fanfill::Layout::kOI,
+                       fanfill::Scheme::Parse("kaiming_normal(a=0.3, nonlinearity=leaky_relu)"),
+                       kKey, {threads});
+       }},
+      {"model spec f64 with scale 0.3",
+       [=](std::vector<uint8_t>& out, int threads) {
+         const fanfill::ModelSpec model = fanfill::ParseModelSpec(
+             R"json({"tensors": [{"name": "w", "shape": [512, 512], "dtype": "f64",
+                                  "scheme": "normal(std=0.7)", "scale": 0.3}]})json");
+         void* outputs[] = {out.data()};
+         fanfill::InitModel(model, outputs, 7, {threads});
+       }},
+      {"Describe and Gain numbers",
+       [=](std::vector<uint8_t>& out, int) {
+         const fanfill::Description d = fanfill::Describe(
+             shape, fanfill::Layout::kOI,
+             fanfill::Scheme::Parse("trunc_normal(mean=0.1, std=0.3, a=-0.7, b=0.9)"));
+         const fanfill::Description x = fanfill::Describe(
+             shape, fanfill::Layout::kOI, fanfill::Scheme::Parse("xavier_normal(gain=0.3)"));
+         const double v[] = {d.mean, d.std, d.low, d.high, x.std,
+                             fanfill::Gain("leaky_relu", 0.3)};
+         std::memcpy(out.data(), v, sizeof v);
        }},
       {"block fill normal std 1e-39",
        [=](std::vector<uint8_t>& out, int threads) {

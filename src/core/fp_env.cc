@@ -1,9 +1,9 @@
 #include "src/core/fp_env.h"
 
+#include <cfenv>
+
 #if defined(__x86_64__) || defined(__i386__)
 #include <xmmintrin.h>
-#elif !defined(__aarch64__)
-#include <cfenv>
 #endif
 
 namespace fanfill::internal {
@@ -22,10 +22,19 @@ constexpr unsigned kMxcsrDefault = 0x1F80u;
 constexpr unsigned kMxcsrFlags = 0x3Fu;
 }  // namespace
 
+// The C library's rounding mode too: glibc's strtod and printf (nlohmann's
+// JSON numbers, std::from_chars' hard cases) read the x87 control word's,
+// which fesetround sets beside MXCSR's and the SSE arithmetic never reads.
 DefaultFpEnvironment::DefaultFpEnvironment() {
   const unsigned csr = _mm_getcsr();
   saved_ = csr;
-  if ((csr & ~kMxcsrFlags) != kMxcsrDefault) {
+  const int mode = std::fegetround();
+  if (mode != FE_TONEAREST) {
+    std::fesetround(FE_TONEAREST);
+    saved_rounding_ = mode;
+    rounding_changed_ = true;
+  }
+  if ((csr & ~kMxcsrFlags) != kMxcsrDefault || rounding_changed_) {
     _mm_setcsr(kMxcsrDefault | (csr & kMxcsrFlags));
     changed_ = true;
   }
@@ -34,6 +43,7 @@ DefaultFpEnvironment::DefaultFpEnvironment() {
 
 DefaultFpEnvironment::~DefaultFpEnvironment() {
   CompilerBarrier();
+  if (rounding_changed_) std::fesetround(saved_rounding_);  // x87 (and MXCSR, set next)
   if (changed_) _mm_setcsr(static_cast<unsigned>(saved_));
 }
 

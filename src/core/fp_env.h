@@ -9,9 +9,12 @@
 // never end.
 //
 // DefaultFpEnvironment sets that environment for its scope where it differs
-// and restores the caller's at the end. Used where a request is validated
-// (MakeFillParams, the scheme plans, StoreConstant) and where kernels run (internal::Run on
-// the calling thread and in every parallel task). The constructor and
+// and restores the caller's at the end (on x86 also the x87 rounding mode the
+// C library's strtod/printf follow). Used where text is parsed
+// (Scheme::Parse, ParseModelSpec), where a request is validated
+// (MakeFillParams, the scheme plans, Describe, Gain, ComputeFans, the model
+// descriptions, StoreConstant) and where kernels run (internal::Run on the
+// calling thread and in every parallel task). The constructor and
 // destructor are calls the compiler cannot see into, so no floating-point
 // work of the scope that depends on memory moves across them. Internal: not
 // installed.
@@ -32,6 +35,8 @@ class DefaultFpEnvironment {
  private:
   uint64_t saved_ = 0;   // the caller's control register (MXCSR, FPCR) or rounding mode
   bool changed_ = false;
+  int saved_rounding_ = 0;  // x86: the C library's (x87) rounding mode, if not nearest
+  bool rounding_changed_ = false;
 };
 
 }  // namespace fanfill::internal

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "fanfill/schemes.hpp"
+#include "src/core/fp_env.h"
 #include "src/schemes/scheme_internal.h"
 
 namespace fanfill {
@@ -486,7 +487,11 @@ bool Given(const Scheme& scheme, std::string_view key) {
 
 Scheme::Scheme(std::shared_ptr<const internal::SchemeRep> rep) : rep_(std::move(rep)) {}
 
-Scheme Scheme::Parse(std::string_view spec) { return internal::SpecParser(spec).Parse(); }
+Scheme Scheme::Parse(std::string_view spec) {
+  // The numbers' decimal conversion (from_chars) follows the rounding mode.
+  const internal::DefaultFpEnvironment fp_env;  // caller's rounding mode/FTZ: src/core/fp_env.h
+  return internal::SpecParser(spec).Parse();
+}
 
 std::string_view Scheme::name() const { return rep_->def->name; }
 

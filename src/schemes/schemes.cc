@@ -17,6 +17,7 @@
 
 #include "fanfill/fanfill.hpp"
 #include "src/core/common.h"
+#include "src/core/fp_env.h"
 #include "src/schemes/scheme_internal.h"
 
 namespace fanfill {
@@ -443,6 +444,7 @@ Layout ParseLayout(std::string_view name) {
 }
 
 Fans ComputeFans(std::span<const int64_t> shape, Layout layout) {
+  const internal::DefaultFpEnvironment fp_env;  // caller's rounding mode/FTZ: src/core/fp_env.h
   const internal::FanResult r = internal::TryComputeFans(shape, layout);
   if (!r.fans) throw std::invalid_argument(r.error);
   return *r.fans;
@@ -459,6 +461,7 @@ uint64_t ElementCount(std::span<const int64_t> shape) {
 }
 
 double Gain(std::string_view nonlinearity, std::optional<double> param) {
+  const internal::DefaultFpEnvironment fp_env;  // caller's rounding mode/FTZ: src/core/fp_env.h
   static constexpr std::string_view kLinear[] = {
       "linear",           "conv1d",           "conv2d",           "conv3d",
       "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "sigmoid"};
@@ -497,6 +500,8 @@ Description Describe(std::span<const int64_t> shape, Layout layout, const Scheme
 namespace internal {
 
 InitPlan Plan(std::span<const int64_t> shape, Layout layout, const Scheme& scheme) {
+  // Describe's and Init's fans, gains, bounds and moments.
+  const DefaultFpEnvironment fp_env;  // caller's rounding mode/FTZ: src/core/fp_env.h
   return Planner(shape, layout, scheme).Make();
 }
 
