@@ -474,4 +474,20 @@ TEST(ModelSpec, NothingWrittenOnError) {
   ExpectThrowsWith([&] { fanfill::InitModel(m, outs, 1); }, {"tensor #9 'big'", "out is null"});
 }
 
+// Outputs whose bytes overlap are refused before anything is written (one
+// tensor would silently overwrite another); adjacent ones are fine, and a
+// zero-element tensor may point anywhere.
+TEST(ModelSpec, OverlappingOutputsAreRefused) {
+  ModelSpec m;
+  m.tensors = {T("a", {4}, "ones"), T("empty", {0, 3}, "ones"), T("b", {4}, "zeros")};
+  std::vector<float> buf(9, -1.0f);
+  std::vector<void*> outs = {buf.data(), buf.data() + 1, buf.data() + 3};
+  ExpectThrowsWith([&] { fanfill::InitModel(m, outs, 1); },
+                   {"the outputs of tensor #0 'a' and tensor #2 'b' overlap in memory"});
+  for (float v : buf) ASSERT_EQ(v, -1.0f);
+  outs = {buf.data() + 4, buf.data() + 1, buf.data()};  // b ends where a starts: in order
+  fanfill::InitModel(m, outs, 1);
+  EXPECT_EQ(buf, (std::vector<float>{0, 0, 0, 0, 1, 1, 1, 1, -1}));
+}
+
 }  // namespace

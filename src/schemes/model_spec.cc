@@ -1,6 +1,7 @@
 // Model specs: named tensors, each on the stream StreamId(name), so that a
 // tensor's values depend on nothing but (seed, its name, its own spec). The
 // JSON form (nlohmann/json) is the one the CLI reads.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -16,6 +17,7 @@
 #include "fanfill/fanfill.hpp"
 #include "fanfill/schemes.hpp"
 #include "src/core/common.h"
+#include "src/core/fp_env.h"
 #include "src/schemes/scheme_internal.h"
 
 namespace fanfill {
@@ -359,6 +361,8 @@ uint64_t StreamId(std::string_view name) {
 }
 
 ModelSpec ParseModelSpec(std::string_view json) {
+  // Json::parse's numbers (strtod) follow the rounding mode.
+  const internal::DefaultFpEnvironment fp_env;  // caller's rounding mode/FTZ: src/core/fp_env.h
   Json j;
   try {
     j = Json::parse(json);
@@ -455,12 +459,14 @@ std::vector<PreparedInit> PlansOf(const ModelSpec& model, const std::vector<Reso
 }  // namespace
 
 std::vector<PreparedInit> PrepareModel(const ModelSpec& model, uint64_t seed) {
+  const internal::DefaultFpEnvironment fp_env;  // caller's rounding mode/FTZ: src/core/fp_env.h
   return PlansOf(model, Resolve(model), seed);
 }
 
 // Describes without the dtype checks of a plan (a tensor whose values its
 // dtype cannot hold is still described; InitModel and PrepareModel refuse it).
 std::vector<TensorDescription> DescribeModel(const ModelSpec& model) {
+  const internal::DefaultFpEnvironment fp_env;  // caller's rounding mode/FTZ: src/core/fp_env.h
   const std::vector<Resolved> resolved = Resolve(model);
   std::vector<TensorDescription> out;
   out.reserve(model.tensors.size());
@@ -493,6 +499,7 @@ std::vector<TensorDescription> DescribeModel(const ModelSpec& model) {
 
 std::vector<TensorDescription> DescribeModel(const ModelSpec& model,
                                              std::span<const PreparedInit> plans) {
+  const internal::DefaultFpEnvironment fp_env;  // caller's rounding mode/FTZ: src/core/fp_env.h
   if (plans.size() != model.tensors.size()) {
     Fail("DescribeModel got " + std::to_string(plans.size()) + " plans for " +
          std::to_string(model.tensors.size()) + " tensors");
@@ -560,6 +567,20 @@ void InitModel(const ModelSpec& model, std::span<void* const> outputs, uint64_t 
     }
   }
   const std::vector<PreparedInit> plans = PlansOf(model, resolved, seed);
+  // Outputs that overlap would have one tensor overwrite another's values.
+  std::vector<std::pair<uintptr_t, size_t>> spans;  // (address, tensor index)
+  for (size_t i = 0; i < plans.size(); ++i) {
+    if (plans[i].bytes() > 0) spans.emplace_back(reinterpret_cast<uintptr_t>(outputs[i]), i);
+  }
+  std::sort(spans.begin(), spans.end());
+  for (size_t k = 1; k < spans.size(); ++k) {
+    const size_t i = spans[k - 1].second, j = spans[k].second;
+    if (spans[k].first - spans[k - 1].first < plans[i].bytes()) {
+      const size_t lo = std::min(i, j), hi = std::max(i, j);
+      Fail("InitModel: the outputs of " + TensorLabel(model.tensors[lo], lo) + " and " +
+           TensorLabel(model.tensors[hi], hi) + " overlap in memory");
+    }
+  }
   for (size_t i = 0; i < plans.size(); ++i) plans[i].Run(outputs[i], options);
 }
 
