@@ -452,6 +452,26 @@ TEST(SchemeSpec, AliasesResolveToOneImplementation) {
             Kind::kNormal);
 }
 
+// A Scheme or PreparedInit is an immutable value: "moving" one copies it, so
+// the source stays valid (an implicit move left a null representation, and
+// its accessors dereferenced it).
+TEST(SchemeSpec, MovedFromValuesStayValid) {
+  Scheme a = Scheme::Parse("kaiming_uniform");
+  Scheme b = std::move(a);
+  EXPECT_EQ(a.name(), "kaiming_uniform");  // NOLINT(bugprone-use-after-move): the point
+  EXPECT_EQ(a.ToString(), b.ToString());
+  Scheme c = Scheme::Parse("zeros");
+  c = std::move(b);
+  EXPECT_EQ(b.name(), "kaiming_uniform");  // NOLINT(bugprone-use-after-move)
+  fanfill::PreparedInit p({4, 4}, Layout::kOI, c, DType::kF32, {1, 2});
+  fanfill::PreparedInit q = std::move(p);
+  std::vector<float> x(16), y(16);
+  p.Run(x.data());  // NOLINT(bugprone-use-after-move)
+  q.Run(y.data());
+  EXPECT_EQ(x, y);
+  EXPECT_EQ(p.count(), 16u);  // NOLINT(bugprone-use-after-move)
+}
+
 TEST(SchemeSpec, CanonicalFormRoundTrips) {
   const char* specs[] = {
       "kaiming_normal(mode=fan_out, nonlinearity=leaky_relu, a=0.2)",
@@ -696,6 +716,41 @@ TEST(SchemesInit, EyeDiracConstants) {
   fanfill::Init(std::span<float>(zeros), std::vector<int64_t>{2, 3}, Layout::kIO,
                 Scheme::Parse("zeros"), {});
   for (float v : zeros) EXPECT_EQ(std::bit_cast<uint32_t>(v), 0u);  // +0
+}
+
+// Outputs need no alignment for their dtype (a tensor inside a byte buffer):
+// every scheme, the non-random ones' scalar stores included, writes the same
+// bytes at every byte offset as into an aligned buffer (under UBSan, a typed
+// store there is a misaligned-store report).
+TEST(SchemesInit, MisalignedOutputsGetTheAlignedBytes) {
+  const std::vector<int64_t> shape = {6, 4, 3};
+  const uint64_t n = 6 * 4 * 3;
+  for (const char* spec : {"ones", "constant(0.5)", "dirac", "orthogonal", "sparse(0.5)",
+                           "kaiming_normal", "uniform(a=-1, b=1)"}) {
+    // (FP8: sparse's std 0.01 underflows it, refused; the others fit.)
+    for (const DType dtype : {DType::kF32, DType::kF64, DType::kBF16, DType::kF16, DType::kF8E4M3}) {
+      if (dtype == DType::kF8E4M3 && std::string(spec) == "sparse(0.5)") continue;
+      const size_t bytes = n * fanfill::DTypeSize(dtype);
+      std::vector<unsigned char> aligned_store(bytes + 64), raw(bytes + 64);
+      // A 64-byte aligned start inside each buffer.
+      auto align = [](unsigned char* p) {
+        return p + (64 - reinterpret_cast<uintptr_t>(p) % 64) % 64;
+      };
+      unsigned char* aligned = align(aligned_store.data());
+      const Scheme scheme = Scheme::Parse(spec);
+      const std::string what = std::string(spec) + " " + fanfill::DTypeName(dtype);
+      // 2-d schemes (orthogonal, sparse) on the [6, 12] matrix of the same size.
+      const bool matrix = std::string(spec) == "orthogonal" || std::string(spec) == "sparse(0.5)";
+      const std::vector<int64_t> s = matrix ? std::vector<int64_t>{6, 12} : shape;
+      fanfill::Init(aligned, dtype, s, Layout::kOI, scheme, {3, 4});
+      for (size_t off = 1; off < 8; ++off) {
+        unsigned char* out = align(raw.data()) + off;
+        std::fill(raw.begin(), raw.end(), 0xAB);
+        fanfill::Init(out, dtype, s, Layout::kOI, scheme, {3, 4});
+        EXPECT_EQ(std::memcmp(out, aligned, bytes), 0) << what << " at offset " << off;
+      }
+    }
+  }
 }
 
 TEST(SchemesInit, SparseZeroesExactlyCeilSparsityOfEachColumn) {

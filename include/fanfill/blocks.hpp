@@ -66,7 +66,7 @@ void FillBlock(void* out, DType dtype, std::span<const int64_t> global_shape, co
 template <class T>
 void FillBlock(std::span<T> out, std::span<const int64_t> global_shape, const Block& block,
                const Distribution& dist, StreamKey key, const BlockOptions& options = {}) {
-  static_assert(kIsFillable<T>, "fanfill fills float, double, BFloat16 or Float16");
+  static_assert(kIsFillable<T>, "fanfill fills float, double, BFloat16, Float16, Float8E4M3 or Float8E5M2");
   if (BlockElementCount(block) != out.size()) {
     throw std::invalid_argument("FillBlock: out has " + std::to_string(out.size()) +
                                 " elements but the block has " +

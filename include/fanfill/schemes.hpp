@@ -162,6 +162,11 @@ class Scheme {
   // the value that is malformed or out of range.
   static Scheme Parse(std::string_view spec);
 
+  // Copies share the immutable representation. There is no move: std::move(s)
+  // copies, so a moved-from Scheme is still the same valid scheme.
+  Scheme(const Scheme&) = default;
+  Scheme& operator=(const Scheme&) = default;
+
   std::string_view name() const;  // canonical name: "kaiming_uniform" for "he_uniform"
   // The canonical spec, every argument spelled out (Parse(s.ToString()) == s):
   // "kaiming_uniform(a=0, mode=fan_in, nonlinearity=leaky_relu)".
@@ -236,7 +241,7 @@ void Init(void* out, DType dtype, std::span<const int64_t> shape, Layout layout,
 template <class T>
 void Init(std::span<T> out, std::span<const int64_t> shape, Layout layout, const Scheme& scheme,
           StreamKey key, const InitOptions& options = {}) {
-  static_assert(kIsFillable<T>, "fanfill fills float, double, BFloat16 or Float16");
+  static_assert(kIsFillable<T>, "fanfill fills float, double, BFloat16, Float16, Float8E4M3 or Float8E5M2");
   const uint64_t count = ElementCount(shape);
   if (count != out.size()) {
     throw std::invalid_argument("Init: out has " + std::to_string(out.size()) +
@@ -264,7 +269,7 @@ template <class T>
 void InitBlock(std::span<T> out, std::span<const int64_t> global_shape, Layout layout,
                const Block& block, const Scheme& scheme, StreamKey key,
                const BlockOptions& options = {}) {
-  static_assert(kIsFillable<T>, "fanfill fills float, double, BFloat16 or Float16");
+  static_assert(kIsFillable<T>, "fanfill fills float, double, BFloat16, Float16, Float8E4M3 or Float8E5M2");
   if (BlockElementCount(block) != out.size()) {
     throw std::invalid_argument("InitBlock: out has " + std::to_string(out.size()) +
                                 " elements but the block has " +
@@ -324,6 +329,10 @@ class PreparedInit {
                DType dtype, StreamKey key, double scale = 1.0)
       : PreparedInit(std::span<const int64_t>(shape.begin(), shape.size()), layout, scheme, dtype,
                      key, scale) {}
+  // Copies share the plan; as for Scheme, std::move copies (a moved-from plan
+  // still runs).
+  PreparedInit(const PreparedInit&) = default;
+  PreparedInit& operator=(const PreparedInit&) = default;
 
   // What the runs write, before the scale (Describe of the shape).
   const Description& description() const;

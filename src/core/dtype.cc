@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -14,9 +15,17 @@ namespace fanfill {
 namespace internal {
 namespace {
 
+// Element i of an output of Ts at `out`, stored through memcpy: the outputs
+// need no alignment for T (a tensor inside a byte buffer, e.g. a safetensors
+// file), as the fills' own stores need none.
+template <class T>
+void Put(void* out, uint64_t i, T value) {
+  std::memcpy(static_cast<unsigned char*>(out) + i * sizeof(T), &value, sizeof(T));
+}
+
 template <class T>
 void FillWith(void* out, uint64_t count, T value) {
-  std::fill_n(static_cast<T*>(out), count, value);
+  for (uint64_t i = 0; i < count; ++i) Put(out, i, value);
 }
 
 }  // namespace
@@ -139,23 +148,17 @@ double LargestBelow(double x, DType dtype) {
 void StoreAt(void* out, DType dtype, uint64_t i, double v) {
   switch (dtype) {
     case DType::kF32:
-      static_cast<float*>(out)[i] = static_cast<float>(v);
-      return;
+      return Put(out, i, static_cast<float>(v));
     case DType::kF64:
-      static_cast<double*>(out)[i] = v;
-      return;
+      return Put(out, i, v);
     case DType::kBF16:
-      static_cast<uint16_t*>(out)[i] = FloatToBF16Bits(static_cast<float>(v));
-      return;
+      return Put(out, i, FloatToBF16Bits(static_cast<float>(v)));
     case DType::kF16:
-      static_cast<uint16_t*>(out)[i] = FloatToF16Bits(static_cast<float>(v));
-      return;
+      return Put(out, i, FloatToF16Bits(static_cast<float>(v)));
     case DType::kF8E4M3:
-      static_cast<uint8_t*>(out)[i] = FloatToF8E4M3Bits(static_cast<float>(v));
-      return;
+      return Put(out, i, FloatToF8E4M3Bits(static_cast<float>(v)));
     case DType::kF8E5M2:
-      static_cast<uint8_t*>(out)[i] = FloatToF8E5M2Bits(static_cast<float>(v));
-      return;
+      return Put(out, i, FloatToF8E5M2Bits(static_cast<float>(v)));
   }
 }
 
@@ -178,26 +181,22 @@ void StoreConstant(void* out, DType dtype, uint64_t count, double v) {
 }
 
 void StoreAll(void* out, DType dtype, const double* values, uint64_t count) {
-  auto store = [&](auto* o, auto convert) {
-    for (uint64_t i = 0; i < count; ++i) o[i] = convert(values[i]);
+  auto store = [&](auto convert) {
+    for (uint64_t i = 0; i < count; ++i) Put(out, i, convert(values[i]));
   };
   switch (dtype) {
     case DType::kF32:
-      return store(static_cast<float*>(out), [](double v) { return static_cast<float>(v); });
+      return store([](double v) { return static_cast<float>(v); });
     case DType::kF64:
-      return store(static_cast<double*>(out), [](double v) { return v; });
+      return store([](double v) { return v; });
     case DType::kBF16:
-      return store(static_cast<uint16_t*>(out),
-                   [](double v) { return FloatToBF16Bits(static_cast<float>(v)); });
+      return store([](double v) { return FloatToBF16Bits(static_cast<float>(v)); });
     case DType::kF16:
-      return store(static_cast<uint16_t*>(out),
-                   [](double v) { return FloatToF16Bits(static_cast<float>(v)); });
+      return store([](double v) { return FloatToF16Bits(static_cast<float>(v)); });
     case DType::kF8E4M3:
-      return store(static_cast<uint8_t*>(out),
-                   [](double v) { return FloatToF8E4M3Bits(static_cast<float>(v)); });
+      return store([](double v) { return FloatToF8E4M3Bits(static_cast<float>(v)); });
     case DType::kF8E5M2:
-      return store(static_cast<uint8_t*>(out),
-                   [](double v) { return FloatToF8E5M2Bits(static_cast<float>(v)); });
+      return store([](double v) { return FloatToF8E5M2Bits(static_cast<float>(v)); });
   }
 }
 
