@@ -64,11 +64,17 @@ def test_module_types_match_their_own_init_statistically(kind):
     report = init_model(m, 123)
     assert not report.unnamed
     _compare(own, _state(m))
-    # The rules table (PyTorch defaults per module type) gives the same distributions.
+    # The rules table (PyTorch defaults per module type) gives the same distributions,
+    # and in fact the same values as the module's own reset_parameters (torch's code picks
+    # the bounds there; fanfill only supplies the draws, keyed by the same names): so a
+    # wrong bound in the table (e.g. 1.07/sqrt(hidden) for an RNN, which the KS test
+    # above let through) fails here.
     r = MODULES[kind]()
     rep = init_model(r, 123, rules="torch")
     assert not rep.not_ruled, rep.not_ruled
     _compare(own, _state(r))
+    for k, v in _state(m).items():
+        assert torch.equal(_state(r)[k], v), f"{k}: rules='torch' differs from the module's init"
     # Padding rows are zero, as torch.
     if kind == "Embedding":
         assert torch.equal(m.weight[3], torch.zeros(16))
@@ -335,10 +341,13 @@ def test_hugging_face_tiny_model():
     init_model(meta, 21)
     for k, v in ours.items():
         assert torch.equal(v, _state(meta)[k]), k
-    # The "hf" rules table: the same distributions.
+    # The "hf" rules table: the same distributions, and the values of the model's own
+    # _init_weights under init_model (the same draws, keyed by the same names).
     r = _llama()
     rep = init_model(r, 21, rules="hf")
     _compare(own, _state(r))
+    for k, v in ours.items():
+        assert torch.equal(_state(r)[k], v), f"{k}: rules='hf' differs from _init_weights"
     assert torch.equal(r.model.embed_tokens.weight.detach(), ref)
 
 
