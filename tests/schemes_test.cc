@@ -504,6 +504,38 @@ TEST(SchemeSpec, CanonicalFormRoundTrips) {
             "variance_scaling(scale=1, mode=fan_in, distribution=truncated_normal)");
 }
 
+// trunc_normal's bounds may be inf / -inf (no bound on that side, as the
+// fills take them); no other number may be, and NaN is no number.
+TEST(SchemeSpec, TruncNormalBoundsMayBeInfinite) {
+  const Scheme half = Scheme::Parse("trunc_normal(a=0, b=INF)");
+  EXPECT_EQ(half.ToString(), "trunc_normal(mean=0, std=1, a=0, b=inf)");
+  EXPECT_EQ(Scheme::Parse(half.ToString()).ToString(), half.ToString());
+  EXPECT_EQ(Scheme::Parse("trunc_normal(0, 1, -inf, +inf)").ToString(),
+            "trunc_normal(mean=0, std=1, a=-inf, b=inf)");
+  // The half-normal's moments: sqrt(2 / pi) and sqrt(1 - 2 / pi).
+  const std::vector<int64_t> shape = {64, 64};
+  const Description d = fanfill::Describe(shape, Layout::kOI, half);
+  EXPECT_NEAR(d.mean, std::sqrt(2 / M_PI), 1e-15);
+  EXPECT_NEAR(d.std, std::sqrt(1 - 2 / M_PI), 1e-15);
+  EXPECT_EQ(d.low, 0.0);
+  EXPECT_EQ(d.high, HUGE_VAL);
+  // Init is the fill of the same distribution.
+  std::vector<float> a(64 * 64), b(64 * 64);
+  fanfill::Init(std::span<float>(a), shape, Layout::kOI,
+                Scheme::Parse("trunc_normal(mean=0.5, std=2, a=-inf, b=1)"), {3, 4});
+  fanfill::FillTruncatedNormal(std::span<float>(b), 0.5, 2.0, -HUGE_VAL, 1.0, {3, 4});
+  EXPECT_EQ(a, b);
+  for (const char* bad : {"uniform(a=-inf)", "constant(inf)", "normal(std=inf)",
+                          "truncated_normal(upper=inf)"}) {
+    ExpectThrowsWith([&] { Scheme::Parse(bad); }, {"must be finite (only trunc_normal's bounds"});
+  }
+  ExpectThrowsWith([] { Scheme::Parse("trunc_normal(a=nan)"); }, {"a=nan: expected a number"});
+  ExpectThrowsWith([] { Scheme::Parse("trunc_normal(a=inf)"); }, {"a=inf must be < b=2"});
+  ExpectThrowsWith([] { Scheme::Parse("trunc_normal(a=-inf, b=-inf)"); },
+                   {"a=-inf must be < b=-inf"});
+  ExpectThrowsWith([] { Scheme::Parse("trunc_normal(a=infinity)"); }, {"expected a number"});
+}
+
 TEST(SchemeSpec, ErrorsNameTheOffendingPart) {
   // clang-format off
   const std::vector<std::pair<const char*, std::vector<std::string>>> cases = {
@@ -518,9 +550,9 @@ TEST(SchemeSpec, ErrorsNameTheOffendingPart) {
       {"normal(fan_in=3)", {"normal has no argument 'fan_in'"}},
       {"normal(std=)", {"expected a value", "position 12"}},
       {"normal(std=-1)", {"std=-1", "must be >= 0"}},
-      {"normal(std=inf)", {"std=inf", "expected a number"}},
+      {"normal(std=inf)", {"std=inf: must be finite"}},
       {"normal(std=nan)", {"std=nan", "expected a number"}},
-      {"normal(std=-inf)", {"'-inf' is not a number"}},
+      {"normal(std=-inf)", {"std=-inf: must be finite"}},
       {"normal(std=1e999)", {"'1e999' is out of range"}},
       {"normal(std=0x10)", {"'0x10' is not a number"}},
       {"normal(std=1.2.3)", {"'1.2.3' is not a number"}},

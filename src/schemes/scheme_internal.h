@@ -50,7 +50,8 @@ enum class SchemeId : int {
 };
 
 enum class ParamType : int { kNumber, kInteger, kWord };
-enum class ParamRange : int { kFinite, kPositive, kNonNegative, kUnitInterval };
+// kBound: a bound, finite or inf / -inf for none on that side (trunc_normal's a, b).
+enum class ParamRange : int { kFinite, kPositive, kNonNegative, kUnitInterval, kBound };
 
 struct ParamDef {
   const char* key;                       // canonical key

@@ -81,7 +81,7 @@ std::vector<SchemeDef> MakeTable() {
        "trunc_normal",
        {},
        {NumberParam("mean", {}, 0.0, R::kFinite), NumberParam("std", {"stddev"}, 1.0, R::kPositive),
-        NumberParam("a", {}, -2.0, R::kFinite), NumberParam("b", {}, 2.0, R::kFinite)},
+        NumberParam("a", {}, -2.0, R::kBound), NumberParam("b", {}, 2.0, R::kBound)},
        false},
       {SchemeId::kTruncatedNormal,
        "truncated_normal",
@@ -134,6 +134,13 @@ std::string Fold(std::string_view s) {
     if (c != '_') f += static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
   }
   return f;
+}
+
+// "inf" in any case: the one non-numeric spelling of a number (kBound params).
+bool IsInf(std::string_view s) {
+  return s.size() == 3 && std::tolower(static_cast<unsigned char>(s[0])) == 'i' &&
+         std::tolower(static_cast<unsigned char>(s[1])) == 'n' &&
+         std::tolower(static_cast<unsigned char>(s[2])) == 'f';
 }
 
 size_t EditDistance(std::string_view a, std::string_view b) {
@@ -278,6 +285,10 @@ class SpecParser {
     const std::string_view word = Identifier();
     if (!word.empty()) {
       v.text = std::string(word);
+      if (IsInf(word)) {  // a number where a bound may be infinite (kBound)
+        v.is_number = true;
+        v.number = std::numeric_limits<double>::infinity();
+      }
       return v;
     }
     // A number: [+-] digits [. digits] [e [+-] digits], or [+-] . digits ...
@@ -292,6 +303,11 @@ class SpecParser {
     if (v.text.empty()) FailAt(start, "expected a value");
     std::string_view digits = v.text;
     if (digits[0] == '+') digits.remove_prefix(1);
+    if (IsInf(digits) || (digits[0] == '-' && IsInf(digits.substr(1)))) {  // "+inf", "-inf"
+      v.is_number = true;
+      v.number = std::copysign(std::numeric_limits<double>::infinity(), digits[0] == '-' ? -1 : 1);
+      return v;
+    }
     const auto [end, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), v.number);
     if (ec == std::errc::result_out_of_range) FailAt(start, "'" + v.text + "' is out of range");
     if (ec != std::errc() || end != digits.data() + digits.size() || digits.empty() ||
@@ -389,13 +405,18 @@ class SpecParser {
     }
     if (!v.is_number) FailAt(v.pos, what + ": expected a number");
     const double x = v.number;
-    if (!std::isfinite(x)) FailAt(v.pos, what + ": must be finite");
+    if (!std::isfinite(x) && !(param.range == ParamRange::kBound && std::isinf(x))) {
+      FailAt(v.pos, what + ": must be finite" +
+                        (std::isinf(x) ? std::string(" (only trunc_normal's bounds a, b may be inf)")
+                                       : std::string()));
+    }
     if (param.type == ParamType::kInteger &&
         (x != std::floor(x) || x < 1 || x > std::numeric_limits<int32_t>::max())) {
       FailAt(v.pos, what + ": expected a positive integer");
     }
     switch (param.range) {
       case ParamRange::kFinite:
+      case ParamRange::kBound:
         break;
       case ParamRange::kPositive:
         if (!(x > 0)) FailAt(v.pos, what + ": must be > 0");

@@ -82,6 +82,22 @@ def test_init_matches_describe_and_fill():
     assert fanfill.describe([3], "zeros")["kind"] == "constant"
 
 
+def test_one_sided_trunc_normal_spec_is_the_one_sided_fill():
+    # trunc_normal's bounds may be inf: no bound on that side (the fill's -inf/inf).
+    d = fanfill.describe([8, 8], "trunc_normal(std=2, a=0, b=inf)")
+    assert d["high"] == np.inf and d["low"] == 0.0
+    assert d["mean"] == pytest.approx(2 * np.sqrt(2 / np.pi), rel=1e-14)
+    w = fanfill.init_(np.empty(4096, np.float32), "trunc_normal(std=2, a=0, b=inf)", seed=3,
+                      name="w")
+    ref = fanfill.fill_truncated_normal(np.empty(4096, np.float32), 0.0, 2.0, 0.0, np.inf,
+                                        seed=3, name="w")
+    assert np.array_equal(w, ref) and w.min() >= 0
+    assert fanfill.canonical_scheme("trunc_normal(b=INF)") == (
+        "trunc_normal(mean=0, std=1, a=-2, b=inf)")
+    with pytest.raises(ValueError, match="must be finite"):
+        fanfill.init_(np.empty(4, np.float32), "uniform(a=-inf)", seed=0)
+
+
 @pytest.mark.parametrize("scheme", ["kaiming_normal", "trunc_normal(std=0.02)", "zeros"])
 def test_blocks_equal_slices_of_the_whole(scheme):
     g = [10, 6]
