@@ -194,6 +194,8 @@ template <class T>
 float AsFloat(T v) {
   if constexpr (std::is_same_v<T, fanfill::BFloat16>) return fanfill::internal::BF16BitsToFloat(v.bits);
   else if constexpr (std::is_same_v<T, fanfill::Float16>) return fanfill::internal::F16BitsToFloat(v.bits);
+  else if constexpr (std::is_same_v<T, fanfill::Float8E4M3>) return fanfill::internal::F8E4M3BitsToFloat(v.bits);
+  else if constexpr (std::is_same_v<T, fanfill::Float8E5M2>) return fanfill::internal::F8E5M2BitsToFloat(v.bits);
   else return static_cast<float>(v);
 }
 
@@ -341,6 +343,11 @@ TEST(Bounds, InfiniteBoundIsABoundNeverReached) {
   CheckInfiniteBoundIsUnreachedBound<double>(0.0, 1.0, -kInf, kInf);
   CheckInfiniteBoundIsUnreachedBound<fanfill::BFloat16>(0.0, 0.02, -0.04, kInf);
   CheckInfiniteBoundIsUnreachedBound<fanfill::Float16>(0.0, 1e4, 0.0, kInf);  // reach 5.5e4
+  // Only the infinite side's reach counts: these reach -5.4e4 and -342 above,
+  // inside the range, though |mean| + stddev zmax lies beyond it.
+  CheckInfiniteBoundIsUnreachedBound<fanfill::Float16>(-6e4, 1e3, -65504.0, kInf);
+  CheckInfiniteBoundIsUnreachedBound<fanfill::Float8E4M3>(-400.0, 10.0, -448.0, kInf);
+  CheckInfiniteBoundIsUnreachedBound<fanfill::Float8E5M2>(5e4, 1e3, -kInf, 57344.0);
 }
 
 }  // namespace

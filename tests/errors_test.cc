@@ -81,7 +81,13 @@ std::vector<BadCall> BadCalls() {
       {"beyond 5 stddev", DType::kF32, Distribution::TruncatedNormal(0, 1, -kInf, -6)},
       {"exceed the f16 range", DType::kF16, Distribution::TruncatedNormal(0, 1, -7e4, kInf)},
       // Where the values reach without a bound: mean + 1.2e4 * 5.77 > 65504.
-      {"on [0, inf] can reach +-7", DType::kF16, Distribution::TruncatedNormal(0, 1.2e4, 0, kInf)},
+      {"on [0, inf] can reach 7", DType::kF16, Distribution::TruncatedNormal(0, 1.2e4, 0, kInf)},
+      // Each infinite side by its own reach, the advice by that side's end:
+      // -400 - 10 * 5.77 = -457.7 below, so scale >= 2 (the upper side is 448).
+      {"can reach -457.68", DType::kF8E4M3, Distribution::TruncatedNormal(-400, 10, -kInf, 448)},
+      {"beyond the f8e4m3 range +-448; use scale >= 2", DType::kF8E4M3,
+       Distribution::TruncatedNormal(-400, 10, -kInf, 448)},
+      {"can reach 6", DType::kF16, Distribution::TruncatedNormal(6e4, 1e3, -65504, kInf)},
       {"beyond the f8e4m3 range +-448; use scale >= 2", DType::kF8E4M3,
        Distribution::TruncatedNormal(0, 100, -kInf, 0)},
       {"can reach", DType::kF32, Distribution::TruncatedNormal(0, 1e38, -kInf, kInf)},

@@ -80,9 +80,9 @@ int fanfill_fill_normal(void* out, fanfill_dtype dtype, uint64_t count, uint64_t
  * high = INFINITY is no bound on that side. Refused as
  * fanfill::FillTruncatedNormal (fanfill.hpp): NaN bounds, intervals beyond 5
  * stddev or too narrow for stddev, values the dtype cannot hold (where a side
- * is unbounded: as far as the sampler can reach, sqrt(-2 ln(u_min P)) stddevs
- * for P the interval's probability, u_min 2^-24 in float and 2^-53 in double:
- * 5.9 for a half-normal in float),
+ * is unbounded: as far as the sampler can reach on that side, mean +-
+ * sqrt(-2 ln(u_min P)) stddev for P the interval's probability, u_min 2^-24 in
+ * float and 2^-53 in double: 5.9 stddev for a half-normal in float),
  * and mean or stddev beyond float for the float dtypes. */
 int fanfill_fill_truncated_normal(void* out, fanfill_dtype dtype, uint64_t count,
                                   uint64_t first_index, double mean, double stddev, double low,

@@ -239,23 +239,28 @@ FillParams MakeFillParams(DType dtype, const Distribution& dist) {
       // the float path, 2^-53 for f64) takes the inverse CDF: its input is at
       // least u_min (pb - pa), and p = Phi(-t) < exp(-t^2 / 2) for t > 0.4 gives
       // |z| < sqrt(-2 ln p), 3-6% above the kernels' largest |z| (f32: 5.45 for
-      // no truncation). The value range is that of [max(low, mean - reach),
-      // min(high, mean + reach)], reach = stddev * zmax (before the scale: for
-      // the messages and FP8's advice).
+      // no truncation). So the values lie in [lo, hi]: lo = low, or mean -
+      // stddev * zmax where low = -inf; hi = high, or mean + stddev * zmax where
+      // high = inf. Only an infinite side can leave the range (a finite bound was
+      // checked above). reach_low / reach_high are those ends' magnitudes before
+      // the scale, for the messages and FP8's advice.
       double reach_low = std::fabs(dist.low), reach_high = std::fabs(dist.high);
       if (low_inf || high_inf) {
         const double zmax = std::sqrt(-2.0 * std::log(std::ldexp(pb - pa, f64 ? -53 : -24)));
-        const double unscaled_reach = std::fabs(dist.mean) + dist.stddev * zmax;
-        if (low_inf) reach_low = unscaled_reach;
-        if (high_inf) reach_high = unscaled_reach;
-        const double reach = std::fabs(mean) + stddev * zmax;
-        if (!(reach <= MaxFinite(s))) {
-          Fail("truncated_normal: mean=" + FormatNumber(dist.mean) + " stddev=" +
-               FormatNumber(dist.stddev) + " on [" + FormatNumber(dist.low) + ", " +
-               FormatNumber(dist.high) + "]" + scaled + " can reach +-" + FormatNumber(reach) +
-               ", beyond the " + DTypeName(dtype) + " range +-" + FormatNumber(MaxFinite(s)) +
-               F8RangeAdvice(unscaled_reach, dtype));
-        }
+        const auto check_side = [&](bool below, double& unscaled_end) {
+          const double sign = below ? -1.0 : 1.0;
+          unscaled_end = std::fabs(dist.mean + sign * dist.stddev * zmax);
+          const double end = mean + sign * stddev * zmax;
+          if (!(std::fabs(end) <= MaxFinite(s))) {
+            Fail("truncated_normal: mean=" + FormatNumber(dist.mean) + " stddev=" +
+                 FormatNumber(dist.stddev) + " on [" + FormatNumber(dist.low) + ", " +
+                 FormatNumber(dist.high) + "]" + scaled + " can reach " + FormatNumber(end) +
+                 ", beyond the " + DTypeName(dtype) + " range +-" + FormatNumber(MaxFinite(s)) +
+                 F8RangeAdvice(unscaled_end, dtype));
+          }
+        };
+        if (low_inf) check_side(/*below=*/true, reach_low);
+        if (high_inf) check_side(/*below=*/false, reach_high);
       }
       // The values' spread is the truncated distribution's, which can be far
       // below stddev (an interval much narrower than it).
