@@ -270,6 +270,29 @@ TEST(SchemesTable, TruncatedMomentsAgainstQuadrature) {
   }
 }
 
+TEST(SchemesTable, TruncatedMomentsTakeInfiniteBounds) {
+  using fanfill::internal::StandardTruncatedMoments;
+  // An infinite bound is the limit of a finite one: at 40 stddevs both the
+  // CDF and the density are exactly 0 or 1 and 0 in double, so the moments are
+  // bit-equal.
+  for (const double b : {-4.0, -1.0, 0.0, 0.5, 3.0, 1e11}) {
+    const auto inf = StandardTruncatedMoments(-kInf, b), fin = StandardTruncatedMoments(-40, b);
+    EXPECT_EQ(inf.shift, fin.shift) << b;
+    EXPECT_EQ(inf.std_ratio, fin.std_ratio) << b;
+    const auto up = StandardTruncatedMoments(-b, kInf);
+    EXPECT_EQ(up.shift, -inf.shift) << b;
+    EXPECT_EQ(up.std_ratio, inf.std_ratio) << b;
+  }
+  const auto full = StandardTruncatedMoments(-kInf, kInf);
+  EXPECT_EQ(full.shift, 0.0);
+  EXPECT_EQ(full.std_ratio, 1.0);
+  // Far beyond any stand-in for infinity (1e11 stddevs, where the interval's
+  // probability underflows): no moments (NaN), not those of an inverted
+  // interval.
+  const auto far = StandardTruncatedMoments(1e11, kInf);
+  EXPECT_TRUE(std::isnan(far.shift)) << far.shift;
+}
+
 TEST(SchemesTable, TruncatedDescriptionsStayFinite) {
   // The upper tail is described as the mirror of the lower one (Phi(10) and
   // Phi(11) are both 1 in double).

@@ -72,12 +72,6 @@ std::string NegativeDimError(std::span<const int64_t> shape) {
 }
 
 TruncatedMoments StandardTruncatedMoments(double a, double b) {
-  // An infinite bound as 10^10 stddevs: in double its CDF is exactly 0 or 1 and
-  // its density exactly 0, as they are at infinity, and bound * density is 0
-  // where inf * 0 would be NaN.
-  constexpr double kInfiniteStandIn = 1e10;
-  if (std::isinf(a)) a = std::copysign(kInfiniteStandIn, a);
-  if (std::isinf(b)) b = std::copysign(kInfiniteStandIn, b);
   // Mirrored so that a + b <= 0: then a < 0, and where b <= 0 both CDF values
   // are small with full relative precision (erfc); where a < 0 < b the
   // probability is a sum of two erf terms, accurate however small.
@@ -101,9 +95,12 @@ TruncatedMoments StandardTruncatedMoments(double a, double b) {
     const double r = 1 / std::sqrt(2.0);
     const double z = b <= 0 ? 0.5 * (std::erfc(-b * r) - std::erfc(-a * r))
                             : 0.5 * (std::erf(b * r) + std::erf(-a * r));
+    // An infinite bound has CDF 0 or 1 (erf and erfc take infinities) and
+    // density 0, and bound * density is 0 there (its limit), not inf * 0.
     const double pa = NormalPdf(a), pb = NormalPdf(b);
+    const double a_pa = std::isinf(a) ? 0.0 : a * pa, b_pb = std::isinf(b) ? 0.0 : b * pb;
     shift = (pa - pb) / z;
-    var = 1 + (a * pa - b * pb) / z - shift * shift;
+    var = 1 + (a_pa - b_pb) / z - shift * shift;
   }
   return {mirror ? -shift : shift, std::sqrt(var)};
 }
