@@ -231,6 +231,13 @@ def _inference(t):
     lambda m, t: m.trunc_normal_(t[:0].to(torch.uint8)),
     lambda m, t: m.trunc_normal_(t.to(torch.int8), a=-200.0),
     lambda m, t: m.trunc_normal_(t.to(torch.uint8), a=0.0, b=2.0),
+    # The bounds as passed: a Python int -2 wraps in uint8, so normal_ raises; one beyond
+    # int64 is Python's overflow.
+    lambda m, t: m.trunc_normal_(t.to(torch.uint8), a=-2, b=2),
+    lambda m, t: m.trunc_normal_(t[:0].to(torch.int8), a=-10**20, b=10**20),
+    # ... then compares the values with the bounds: float8 has no lt kernel, even empty.
+    lambda m, t: m.trunc_normal_(t[:0].to(torch.float8_e4m3fn)),
+    lambda m, t: m.trunc_normal_(t[:0].to(torch.float8_e5m2), 0.0, 1.0, 0.0, math.inf),
     # ... else uniform_(a, b)
     lambda m, t: m.trunc_normal_(t.to(torch.uint8), mean=10.0),
     lambda m, t: m.trunc_normal_(t.int(), mean=10.0),
@@ -249,6 +256,14 @@ def test_argument_errors_are_torchs_own(call):
     with pytest.raises(type(theirs.value)) as ours:
         call(ff, torch.zeros(4))
     assert str(ours.value) == str(theirs.value)
+
+
+@pytest.mark.parametrize("dtype", [torch.uint8, torch.int8, torch.int64])
+def test_trunc_normal_on_empty_integer_tensors_with_int_bounds_is_a_no_op(dtype):
+    # torch converts the bounds with new_tensor (a Python int wraps) and draws nothing.
+    for m in (tinit, ff):
+        t = torch.zeros(0, 3, dtype=dtype)
+        assert m.trunc_normal_(t, 0.0, 1.0, -2, 2) is t
 
 
 @pytest.mark.parametrize("call", [

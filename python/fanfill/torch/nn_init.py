@@ -20,9 +20,9 @@ after the swap, never torch's own layers (they bound ``init`` at import).
 Where torch would write inf or NaN (a non-finite mean or std, a distribution
 or truncation bounds reaching beyond the dtype's range) fanfill raises
 ``ValueError`` instead, as it
-does for ``trunc_normal_`` bounds that are one-sided infinite or lie entirely
-beyond 5 std from the mean (torch samples those by rejection), a negative
-``sparse_`` sparsity and ``dirac_`` groups < 1.
+does for ``trunc_normal_`` bounds beyond the dtype's range or entirely beyond 5 std
+from the mean (torch samples those by rejection), a negative ``sparse_`` sparsity and
+``dirac_`` groups < 1. A ``trunc_normal_`` bound of -inf or inf is no bound on that side.
 """
 
 
@@ -196,24 +196,28 @@ def _check_trunc_like_torch(tensor: Tensor, mean: float, std: float, a: float,
                             b: float) -> None:
     """Raises what torch 2.13's ``trunc_normal_`` raises for this dtype before it draws.
 
-    torch picks its sampler by the mass p in [a, b]: above 0.3 it converts the bounds to the
-    tensor's dtype (an integer dtype that cannot hold them raises RuntimeError, also on an
-    empty tensor) and calls ``normal_``; otherwise (also p NaN, or std < 0, where p < 0) it
-    calls ``uniform_(a, b)``.
+    torch picks its sampler by the mass p in [a, b]: above 0.3 it converts the bounds, as the
+    caller passed them, to the tensor's dtype (``new_tensor``: an integer dtype that cannot hold
+    them raises, also on an empty tensor; a Python int wraps where a float raises), calls
+    ``normal_`` and compares the values with the bounds (float8 has no ``lt`` kernel: that raises
+    even on an empty tensor); otherwise (also p NaN, or std < 0, where p < 0) it calls
+    ``uniform_(a, b)``.
     """
     def norm_cdf(x: float) -> float:
         return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
 
-    p = norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std)
+    fmean, fstd = float(mean), float(std)
+    p = norm_cdf((float(b) - fmean) / fstd) - norm_cdf((float(a) - fmean) / fstd)
     if p > 0.3:
-        if not tensor.is_floating_point():
-            with torch._C.DisableTorchFunction():
-                probe = torch.empty(0, dtype=tensor.dtype, device="cpu")
-                probe.new_tensor(a)
-                probe.new_tensor(b)
-        _check_like_torch(tensor, "normal_", mean, std)
+        with torch._C.DisableTorchFunction():
+            probe = torch.empty(0, dtype=tensor.dtype, device="cpu")
+            lo = probe.new_tensor(a).item()
+            hi = probe.new_tensor(b).item()
+        _check_like_torch(tensor, "normal_", fmean, fstd)
+        with torch._C.DisableTorchFunction():
+            ((probe < lo) | (probe > hi)).any()
     else:
-        _check_like_torch(tensor, "uniform_", a, b)
+        _check_like_torch(tensor, "uniform_", float(a), float(b))
 
 
 def _no_grad_trunc_normal_(tensor: Tensor, mean: float, std: float, a: float, b: float,
@@ -235,7 +239,7 @@ def _no_grad_trunc_normal_(tensor: Tensor, mean: float, std: float, a: float, b:
             "implemented for complex)")
     if math.isnan(std):  # torch writes U(a, b) values: refused (README)
         raise ValueError("trunc_normal_: std must be a number, got nan")
-    _check_trunc_like_torch(tensor, float(mean), float(std), float(a), float(b))
+    _check_trunc_like_torch(tensor, mean, std, a, b)
     # torch squares (x - mean) / std, so a negative std acts as |std|.
     mean, std, a, b = float(mean), abs(float(std)), float(a), float(b)
     if not a < b:
