@@ -446,8 +446,10 @@ std::vector<TensorDescription> DescribeModel(const ModelSpec& model,
 std::string DescribeModelJson(const ModelSpec& model);
 
 // Initializes every tensor: outputs[i] receives model.tensors[i] and must hold
-// DescribeModel(model)[i].bytes bytes. The model is validated first, so on
-// error nothing is written.
+// DescribeModel(model)[i].bytes bytes (null only where that is 0). Outputs that
+// overlap in memory are refused (one tensor would overwrite another's values).
+// The model and the outputs are validated first, so on error nothing is
+// written.
 void InitModel(const ModelSpec& model, std::span<void* const> outputs, uint64_t seed,
                const InitOptions& options = {});
 
