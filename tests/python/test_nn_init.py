@@ -224,6 +224,14 @@ def _inference(t):
     lambda m, t: m.sparse_(t.reshape(2, 2), 0.5, std=-1.0),
     lambda m, t: m.sparse_(t.reshape(2, 2), float("nan")),
     lambda m, t: m.trunc_normal_(t, 0.0, 0.0),
+    # torch computes the mass in [a, b] from the arguments as passed: Python's own errors.
+    lambda m, t: m.trunc_normal_(t, 0, 0, -2, 2),  # int / int: "division by zero"
+    lambda m, t: m.trunc_normal_(t, 10**400, 1, -2, 2),  # beyond float
+    # complex: torch's comparisons (or complex32's div) have no kernel, also when empty.
+    lambda m, t: m.trunc_normal_(t.to(torch.complex64)),
+    lambda m, t: m.trunc_normal_(t.to(torch.complex64), 0.0, 1.0, 1.0, 3.0),
+    lambda m, t: m.trunc_normal_(t[:0].to(torch.complex32), 10.0, 1.0, -2.0, 2.0),
+    lambda m, t: m.trunc_normal_(t[:0].to(torch.complex128), 0.0, 1.0, 1.0, 3.0),
     lambda m, t: m.trunc_normal_(t, 0.0, 1.0, 1.0, -1.0),
     # torch's trunc_normal_ picks its sampler by the mass in [a, b]: above 0.3 it converts
     # the bounds to the dtype (uint8 cannot hold -2, even with no element), then normal_...

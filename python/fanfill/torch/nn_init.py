@@ -194,30 +194,44 @@ def _no_grad_normal_(tensor: Tensor, mean: float, std: float,
 
 def _check_trunc_like_torch(tensor: Tensor, mean: float, std: float, a: float,
                             b: float) -> None:
-    """Raises what torch 2.13's ``trunc_normal_`` raises for this dtype before it draws.
+    """Raises what torch 2.13's ``trunc_normal_`` raises for these arguments and this dtype
+    before it draws.
 
-    torch picks its sampler by the mass p in [a, b]: above 0.3 it converts the bounds, as the
-    caller passed them, to the tensor's dtype (``new_tensor``: an integer dtype that cannot hold
-    them raises, also on an empty tensor; a Python int wraps where a float raises), calls
-    ``normal_`` and compares the values with the bounds (float8 has no ``lt`` kernel: that raises
-    even on an empty tensor); otherwise (also p NaN, or std < 0, where p < 0) it calls
-    ``uniform_(a, b)``.
+    torch first computes the mass p in [a, b] from the arguments as passed (std 0 is Python's
+    ZeroDivisionError, an int beyond float Python's OverflowError), then picks its sampler by p.
+    Above 0.3 it converts the bounds to the tensor's dtype (``new_tensor``: an integer dtype
+    that cannot hold them raises, also on an empty tensor; a Python int wraps where a float
+    raises), calls ``normal_`` and compares the values with the bounds (``lt``); otherwise (also
+    p NaN, or std < 0, where p < 0) it calls ``uniform_(a, b)`` and runs a rejection round
+    (``sub_``, ``div_``, ..., ``gt``). Those conversions and ops can only raise for non-float
+    dtypes (complex included: no comparison kernels, even on an empty tensor) and the 1-byte
+    floats (float8, float4: none either), so only those run them, on an empty tensor.
     """
     def norm_cdf(x: float) -> float:
         return (1.0 + math.erf(x / math.sqrt(2.0))) / 2.0
 
-    fmean, fstd = float(mean), float(std)
-    p = norm_cdf((float(b) - fmean) / fstd) - norm_cdf((float(a) - fmean) / fstd)
+    p = norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std)
+    probe_ops = not tensor.is_floating_point() or tensor.element_size() == 1
+    with torch._C.DisableTorchFunction():
+        probe = torch.empty(0, dtype=tensor.dtype, device="cpu")
     if p > 0.3:
-        with torch._C.DisableTorchFunction():
-            probe = torch.empty(0, dtype=tensor.dtype, device="cpu")
-            lo = probe.new_tensor(a).item()
-            hi = probe.new_tensor(b).item()
-        _check_like_torch(tensor, "normal_", fmean, fstd)
-        with torch._C.DisableTorchFunction():
-            ((probe < lo) | (probe > hi)).any()
+        if probe_ops:
+            with torch._C.DisableTorchFunction():
+                lo = probe.new_tensor(a).item()
+                hi = probe.new_tensor(b).item()
+        _check_like_torch(tensor, "normal_", float(mean), float(std))
+        if probe_ops:
+            with torch._C.DisableTorchFunction():
+                ((probe < lo) | (probe > hi)).any()
     else:
         _check_like_torch(tensor, "uniform_", float(a), float(b))
+        if probe_ops:  # torch's first rejection round, on the empty probe
+            mode = max(a, min(mean, b))
+            log_peak = -0.5 * ((mode - mean) / std) ** 2
+            with torch._C.DisableTorchFunction():
+                candidates = probe.clone()
+                candidates.sub_(mean).div_(std).pow_(2).mul_(-0.5).sub_(log_peak)
+                probe.clone().log_().gt(candidates).any()
 
 
 def _no_grad_trunc_normal_(tensor: Tensor, mean: float, std: float, a: float, b: float,
@@ -230,16 +244,13 @@ def _no_grad_trunc_normal_(tensor: Tensor, mean: float, std: float, a: float, b:
             "The distribution of values may be incorrect.",
             stacklevel=3,
         )
-    # torch 2.13 computes norm_cdf((b - mean) / std) first: std == 0 is its ZeroDivisionError.
-    if std == 0:
-        raise ZeroDivisionError("float division by zero")
-    if tensor.is_complex():  # torch's clamp to [a, b] has no complex kernel
-        raise NotImplementedError(
-            f"trunc_normal_: not implemented for {tensor.dtype} (torch: \"lt_cpu\" not "
-            "implemented for complex)")
+    _check_trunc_like_torch(tensor, mean, std, a, b)
+    if tensor.is_complex():  # not reached: torch's comparisons have no complex kernel
+        raise NotImplementedError(f"trunc_normal_: not implemented for {tensor.dtype}")
+    if std == 0:  # (a numpy zero passes torch's division, as inf)
+        raise ValueError("trunc_normal_: std must be nonzero, got 0")
     if math.isnan(std):  # torch writes U(a, b) values: refused (README)
         raise ValueError("trunc_normal_: std must be a number, got nan")
-    _check_trunc_like_torch(tensor, mean, std, a, b)
     # torch squares (x - mean) / std, so a negative std acts as |std|.
     mean, std, a, b = float(mean), abs(float(std)), float(a), float(b)
     if not a < b:
