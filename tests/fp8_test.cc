@@ -298,6 +298,13 @@ TEST(Fp8, RefusedUpFront) {
       {"use scale >= 2^2", DType::kF8E4M3, Distribution::Uniform(-1000, 1000)},
       {"f8e5m2 range", DType::kF8E5M2, Distribution::TruncatedNormal(0, 1e4, -6e4, 6e4)},
       {"f8e4m3 range", DType::kF8E4M3, Distribution::Normal(0, 1).WithScale(0x1.0p-7)},
+      // Unbounded sides: the advice covers both ends (220 -+ 117.8 * 5.77 reach -459.5 and
+      // 899.5: scale 2 would fit the lower only) and, beside a finite bound beyond the range,
+      // the infinite side's reach (-1000 and 0 + 400 * 5.77 = 2309: 2^2 would fit only -1000).
+      {"can reach 899.48", DType::kF8E4M3, Distribution::TruncatedNormal(220, 117.8, -INFINITY, INFINITY)},
+      {"use scale >= 2^2", DType::kF8E4M3, Distribution::TruncatedNormal(220, 117.8, -INFINITY, INFINITY)},
+      {"exceed the f8e4m3 range +-448; use scale >= 2^3", DType::kF8E4M3,
+       Distribution::TruncatedNormal(0, 400, -1000, INFINITY)},
       // underflow: the spread below the smallest normal; the advice names a scale
       {"smallest f8e4m3 normal 2^-6", DType::kF8E4M3, Distribution::Normal(0, 0.01)},
       {"use scale <= 2^-1", DType::kF8E4M3, Distribution::Normal(0, 0.01)},
@@ -334,6 +341,12 @@ TEST(Fp8, RefusedUpFront) {
   std::vector<uint8_t> out(64);
   EXPECT_NO_THROW(
       fanfill::Fill(out.data(), DType::kF8E4M3, 64, Distribution::Normal(0, 70).WithScale(2), {}));
+  EXPECT_NO_THROW(fanfill::Fill(
+      out.data(), DType::kF8E4M3, 64,
+      Distribution::TruncatedNormal(220, 117.8, -INFINITY, INFINITY).WithScale(4), {}));
+  EXPECT_NO_THROW(fanfill::Fill(out.data(), DType::kF8E4M3, 64,
+                                Distribution::TruncatedNormal(0, 400, -1000, INFINITY).WithScale(8),
+                                {}));
   EXPECT_NO_THROW(fanfill::Fill(out.data(), DType::kF8E4M3, 64,
                                 Distribution::Normal(0, 0.01).WithScale(0.5), {}));
   EXPECT_NO_THROW(fanfill::Fill(out.data(), DType::kF8E4M3, 64,

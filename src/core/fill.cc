@@ -92,6 +92,19 @@ std::string F8RangeAdvice(double reach, DType dtype) {
   return "; use scale >= " + PowerText(fix);
 }
 
+// Where a truncated normal's side is unbounded (an infinite bound), the
+// largest |z| the inverse CDF reaches there, for the standardized bounds
+// [alpha, beta]: the kernels' smallest uniform u_min (2^-24 on the float path,
+// 2^-53 for f64) makes its input at least u_min P, P the interval's
+// probability, and p = Phi(-t) < exp(-t^2 / 2) for t > 0.4 gives |z| <
+// sqrt(-2 ln p), 3-6% above the kernels' largest |z| (f32: 5.45 for no
+// truncation). Mirrored as the fill mirrors, so that P has full precision.
+double UnboundedZmax(double alpha, double beta, bool f64) {
+  const bool mirror = alpha + beta > 0;
+  const double a = mirror ? -beta : alpha, b = mirror ? -alpha : beta;
+  return std::sqrt(-2.0 * std::log(std::ldexp(NormalCdf(b) - NormalCdf(a), f64 ? -53 : -24)));
+}
+
 void CheckScale(double scale, const char* what) {
   if (const std::string error = ScaleError(scale); !error.empty()) {
     Fail(std::string(what) + ": " + error);
@@ -198,10 +211,15 @@ FillParams MakeFillParams(DType dtype, const Distribution& dist) {
       const bool low_inf = dist.low == -HUGE_VAL, high_inf = dist.high == HUGE_VAL;
       if (!std::isnan(dist.low) && !std::isnan(dist.high) && dist.low < dist.high &&
           ((!low_inf && low < -MaxFinite(s)) || (!high_inf && high > MaxFinite(s)))) {
+        // FP8's advice covers the whole value range: an infinite side's reach too.
+        const double z = UnboundedZmax((dist.low - dist.mean) / dist.stddev,
+                                       (dist.high - dist.mean) / dist.stddev, f64);
+        const double lo = low_inf ? dist.mean - dist.stddev * z : dist.low;
+        const double hi = high_inf ? dist.mean + dist.stddev * z : dist.high;
         Fail("truncated_normal: bounds [" + FormatNumber(dist.low) + ", " + FormatNumber(dist.high) +
              "]" + scaled + " exceed the " + DTypeName(dtype) + " range +-" +
              FormatNumber(MaxFinite(s)) +
-             F8RangeAdvice(std::max(std::fabs(dist.low), std::fabs(dist.high)), dtype));
+             F8RangeAdvice(std::max(std::fabs(lo), std::fabs(hi)), dtype));
       }
       CheckScaledBoundsOrdered(dist, low, high, scaled, "truncated_normal");
       CheckBoundsInRange(low, high, dtype, "truncated_normal", /*infinite_ok=*/true);
@@ -234,33 +252,31 @@ FillParams MakeFillParams(DType dtype, const Distribution& dist) {
       }
       const double pa = NormalCdf(a);
       const double pb = NormalCdf(b);
-      // Where no bound is (an infinite side, which the mirroring puts at a = -inf),
-      // the values reach as far as the kernels' smallest uniform u_min (2^-24 on
-      // the float path, 2^-53 for f64) takes the inverse CDF: its input is at
-      // least u_min (pb - pa), and p = Phi(-t) < exp(-t^2 / 2) for t > 0.4 gives
-      // |z| < sqrt(-2 ln p), 3-6% above the kernels' largest |z| (f32: 5.45 for
-      // no truncation). So the values lie in [lo, hi]: lo = low, or mean -
-      // stddev * zmax where low = -inf; hi = high, or mean + stddev * zmax where
-      // high = inf. Only an infinite side can leave the range (a finite bound was
-      // checked above). reach_low / reach_high are those ends' magnitudes before
-      // the scale, for the messages and FP8's advice.
+      // Where a side is unbounded the values reach mean -+ stddev * zmax
+      // (UnboundedZmax), so they lie in [lo, hi]: lo = low, or mean - stddev
+      // zmax where low = -inf; hi = high, or mean + stddev zmax where high =
+      // inf. Only an infinite side can leave the range (the finite bounds were
+      // checked above). reach_low / reach_high are those ends' magnitudes
+      // before the scale: FP8's advice takes the larger, so that following it
+      // fits both sides.
       double reach_low = std::fabs(dist.low), reach_high = std::fabs(dist.high);
       if (low_inf || high_inf) {
-        const double zmax = std::sqrt(-2.0 * std::log(std::ldexp(pb - pa, f64 ? -53 : -24)));
-        const auto check_side = [&](bool below, double& unscaled_end) {
-          const double sign = below ? -1.0 : 1.0;
-          unscaled_end = std::fabs(dist.mean + sign * dist.stddev * zmax);
+        const double zmax = UnboundedZmax(alpha, beta, f64);
+        double worst = 0;  // the end (after the scale) furthest beyond the range; 0: none
+        const auto side = [&](double sign, double& unscaled_reach) {
+          unscaled_reach = std::fabs(dist.mean + sign * dist.stddev * zmax);
           const double end = mean + sign * stddev * zmax;
-          if (!(std::fabs(end) <= MaxFinite(s))) {
-            Fail("truncated_normal: mean=" + FormatNumber(dist.mean) + " stddev=" +
-                 FormatNumber(dist.stddev) + " on [" + FormatNumber(dist.low) + ", " +
-                 FormatNumber(dist.high) + "]" + scaled + " can reach " + FormatNumber(end) +
-                 ", beyond the " + DTypeName(dtype) + " range +-" + FormatNumber(MaxFinite(s)) +
-                 F8RangeAdvice(unscaled_end, dtype));
-          }
+          if (!(std::fabs(end) <= MaxFinite(s)) && !(std::fabs(end) <= std::fabs(worst))) worst = end;
         };
-        if (low_inf) check_side(/*below=*/true, reach_low);
-        if (high_inf) check_side(/*below=*/false, reach_high);
+        if (low_inf) side(-1.0, reach_low);
+        if (high_inf) side(1.0, reach_high);
+        if (worst != 0) {
+          Fail("truncated_normal: mean=" + FormatNumber(dist.mean) + " stddev=" +
+               FormatNumber(dist.stddev) + " on [" + FormatNumber(dist.low) + ", " +
+               FormatNumber(dist.high) + "]" + scaled + " can reach " + FormatNumber(worst) +
+               ", beyond the " + DTypeName(dtype) + " range +-" + FormatNumber(MaxFinite(s)) +
+               F8RangeAdvice(std::max(reach_low, reach_high), dtype));
+        }
       }
       // The values' spread is the truncated distribution's, which can be far
       // below stddev (an interval much narrower than it).
