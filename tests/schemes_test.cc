@@ -790,8 +790,8 @@ TEST(SchemesInit, MisalignedOutputsGetTheAlignedBytes) {
       // (FP8: sparse's std 0.01 underflows E4M3, refused; the others fit.)
       if (dtype == DType::kF8E4M3 && std::string(spec) == "sparse(0.5)") continue;
       const size_t bytes = n * fanfill::DTypeSize(dtype);
-      std::vector<unsigned char> aligned_store(bytes + 64), raw(bytes + 64);
-      // A 64-byte aligned start inside each buffer.
+      std::vector<unsigned char> aligned_store(bytes + 64), raw(bytes + 128);
+      // A 64-byte aligned start inside each buffer (raw: and 7 bytes on, room to spare).
       auto align = [](unsigned char* p) {
         return p + (64 - reinterpret_cast<uintptr_t>(p) % 64) % 64;
       };
