@@ -212,8 +212,9 @@ def _check_trunc_like_torch(tensor: Tensor, mean: float, std: float, a: float,
 
     p = norm_cdf((b - mean) / std) - norm_cdf((a - mean) / std)
     probe_ops = not tensor.is_floating_point() or tensor.element_size() == 1
-    with torch._C.DisableTorchFunction():
-        probe = torch.empty(0, dtype=tensor.dtype, device="cpu")
+    if probe_ops:
+        with torch._C.DisableTorchFunction():
+            probe = torch.empty(0, dtype=tensor.dtype, device="cpu")
     if p > 0.3:
         if probe_ops:
             with torch._C.DisableTorchFunction():
@@ -245,8 +246,6 @@ def _no_grad_trunc_normal_(tensor: Tensor, mean: float, std: float, a: float, b:
             stacklevel=3,
         )
     _check_trunc_like_torch(tensor, mean, std, a, b)
-    if tensor.is_complex():  # not reached: torch's comparisons have no complex kernel
-        raise NotImplementedError(f"trunc_normal_: not implemented for {tensor.dtype}")
     if std == 0:  # (a numpy zero passes torch's division, as inf)
         raise ValueError("trunc_normal_: std must be nonzero, got 0")
     if math.isnan(std):  # torch writes U(a, b) values: refused (README)
