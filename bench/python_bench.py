@@ -2,7 +2,7 @@
 model's own init, and the Python call overhead of a small fill.
 
 Usage: python bench/python_bench.py [--size 8192] [--reps 5] [--threads 2]
-                                    [--model-layers 16] [--skip-model]
+                                    [--model-layers 16] [--skip-model] [--only-overhead]
 
 Each row is the median of --reps runs; torch's function and fanfill's run in
 alternation, torch first in each pair (both see the same load). ns/element is
@@ -126,29 +126,41 @@ def bench_model(layers: int, reps: int, ghz: float) -> list[str]:
 
 
 def bench_overhead(reps: int) -> list[str]:
-    a = np.empty(1000, np.float32)
-    t = torch.empty(1000)
-    w = torch.empty(40, 25)
-    out = []
-    cases = [
-        ("fanfill.fill_normal(numpy f32[1000])", lambda: fanfill.fill_normal(a, seed=1)),
-        ("fanfill.fill_normal(torch f32[1000])", lambda: fanfill.fill_normal(t, seed=1)),
-        ("fanfill.init_(torch f32[40,25], 'kaiming_normal')",
-         lambda: fanfill.init_(w, "kaiming_normal", seed=1)),
-        ("torch.nn.init.normal_(f32[1000])", lambda: torch.nn.init.normal_(t)),
-        ("fanfill.torch.nn_init.normal_(f32[1000])", lambda: nn_init.normal_(t)),
-        ("torch.nn.init.kaiming_normal_(f32[40,25])", lambda: torch.nn.init.kaiming_normal_(w)),
-        ("fanfill.torch.nn_init.kaiming_normal_(f32[40,25])", lambda: nn_init.kaiming_normal_(w)),
+    """Per-call time of small fills (where the Python layers, not the kernel, dominate), each
+    beside a reference call on the same buffer, paired as in _paired_medians."""
+    a = np.empty(256, np.float32)
+    t = torch.empty(16, 16)
+    rng = np.random.default_rng(1)
+    pairs = [
+        ("fill_normal(numpy f32[256])", lambda: rng.standard_normal(out=a, dtype=np.float32),
+         lambda: fanfill.fill_normal(a, seed=1)),
+        ("fill_normal(torch f32[16,16])", lambda: t.normal_(),
+         lambda: fanfill.fill_normal(t, seed=1)),
+        ("init_(torch f32[16,16], 'kaiming_normal')", lambda: t.normal_(),
+         lambda: fanfill.init_(t, "kaiming_normal", seed=1)),
     ]
-    for name, fn in cases:
-        per = []
-        for _ in range(max(reps, 5)):
-            k = 2000
-            t0 = time.perf_counter()
+    for fname, call in (("normal_", lambda m: m.normal_(t)),
+                        ("uniform_", lambda m: m.uniform_(t, -0.1, 0.1)),
+                        ("trunc_normal_", lambda m: m.trunc_normal_(t, std=0.02)),
+                        ("kaiming_normal_", lambda m: m.kaiming_normal_(t)),
+                        ("xavier_uniform_", lambda m: m.xavier_uniform_(t))):
+        pairs.append((f"nn.init.{fname}(f32[16,16])",
+                      lambda call=call: call(torch.nn.init), lambda call=call: call(nn_init)))
+    out = []
+    k = 500  # calls per timed sample
+    for name, ref, ours in pairs:
+
+        def many(fn: Callable[[], object] = ours) -> None:
             for _ in range(k):
                 fn()
-            per.append((time.perf_counter() - t0) / k)
-        out.append(f"| {name} | {statistics.median(per) * 1e6:.2f} |")
+
+        def many_ref(fn: Callable[[], object] = ref) -> None:
+            for _ in range(k):
+                fn()
+
+        t_ref, t_ff = _paired_medians(many_ref, many, max(reps, 5))
+        out.append(f"| {name} | {t_ref / k * 1e6:.2f} | {t_ff / k * 1e6:.2f} | "
+                   f"{t_ff / t_ref:.1f} |")
         print(out[-1], flush=True)
     return out
 
@@ -160,6 +172,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--model-layers", type=int, default=16)
     ap.add_argument("--skip-model", action="store_true")
+    ap.add_argument("--only-overhead", action="store_true",
+                    help="only the per-call times of small fills")
     ap.add_argument("--ghz", type=float, default=None)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -168,6 +182,11 @@ def main() -> None:
     ghz = _clock_ghz(args.ghz)
     print(f"torch {torch.__version__}, fanfill {fanfill.version()} ({fanfill.active_target()}), "
           f"{args.threads} threads, clock {ghz:.3f} GHz, median of {args.reps}")
+    if args.only_overhead:
+        print("| call | reference us/call | fanfill us/call | fanfill / reference |")
+        print("|---|---|---|---|")
+        bench_overhead(args.reps)
+        return
     print("| operation | torch ns/elem | torch cycles/elem | fanfill ns/elem | "
           "fanfill cycles/elem | speed-up |")
     print("|---|---|---|---|---|---|")
@@ -175,8 +194,9 @@ def main() -> None:
     if not args.skip_model:
         bench_model(args.model_layers, args.reps, ghz)
     print()
-    print("| call (Python overhead) | us per call |")
-    print("|---|---|")
+    print("| call (reference: numpy's standard_normal, torch's normal_ or torch.nn.init) | "
+          "reference us/call | fanfill us/call | fanfill / reference |")
+    print("|---|---|---|---|")
     bench_overhead(args.reps)
 
 

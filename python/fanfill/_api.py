@@ -59,6 +59,10 @@ def _tensor_value(what: str, value: Any) -> Any:
 
 
 def _u64(what: str, value: Any) -> int:
+    if type(value) is int:  # the common case (exactly int: not bool, not a subclass)
+        if not 0 <= value < _U64:
+            raise ValueError(f"{what} must be in [0, 2**64), got {value}")
+        return value
     value = _tensor_value(what, value)
     kind = _bool_or_complex(value)
     if kind is not None:
@@ -96,6 +100,8 @@ def _to_float(what: str, value: Any) -> float:
 
 
 def _float(what: str, value: Any) -> float:
+    if type(value) is float:  # the common case (exactly float: not a subclass)
+        return value
     if not _is_real(value):
         kind = _bool_or_complex(value)
         got = type(value).__name__ if kind is None else f"{kind} ({type(value).__name__})"

@@ -18,15 +18,13 @@ C++ core writes with the GIL released.
 from __future__ import annotations
 
 import sys
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 
 
-@dataclass(frozen=True)
-class Target:
-    """A checked output buffer."""
+class Target(NamedTuple):
+    """A checked output buffer (a NamedTuple: made once per fill, and quick to make)."""
 
     address: int
     dtype: str  # "f32", "f64", "f16", "bf16", "f8e4m3", "f8e5m2" or "u32"
@@ -60,20 +58,28 @@ _OTHER_FP8 = {
 _NUMPY_BITS = {"uint32": "u32", "int32": "u32"}
 
 
+_TORCH_DTYPES: dict[bool, dict[Any, str]] = {}  # by `bits`, made on first use
+
+
 def _torch_dtypes(torch: Any, bits: bool) -> dict[Any, str]:
+    table = _TORCH_DTYPES.get(bits)
+    if table is not None:
+        return table
     if bits:
-        out = {torch.int32: "u32"}
+        table = {torch.int32: "u32"}
         if hasattr(torch, "uint32"):
-            out[torch.uint32] = "u32"
-        return out
-    return {
-        torch.float32: "f32",
-        torch.float64: "f64",
-        torch.float16: "f16",
-        torch.bfloat16: "bf16",
-        torch.float8_e4m3fn: "f8e4m3",
-        torch.float8_e5m2: "f8e5m2",
-    }
+            table[torch.uint32] = "u32"
+    else:
+        table = {
+            torch.float32: "f32",
+            torch.float64: "f64",
+            torch.float16: "f16",
+            torch.bfloat16: "bf16",
+            torch.float8_e4m3fn: "f8e4m3",
+            torch.float8_e5m2: "f8e5m2",
+        }
+    _TORCH_DTYPES[bits] = table
+    return table
 
 
 def _is_torch_tensor(out: Any) -> bool:
@@ -100,7 +106,7 @@ def _check_torch(out: Any, bits: bool) -> Target:
         raise TypeError("fanfill fills dense (strided) tensors; got a nested tensor")
     if out.layout != torch.strided:
         raise TypeError(f"fanfill fills dense (strided) tensors; got layout {out.layout}")
-    if out.device.type != "cpu":
+    if not out.is_cpu:
         raise ValueError(
             f"fanfill fills CPU tensors; got a tensor on device '{out.device}'"
             + (" (a meta tensor has no data)" if out.device.type == "meta" else "")
@@ -162,19 +168,35 @@ def check_grad(out: Any) -> None:
         )
 
 
-def _check_numpy(out: np.ndarray, bits: bool) -> Target:
+def _numpy_dtype_code(dtype: np.dtype, bits: bool) -> str:
+    """fanfill's name ("f32", ...) of a numpy dtype it writes; TypeError for any other."""
     table = _NUMPY_BITS if bits else _NUMPY_FLOAT
-    name = out.dtype.name
-    if name not in table or (not bits and out.dtype.itemsize != _ITEMSIZE[table[name]]):
+    name = dtype.name
+    if name not in table or (not bits and dtype.itemsize != _ITEMSIZE[table[name]]):
         why = "" if bits else _other_fp8(name)
-        raise TypeError(f"fanfill fills {_want(bits)} arrays; got dtype {out.dtype}{why}")
-    if not out.dtype.isnative:
+        raise TypeError(f"fanfill fills {_want(bits)} arrays; got dtype {dtype}{why}")
+    if not dtype.isnative:
         # fanfill writes in the machine's byte order: a byte-swapped array would hold garbage.
         raise TypeError(
             f"fanfill fills arrays in the machine's byte order ({sys.byteorder}-endian); got "
-            f"dtype {out.dtype.str!r} (byte-swapped): fill a native array and convert it, "
+            f"dtype {dtype.str!r} (byte-swapped): fill a native array and convert it, "
             "e.g. arr.astype(arr.dtype.newbyteorder('='))"
         )
+    return table[name]
+
+
+# The numpy dtypes accepted so far, by (dtype, bits): numpy computes dtype.name in Python
+# (microseconds a call), a dict lookup by dtype takes tens of nanoseconds. Dtypes compare
+# equal only with the same kind, size and byte order, so a hit is a dtype that passed every
+# check in _numpy_dtype_code; only accepted dtypes are kept (a handful).
+_NUMPY_ACCEPTED: dict[tuple[np.dtype, bool], str] = {}
+
+
+def _check_numpy(out: np.ndarray, bits: bool) -> Target:
+    code = _NUMPY_ACCEPTED.get((out.dtype, bits))
+    if code is None:
+        code = _numpy_dtype_code(out.dtype, bits)
+        _NUMPY_ACCEPTED[(out.dtype, bits)] = code
     if not out.flags.c_contiguous:
         raise ValueError(
             "fanfill fills C-contiguous buffers; the array is not C-contiguous "
@@ -182,8 +204,7 @@ def _check_numpy(out: np.ndarray, bits: bool) -> Target:
         )
     if not out.flags.writeable:
         raise ValueError("fanfill cannot fill a read-only array")
-    shape = tuple(int(s) for s in out.shape)
-    return Target(int(out.__array_interface__["data"][0]), table[name], shape, int(out.size), out)
+    return Target(out.__array_interface__["data"][0], code, out.shape, out.size, out)
 
 
 def check_output(out: Any, *, bits: bool = False) -> Target:

@@ -398,6 +398,49 @@ def test_real_numbers_of_every_kind_accepted():
     assert fanfill.describe(range(2, 4), "ones")["count"] == 6
 
 
+def test_accepted_dtypes_do_not_let_others_through():
+    """The numpy dtype check remembers the dtypes it accepted (numpy's dtype.name is slow):
+    after native float32/uint32 fills, the same kinds byte-swapped, uint32 for a float
+    fill, float32 for fill_bits and the non-OCP float8 are still refused, nothing written."""
+    import ml_dtypes
+
+    fanfill.fill_normal(np.empty(4, np.float32), seed=1)
+    fanfill.fill_bits(np.empty(4, np.uint32), seed=1)
+    fanfill.fill_normal(np.empty(4, ml_dtypes.float8_e4m3fn), seed=1)
+    cases = [
+        (np.full(4, 7, np.dtype("f4").newbyteorder("S")), fanfill.fill_normal, "byte-swapped"),
+        (np.full(4, 7, np.dtype("u4").newbyteorder("S")), fanfill.fill_bits, "byte-swapped"),
+        (np.full(4, 7, np.uint32), fanfill.fill_normal, "got dtype uint32"),
+        (np.full(4, 7, np.float32), fanfill.fill_bits, "got dtype float32"),
+        (np.full(4, 7, ml_dtypes.float8_e4m3), fanfill.fill_normal, "IEEE-style E4M3"),
+    ]
+    for out, fill, msg in cases:
+        before = out.copy()
+        with pytest.raises(TypeError, match=msg):
+            fill(out, seed=1)
+        assert np.array_equal(out.view(np.uint8), before.view(np.uint8))
+
+
+def test_int_and_float_subclasses_are_numbers():
+    """Exact ints and floats take a fast path; their subclasses (IntEnum, a float subclass)
+    and bools go through the full checks: accepted as numbers, bools refused."""
+    import enum
+
+    class Seed(enum.IntEnum):
+        A = 3
+
+    class F(float):
+        pass
+
+    want = fanfill.fill_normal(np.empty(8, np.float32), 0.5, 2.0, seed=3)
+    got = fanfill.fill_normal(np.empty(8, np.float32), F(0.5), F(2.0), seed=Seed.A)
+    assert np.array_equal(got, want)
+    with pytest.raises(TypeError, match="threads must be an integer, got bool"):
+        fanfill.fill_normal(np.empty(8, np.float32), seed=3, threads=True)
+    with pytest.raises(ValueError, match=r"seed must be in \[0, 2\*\*64\), got 1844674407370955"):
+        fanfill.fill_normal(np.empty(8, np.float32), seed=2**64)
+
+
 def test_uint64_tensor_arguments_take_their_whole_range():
     """A one-element torch.uint64 tensor is its value, also from 2**63 on (where torch's own
     __index__ raises RuntimeError: it converts through int64)."""

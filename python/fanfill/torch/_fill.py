@@ -13,6 +13,7 @@ DTensor) is element i of the fanfill stream.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import threading
 from collections.abc import Sequence
@@ -62,12 +63,17 @@ def seed_from(generator: torch.Generator | None) -> int:
     return (hi << 32) | lo
 
 
+_DTENSOR: list[Any] = []  # [DTensor class, or None where torch has no distributed], once
+
+
 def is_dtensor(t: Any) -> bool:
-    try:
-        from torch.distributed.tensor import DTensor
-    except ImportError:  # torch built without distributed
-        return False
-    return isinstance(t, DTensor)
+    if not _DTENSOR:
+        try:
+            from torch.distributed.tensor import DTensor
+        except ImportError:  # torch built without distributed
+            DTensor = None  # noqa: N806
+        _DTENSOR.append(DTensor)
+    return _DTENSOR[0] is not None and isinstance(t, _DTENSOR[0])
 
 
 def dtensor_local_block(t: Any) -> tuple[torch.Tensor, list[int], list[int]]:
@@ -131,8 +137,16 @@ def _check_strided_shards(t: Any, gshape: list[int]) -> None:
                 "(fanfill fills each shard as one block at its global offset)")
 
 
+def _no_grad_for(t: torch.Tensor) -> contextlib.AbstractContextManager[Any]:
+    """``torch.no_grad()`` where writing `t` needs it (it requires grad and grad mode is on),
+    else a null context: entering ``no_grad`` costs microseconds, a small fill about as much."""
+    if t.requires_grad and torch.is_grad_enabled():
+        return torch.no_grad()
+    return contextlib.nullcontext()
+
+
 def _direct(t: torch.Tensor) -> bool:
-    return (t.device.type == "cpu" and t.dtype in NATIVE and t.layout == torch.strided
+    return (t.is_cpu and t.dtype in NATIVE and t.layout == torch.strided
             and t.is_contiguous() and not t.is_neg() and not t.is_conj())
 
 
@@ -174,19 +188,19 @@ def _write_block(t: torch.Tensor, kind: int, mean: float, std: float, low: float
         s = std / math.sqrt(2.0) if kind == NORMAL else std
         tmp = _cpu_temporary(real.shape, real.dtype)
         _fill_cpu(tmp, kind, mean, s, low, high, seed, stream, g2, o2, threads, scale)
-        with torch.no_grad():
+        with _no_grad_for(t):
             if t.is_conj() or t.is_neg():
                 t.copy_(torch.view_as_complex(tmp.to(real.dtype)))
             else:
                 real.copy_(tmp)
         return
     if _direct(t):
-        with torch.no_grad():
+        with _no_grad_for(t):
             _fill_cpu(t, kind, mean, std, low, high, seed, stream, gshape, offset, threads, scale)
         return
     tmp = _cpu_temporary(t.shape, t.dtype)
     _fill_cpu(tmp, kind, mean, std, low, high, seed, stream, gshape, offset, threads, scale)
-    with torch.no_grad():
+    with _no_grad_for(t):
         t.copy_(tmp)
 
 
@@ -227,12 +241,12 @@ def write_scheme(t: torch.Tensor, scheme: str, seed: int, stream: int = 0,
             local.copy_(block)
         return t
     if _direct(t):
-        with torch.no_grad():
+        with _no_grad_for(t):
             _api.init_(t, scheme, seed=seed, stream=stream, threads=threads, scale=scale)
         return t
     tmp = _cpu_temporary(t.shape, t.dtype)
     _api.init_(tmp, scheme, seed=seed, stream=stream, threads=threads, scale=scale)
-    with torch.no_grad():
+    with _no_grad_for(t):
         t.copy_(tmp)
     return t
 
