@@ -105,6 +105,21 @@ double UnboundedZmax(double alpha, double beta, bool f64) {
   return std::sqrt(-2.0 * std::log(std::ldexp(NormalCdf(b) - NormalCdf(a), f64 ? -53 : -24)));
 }
 
+// Where a truncated normal N(mean, stddev) on [low, high] can take values:
+// its bounds, an unbounded side (an infinite bound) replaced by mean -+
+// stddev zmax, the inverse CDF's reach there (UnboundedZmax). Called with the
+// parameters before the scale (FP8's advice, the spread check) and after it
+// (the range check: the scaled parameters are what the kernels use).
+struct ValueRange {
+  double lo, hi;
+};
+ValueRange TruncatedValueRange(double mean, double stddev, double low, double high, bool f64) {
+  const bool low_inf = low == -HUGE_VAL, high_inf = high == HUGE_VAL;
+  if (!low_inf && !high_inf) return {low, high};
+  const double z = UnboundedZmax((low - mean) / stddev, (high - mean) / stddev, f64);
+  return {low_inf ? mean - stddev * z : low, high_inf ? mean + stddev * z : high};
+}
+
 void CheckScale(double scale, const char* what) {
   if (const std::string error = ScaleError(scale); !error.empty()) {
     Fail(std::string(what) + ": " + error);
@@ -212,14 +227,11 @@ FillParams MakeFillParams(DType dtype, const Distribution& dist) {
       if (!std::isnan(dist.low) && !std::isnan(dist.high) && dist.low < dist.high &&
           ((!low_inf && low < -MaxFinite(s)) || (!high_inf && high > MaxFinite(s)))) {
         // FP8's advice covers the whole value range: an infinite side's reach too.
-        const double z = UnboundedZmax((dist.low - dist.mean) / dist.stddev,
-                                       (dist.high - dist.mean) / dist.stddev, f64);
-        const double lo = low_inf ? dist.mean - dist.stddev * z : dist.low;
-        const double hi = high_inf ? dist.mean + dist.stddev * z : dist.high;
+        const ValueRange range = TruncatedValueRange(dist.mean, dist.stddev, dist.low, dist.high, f64);
         Fail("truncated_normal: bounds [" + FormatNumber(dist.low) + ", " + FormatNumber(dist.high) +
              "]" + scaled + " exceed the " + DTypeName(dtype) + " range +-" +
              FormatNumber(MaxFinite(s)) +
-             F8RangeAdvice(std::max(std::fabs(lo), std::fabs(hi)), dtype));
+             F8RangeAdvice(std::max(std::fabs(range.lo), std::fabs(range.hi)), dtype));
       }
       CheckScaledBoundsOrdered(dist, low, high, scaled, "truncated_normal");
       CheckBoundsInRange(low, high, dtype, "truncated_normal", /*infinite_ok=*/true);
@@ -252,36 +264,29 @@ FillParams MakeFillParams(DType dtype, const Distribution& dist) {
       }
       const double pa = NormalCdf(a);
       const double pb = NormalCdf(b);
-      // Where a side is unbounded the values reach mean -+ stddev * zmax
-      // (UnboundedZmax), so they lie in [lo, hi]: lo = low, or mean - stddev
-      // zmax where low = -inf; hi = high, or mean + stddev zmax where high =
-      // inf. Only an infinite side can leave the range (the finite bounds were
-      // checked above). reach_low / reach_high are those ends' magnitudes
-      // before the scale: FP8's advice takes the larger, so that following it
-      // fits both sides.
-      double reach_low = std::fabs(dist.low), reach_high = std::fabs(dist.high);
-      if (low_inf || high_inf) {
-        const double zmax = UnboundedZmax(alpha, beta, f64);
-        double worst = 0;  // the end (after the scale) furthest beyond the range; 0: none
-        const auto side = [&](double sign, double& unscaled_reach) {
-          unscaled_reach = std::fabs(dist.mean + sign * dist.stddev * zmax);
-          const double end = mean + sign * stddev * zmax;
-          if (!(std::fabs(end) <= MaxFinite(s)) && !(std::fabs(end) <= std::fabs(worst))) worst = end;
-        };
-        if (low_inf) side(-1.0, reach_low);
-        if (high_inf) side(1.0, reach_high);
-        if (worst != 0) {
-          Fail("truncated_normal: mean=" + FormatNumber(dist.mean) + " stddev=" +
-               FormatNumber(dist.stddev) + " on [" + FormatNumber(dist.low) + ", " +
-               FormatNumber(dist.high) + "]" + scaled + " can reach " + FormatNumber(worst) +
-               ", beyond the " + DTypeName(dtype) + " range +-" + FormatNumber(MaxFinite(s)) +
-               F8RangeAdvice(std::max(reach_low, reach_high), dtype));
-        }
+      // The values lie in TruncatedValueRange. Only an unbounded side can
+      // leave the dtype's range there (the finite bounds were checked above):
+      // the message names the end (after the scale) furthest beyond it, and
+      // FP8's advice takes the larger magnitude of the two ends before the
+      // scale, so that following it fits both sides.
+      const ValueRange unscaled = TruncatedValueRange(dist.mean, dist.stddev, dist.low, dist.high, f64);
+      const double reach = std::max(std::fabs(unscaled.lo), std::fabs(unscaled.hi));
+      const ValueRange range = TruncatedValueRange(mean, stddev, low, high, f64);
+      double worst = 0;  // the end furthest beyond the range; 0: none
+      for (const double end : {low_inf ? range.lo : 0.0, high_inf ? range.hi : 0.0}) {
+        if (!(std::fabs(end) <= MaxFinite(s)) && !(std::fabs(end) <= std::fabs(worst))) worst = end;
+      }
+      if (worst != 0) {
+        Fail("truncated_normal: mean=" + FormatNumber(dist.mean) + " stddev=" +
+             FormatNumber(dist.stddev) + " on [" + FormatNumber(dist.low) + ", " +
+             FormatNumber(dist.high) + "]" + scaled + " can reach " + FormatNumber(worst) +
+             ", beyond the " + DTypeName(dtype) + " range +-" + FormatNumber(MaxFinite(s)) +
+             F8RangeAdvice(reach, dtype));
       }
       // The values' spread is the truncated distribution's, which can be far
       // below stddev (an interval much narrower than it).
-      CheckF8Spread(dist.stddev * StandardTruncatedMoments(alpha, beta).std_ratio,
-                    std::max(reach_low, reach_high), scale, dtype, "truncated_normal");
+      CheckF8Spread(dist.stddev * StandardTruncatedMoments(alpha, beta).std_ratio, reach, scale,
+                    dtype, "truncated_normal");
       p.d_pa = pa;
       p.d_pspan = pb - pa;
       p.d_qa = NormalCdf(-a);
