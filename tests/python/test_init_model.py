@@ -620,3 +620,28 @@ def test_draws_on_zero_element_parameters_are_named_and_checked(strict: bool) ->
                      lambda w: w.data.uniform_(-1e5, 1e5)):
             with pytest.raises(ValueError, match="(beyond|exceed) the f16 range"):
                 init_model(_Drawn(rows, draw), 1, strict=strict)
+
+
+def test_plain_tensors_do_not_import_torch_distributed_tensor():
+    """init_model, the drop-in and the fills tell a DTensor apart without importing
+    torch.distributed.tensor (over a second on first import, sympy with it): in a fresh
+    interpreter that never made a DTensor, the module stays unimported."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, torch, fanfill, fanfill.torch\n"
+        "from fanfill.torch import init_model, nn_init\n"
+        "m = torch.nn.Sequential(torch.nn.Linear(8, 8), torch.nn.LayerNorm(8))\n"
+        "init_model(m, 0)\n"
+        "nn_init.normal_(torch.empty(4, 4))\n"
+        "nn_init.orthogonal_(torch.empty(4, 4))\n"
+        "fanfill.fill_normal(torch.empty(4), seed=1)\n"
+        "fanfill.init_(torch.empty(4, 4), 'kaiming_normal', seed=1)\n"
+        "with fanfill.torch.patch_nn_init():\n"
+        "    torch.nn.Linear(4, 4)\n"
+        "print(sorted(k for k in sys.modules if k.startswith('torch.distributed.tensor')))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=300)
+    assert out.stdout.strip() == "[]", out.stdout

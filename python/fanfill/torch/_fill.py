@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import sys
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -63,17 +64,13 @@ def seed_from(generator: torch.Generator | None) -> int:
     return (hi << 32) | lo
 
 
-_DTENSOR: list[Any] = []  # [DTensor class, or None where torch has no distributed], once
-
-
 def is_dtensor(t: Any) -> bool:
-    if not _DTENSOR:
-        try:
-            from torch.distributed.tensor import DTensor
-        except ImportError:  # torch built without distributed
-            DTensor = None  # noqa: N806
-        _DTENSOR.append(DTensor)
-    return _DTENSOR[0] is not None and isinstance(t, _DTENSOR[0])
+    """Whether `t` is a torch DTensor. Without importing torch.distributed.tensor (over a
+    second on first import, sympy included): a DTensor exists only once that module has
+    been imported, by whoever made it."""
+    module = sys.modules.get("torch.distributed.tensor")
+    dtensor = getattr(module, "DTensor", None)
+    return dtensor is not None and isinstance(t, dtensor)
 
 
 def dtensor_local_block(t: Any) -> tuple[torch.Tensor, list[int], list[int]]:
