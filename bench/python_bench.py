@@ -125,6 +125,14 @@ def bench_model(layers: int, reps: int, ghz: float) -> list[str]:
     return rows
 
 
+def _repeated(fn: Callable[[], object], k: int) -> Callable[[], None]:
+    """`fn` called k times in a row, as one timed sample."""
+    def run() -> None:
+        for _ in range(k):
+            fn()
+    return run
+
+
 def bench_overhead(reps: int) -> list[str]:
     """Per-call time of small fills (where the Python layers, not the kernel, dominate), each
     beside a reference call on the same buffer, paired as in _paired_medians."""
@@ -149,16 +157,7 @@ def bench_overhead(reps: int) -> list[str]:
     out = []
     k = 500  # calls per timed sample
     for name, ref, ours in pairs:
-
-        def many(fn: Callable[[], object] = ours) -> None:
-            for _ in range(k):
-                fn()
-
-        def many_ref(fn: Callable[[], object] = ref) -> None:
-            for _ in range(k):
-                fn()
-
-        t_ref, t_ff = _paired_medians(many_ref, many, max(reps, 5))
+        t_ref, t_ff = _paired_medians(_repeated(ref, k), _repeated(ours, k), max(reps, 5))
         out.append(f"| {name} | {t_ref / k * 1e6:.2f} | {t_ff / k * 1e6:.2f} | "
                    f"{t_ff / t_ref:.1f} |")
         print(out[-1], flush=True)

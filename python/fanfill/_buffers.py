@@ -186,9 +186,10 @@ def _numpy_dtype_code(dtype: np.dtype, bits: bool) -> str:
 
 
 # The numpy dtypes accepted so far, by (dtype, bits): numpy computes dtype.name in Python
-# (microseconds a call), a dict lookup by dtype takes tens of nanoseconds. Dtypes compare
-# equal only with the same kind, size and byte order, so a hit is a dtype that passed every
-# check in _numpy_dtype_code; only accepted dtypes are kept (a handful).
+# (microseconds a call), a dict lookup by dtype takes tens of nanoseconds. A dtype equal to
+# an accepted one has its kind, size and byte order, so a hit is a dtype that passes every
+# check in _numpy_dtype_code; only accepted dtypes are kept (a handful; an equal dtype
+# with another hash, e.g. a union dtype, gets an entry of its own).
 _NUMPY_ACCEPTED: dict[tuple[np.dtype, bool], str] = {}
 
 
