@@ -16,6 +16,7 @@
 #include <cstdint>
 #include <cstring>
 #include <limits>
+#include <random>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -353,6 +354,84 @@ TEST(Fp8, RefusedUpFront) {
                                 Distribution::Normal(0, 0.02).WithScale(0x1.0p-6), {}));
   // A constant (stddev 0) has no spread to lose.
   EXPECT_NO_THROW(fanfill::Fill(out.data(), DType::kF8E4M3, 64, Distribution::Normal(0.5, 0), {}));
+}
+
+// Following a refusal's advice fixes what it was about: "use scale >= 2^k"
+// (the values exceed the range) with scale 2^k gives no range error, "use
+// scale <= 2^k" (the spread underflows) with 2^k no spread error. Random
+// normal, uniform and truncated normal requests (either side of a truncated
+// one unbounded or not) around both edges, with scales that are not powers
+// of two, so that the advice must be computed from the unscaled values.
+TEST(Fp8, FollowingTheAdviceFits) {
+  // The review's case: the finite bound is inside the range, the unbounded
+  // side's reach (0 - 75.64 * 5.94 = -449.3) is not; 2^0 would not fit it.
+  {
+    std::vector<uint8_t> out(64);
+    const auto d = Distribution::TruncatedNormal(0, 75.63920205453354, -INFINITY,
+                                                 -18.241190204037714);
+    try {
+      fanfill::Fill(out.data(), DType::kF8E4M3, 64, d.WithScale(0.75), {1, 2});
+      ADD_FAILURE() << "no error";
+    } catch (const std::invalid_argument& e) {
+      EXPECT_NE(std::string(e.what()).find("use scale >= 2^1"), std::string::npos) << e.what();
+    }
+    EXPECT_NO_THROW(fanfill::Fill(out.data(), DType::kF8E4M3, 64, d.WithScale(2), {1, 2}));
+  }
+  std::mt19937_64 rng(20261208);
+  auto uniform = [&](double lo, double hi) {
+    return std::uniform_real_distribution<double>(lo, hi)(rng);
+  };
+  // The error message of the fill, "" if it succeeds.
+  auto error = [](DType dtype, const Distribution& d) -> std::string {
+    std::vector<uint8_t> out(64);
+    try {
+      fanfill::Fill(out.data(), dtype, 64, d, {3, 4});
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+    return "";
+  };
+  // k of "<prefix>2^k" in the message; false if absent.
+  auto advised = [](const std::string& msg, const std::string& prefix, int* k) {
+    const size_t at = msg.find(prefix + "2^");
+    if (at == std::string::npos) return false;
+    *k = std::stoi(msg.substr(at + prefix.size() + 2));
+    return true;
+  };
+  int range_advice = 0, spread_advice = 0;
+  for (int trial = 0; trial < 3000; ++trial) {
+    const DType dtype = trial % 2 ? DType::kF8E5M2 : DType::kF8E4M3;
+    const double max = dtype == DType::kF8E4M3 ? 448.0 : 57344.0;
+    const double stddev = max / 6 * std::pow(10.0, uniform(-6, 1));
+    const double mean = stddev * uniform(-3, 3);
+    Distribution d = Distribution::Normal(mean, stddev);
+    if (trial % 3 == 1) {
+      const double a = mean + stddev * uniform(-3, 3), b = mean + stddev * uniform(-3, 3);
+      d = Distribution::Uniform(std::min(a, b), std::max(a, b) + stddev * 1e-3);
+    } else if (trial % 3 == 2) {
+      double a = mean + stddev * uniform(-2.5, 2.5), b = mean + stddev * uniform(-2.5, 2.5);
+      if (a > b) std::swap(a, b);
+      b += stddev * 0.05;
+      const int sides = static_cast<int>(rng() % 4);
+      d = Distribution::TruncatedNormal(mean, stddev, sides & 1 ? -INFINITY : a,
+                                        sides & 2 ? INFINITY : b);
+    }
+    const double scale = std::pow(10.0, uniform(-1.5, 1.5));
+    const std::string msg = error(dtype, d.WithScale(scale));
+    int k = 0;
+    if (advised(msg, "use scale >= ", &k)) {
+      ++range_advice;
+      const std::string again = error(dtype, d.WithScale(std::ldexp(1.0, k)));
+      EXPECT_EQ(again.find("range"), std::string::npos) << msg << "\n  then: " << again;
+    } else if (advised(msg, "use scale <= ", &k)) {
+      ++spread_advice;
+      const std::string again = error(dtype, d.WithScale(std::ldexp(1.0, k)));
+      EXPECT_EQ(again.find("spread"), std::string::npos) << msg << "\n  then: " << again;
+    }
+  }
+  // Both kinds of advice were exercised, often.
+  EXPECT_GT(range_advice, 300);
+  EXPECT_GT(spread_advice, 300);
 }
 
 TEST(Fp8, CApi) {
