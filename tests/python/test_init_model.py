@@ -645,3 +645,47 @@ def test_plain_tensors_do_not_import_torch_distributed_tensor():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True, timeout=300)
     assert out.stdout.strip() == "[]", out.stdout
+
+
+class _NeedsArgument(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(4, 3))
+
+    def reset_parameters(self, std: float) -> None:  # not callable without arguments
+        raise AssertionError("init_model called a reset_parameters that needs an argument")
+
+
+class _StarArgs(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(4, 3))
+
+    def reset_parameters(self, *args: object, scale: float = 1.0) -> None:
+        nn.init.normal_(self.w, std=scale)
+
+
+class _ClassReset(nn.Module):
+    calls = 0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.w = nn.Parameter(torch.zeros(4, 3))
+
+    @classmethod
+    def reset_parameters(cls) -> None:
+        cls.calls += 1
+
+
+def test_reset_methods_called_only_where_they_take_no_arguments():
+    # Two instances of each: the second is answered from the per-function cache.
+    m = nn.Sequential(_NeedsArgument(), _StarArgs(), _ClassReset(), _NeedsArgument(),
+                      _StarArgs(), _ClassReset())
+    _ClassReset.calls = 0
+    rep = init_model(m, 5)
+    assert rep.filled == {"1.w": 1, "4.w": 1}
+    assert sorted(rep.not_drawn) == ["0.w", "2.w", "3.w", "5.w"]
+    assert _ClassReset.calls == 2
+    assert torch.equal(m[0].w, torch.zeros(4, 3)) and torch.equal(m[3].w, torch.zeros(4, 3))
+    assert torch.equal(m[1].w.detach(), fanfill.fill_normal(torch.empty(4, 3), 0.0, 1.0, seed=5,
+                                                            name="1.w"))

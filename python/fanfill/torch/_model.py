@@ -20,6 +20,8 @@ import inspect
 import math
 import re
 import sys
+import types
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -247,7 +249,17 @@ class _Interceptor:
         on no named tensor. A draw on a DTensor parameter through an alias (``p.data``,
         ``p.detach()``, ``p.to_local()`` or a view of it) is written at the parameter's
         global offsets, so the shards are those of the one-process init.
+
+        Runs with torch functions undispatched: fanfill's own tensor inspection and writes
+        are not the init code's ops, and under this interceptor's mode (re-entered for the
+        init functions' bodies) each ``.shape`` or ``is_contiguous()`` would otherwise pass
+        through ``__torch_function__`` (about 40 calls per fill).
         """
+        with torch._C.DisableTorchFunction():
+            return self._try_fill(t, kind, mean, std, low, high, what)
+
+    def _try_fill(self, t: torch.Tensor, kind: int, mean: float, std: float, low: float,
+                  high: float, what: str) -> bool:
         if not isinstance(t, torch.Tensor) or t.is_meta:
             return False
         if not (t.is_floating_point() or t.is_complex()):
@@ -322,7 +334,12 @@ class _Interceptor:
 
     def try_scheme(self, t: torch.Tensor, spec: str, what: str) -> bool:
         """Fills a whole-tensor scheme (orthogonal, sparse) if `t` is a whole named tensor
-        (for a DTensor parameter, also through an alias: ``p.data``, ``p.to_local()``)."""
+        (for a DTensor parameter, also through an alias: ``p.data``, ``p.to_local()``).
+        Undispatched, as :meth:`try_fill`."""
+        with torch._C.DisableTorchFunction():
+            return self._try_scheme(t, spec, what)
+
+    def _try_scheme(self, t: torch.Tensor, spec: str, what: str) -> bool:
         if not isinstance(t, torch.Tensor) or t.is_meta:
             return False
         if not (t.is_floating_point() or t.is_complex()):
@@ -448,10 +465,9 @@ def _patched_trunc(orig: Callable[..., torch.Tensor]) -> Callable[..., torch.Ten
             # No truncation (a = -inf, b = inf): a normal draw, as fanfill's nn_init does.
             untruncated = a == -math.inf and b == math.inf
             kind = _fill.NORMAL if untruncated else _fill.TRUNC
-            with torch._C.DisableTorchFunction():
-                if it.try_fill(tensor, kind, float(mean), float(std), float(a), float(b),
-                               "trunc_normal_"):
-                    return tensor
+            if it.try_fill(tensor, kind, float(mean), float(std), float(a), float(b),
+                           "trunc_normal_"):
+                return tensor
         return orig(tensor, mean, std, a, b, generator=generator)
 
     return _no_grad_trunc_normal_
@@ -472,9 +488,8 @@ def _patched_scheme(orig: Callable[..., torch.Tensor], kind: str) -> Callable[..
                 sparsity = _arg(args, kwargs, 0, ("sparsity",), math.nan)
                 std = _arg(args, kwargs, 1, ("std",), 0.01)
                 spec = f"sparse(sparsity={_fill.number(sparsity)}, std={_fill.number(std)})"
-            with torch._C.DisableTorchFunction():
-                if it.try_scheme(tensor, spec, kind + "_"):
-                    return tensor
+            if it.try_scheme(tensor, spec, kind + "_"):
+                return tensor
         return orig(tensor, *args, **kwargs)
 
     patched.__name__ = orig.__name__
@@ -538,13 +553,31 @@ def _zero_dtensor_padding_rows(pads: list[_PadZeroed], report: InitReport) -> No
             local[row].zero_()
 
 
-def _takes_no_arguments(fn: Callable[..., Any]) -> bool:
+def _signature_takes_no_arguments(fn: Callable[..., Any]) -> bool:
     try:
         sig = inspect.signature(fn)
     except (TypeError, ValueError):
         return True
     return all(p.default is not p.empty or p.kind in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
                for p in sig.parameters.values())
+
+
+# _signature_takes_no_arguments of methods, by their function: a method bound to any
+# instance (or, for a classmethod, class) has its function's signature less the first
+# parameter, so the answer is the function's. inspect.signature costs ~10 us here, once per
+# module per init_model otherwise. Weak keys: a class defined and dropped takes its entry.
+_METHOD_TAKES_NO_ARGUMENTS: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+
+
+def _takes_no_arguments(fn: Callable[..., Any]) -> bool:
+    """True where `fn` can be called with no arguments (or its signature is not known)."""
+    func = getattr(fn, "__func__", None)
+    if not isinstance(fn, types.MethodType) or not isinstance(func, types.FunctionType):
+        return _signature_takes_no_arguments(fn)
+    known = _METHOD_TAKES_NO_ARGUMENTS.get(func)
+    if known is None:
+        known = _METHOD_TAKES_NO_ARGUMENTS[func] = _signature_takes_no_arguments(fn)
+    return known
 
 
 @contextlib.contextmanager
