@@ -199,6 +199,28 @@ def test_describe_options():
                      message, absent="model spec: ")
         expect_error([*FILL, "--shape", "4,4", "--scheme", "normal", "--dtype", "f8e4m3",
                       "--scale", scale, "--out", "a.safetensors"], message)
+    # What fill refuses for its dtype, describe refuses with fill's message (it described
+    # such tensors before): values beyond the range, FP8 without the scale it needs, FP8
+    # values below its normals.
+    for opts, message in (
+            (["--scheme", "normal(std=1e6)", "--dtype", "f16"],
+             "can reach +-6764600, beyond the f16 range +-65504"),
+            (["--scheme", "normal(std=100)", "--dtype", "f8e4m3"],
+             "beyond the f8e4m3 range +-448; use scale >= 2^1"),
+            (["--scheme", "uniform(a=-1e5, b=1e5)", "--dtype", "f8e5m2", "--scale", "1.5"],
+             "exceed the f8e5m2 range +-57344; use scale >= 2^1"),
+            (["--scheme", "normal(std=0.001)", "--dtype", "f8e4m3"],
+             "below the smallest f8e4m3 normal 2^-6"),
+            (["--scheme", "trunc_normal(std=1e40, a=-inf, b=inf)"],
+             "must lie in the float range")):
+        expect_error(["describe", "--shape", "4,4", *opts], message, absent="model spec: ")
+        expect_error([*FILL, "--shape", "4,4", *opts, "--out", "a.safetensors"], message)
+    write("range.json", '{"tensors": [{"name": "a", "shape": [4, 4], "scheme": "normal(std=1)"},'
+          ' {"name": "b", "shape": [4, 4], "scheme": "normal(std=100)", "dtype": "f8e4m3"}]}')
+    expect_error(["describe", "--spec", "range.json"],
+                 "model spec: tensor #1 'b': normal(mean=0, std=100) on shape [4, 4] (f8e4m3)")
+    expect_error(["model", "range.json", "--seed", "1", "--out", "r.safetensors"],
+                 "model spec: tensor #1 'b': normal(mean=0, std=100) on shape [4, 4] (f8e4m3)")
 
 
 def test_zero_element_tensors():

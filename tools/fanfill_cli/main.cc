@@ -261,8 +261,12 @@ void WriteModel(const ModelSpec& model, const std::string& path, uint64_t seed, 
 // DescribeModelJson plus each tensor's core distribution (the one Fill that
 // makes it, with its "scale" where not 1; null for constant, eye and dirac,
 // and for a zero-element tensor whose parameters are unknown, NaN, for want
-// of fans).
+// of fans). A tensor `fill` or `model` would refuse is refused here too, with
+// their message: DescribeModel describes values a dtype cannot hold (normal
+// std=1e6 as f16, FP8 without the scale it needs), PrepareModel validates
+// what InitModel validates (the seed does not enter any check).
 std::string DescribeJson(const ModelSpec& model) {
+  PrepareModel(model, /*seed=*/0);
   auto out = nlohmann::ordered_json::parse(DescribeModelJson(model));
   const std::vector<TensorDescription> descs = DescribeModel(model);
   for (size_t i = 0; i < descs.size(); ++i) {
@@ -517,7 +521,9 @@ int Main(int argc, char** argv) {
   TensorOptions describe_opts;
   std::string describe_spec;
   CLI::App* describe = app.add_subcommand(
-      "describe", "Print fans, gain, distribution, mean, std, low and high as JSON");
+      "describe",
+      "Print fans, gain, distribution, mean, std, low and high as JSON; what fill or model "
+      "would refuse (values the dtype cannot hold) is refused with their message");
   describe_opts.AddTo(*describe);
   CLI::Option* spec_option = describe->add_option(
       "--spec", describe_spec,
