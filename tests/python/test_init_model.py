@@ -689,3 +689,86 @@ def test_reset_methods_called_only_where_they_take_no_arguments():
     assert torch.equal(m[0].w, torch.zeros(4, 3)) and torch.equal(m[3].w, torch.zeros(4, 3))
     assert torch.equal(m[1].w.detach(), fanfill.fill_normal(torch.empty(4, 3), 0.0, 1.0, seed=5,
                                                             name="1.w"))
+
+
+def test_reset_method_signature_cache_follows_changes():
+    # The per-function answer is recomputed when what the signature is made of changes.
+    class Reset(nn.Module):
+        calls = 0
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = nn.Parameter(torch.zeros(2, 2))
+
+        def reset_parameters(self, std: float = 1.0) -> None:
+            type(self).calls += 1
+
+    m = Reset()
+    init_model(m, 1)
+    assert Reset.calls == 1
+    Reset.reset_parameters.__defaults__ = None  # now needs an argument: skipped
+    init_model(m, 1)
+    assert Reset.calls == 1
+    Reset.reset_parameters.__defaults__ = (0.5,)
+    init_model(m, 1)
+    assert Reset.calls == 2
+
+
+class _TenfoldCopy(torch.Tensor):
+    """A tensor subclass whose ``copy_`` writes ten times its source."""
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        if func is torch.Tensor.copy_:
+            args = (args[0], args[1] * 10, *args[2:])
+        return super().__torch_function__(func, types, args, kwargs or {})
+
+
+class _OneWeight(nn.Module):
+    def __init__(self, w: torch.Tensor) -> None:
+        super().__init__()
+        self.w = nn.Parameter(w)
+
+
+def test_fanfill_writes_are_not_dispatched_to_a_subclass():
+    # Whether fanfill writes a tensor in place or through a temporary and copy_ (here: a
+    # transposed one) is its own business: a subclass's __torch_function__ does not see
+    # that copy_, so the values are those of a plain tensor, whichever path.
+    from fanfill.torch import nn_init as ff
+
+    plain = torch.zeros(6, 4).t()
+    sub = torch.zeros(6, 4).as_subclass(_TenfoldCopy).t()
+    assert isinstance(sub, _TenfoldCopy) and not sub.is_contiguous()
+    for fill in (lambda x: ff.normal_(x), lambda x: ff.orthogonal_(x),
+                 lambda x: ff.trunc_normal_(x)):
+        torch.manual_seed(3)
+        fill(plain)
+        torch.manual_seed(3)
+        fill(sub)
+        assert torch.equal(sub.as_subclass(torch.Tensor), plain)
+    # init_model: a draw through init_fn on the parameter or a view of it, and the
+    # model's own init (the contiguous stand-in copied back).
+    # (A view of a contiguous parameter: _fill_view's copy_.)
+    for transposed, init_fn in ((True, lambda mm: mm.w.normal_()),
+                                (False, lambda mm: mm.w[1:].uniform_()),
+                                (True, lambda mm: nn.init.kaiming_uniform_(mm.w)),
+                                (True, None)):
+        a = _OneWeight(torch.zeros(6, 4).t() if transposed else torch.zeros(6, 4))
+        b = _OneWeight(torch.zeros(6, 4).as_subclass(_TenfoldCopy))
+        b.w = nn.Parameter(b.w.detach().t()) if transposed else b.w
+        if init_fn is None:
+            def reset(self: nn.Module) -> None:
+                nn.init.normal_(self.w)
+            a.reset_parameters = reset.__get__(a)
+            b.reset_parameters = reset.__get__(b)
+        init_model(a, 5, init_fn=init_fn)
+        init_model(b, 5, init_fn=init_fn)
+        assert torch.equal(b.w.detach().as_subclass(torch.Tensor), a.w.detach())
+        assert a.w.detach().abs().max() > 0
+
+
+def test_empty_view_checked_under_a_meta_default_device():
+    # The check of a draw on an empty view uses a CPU probe, whatever torch.device says.
+    m = _OneWeight(torch.zeros(4, 4, dtype=torch.float16))
+    with torch.device("meta"), pytest.raises(ValueError, match="f16 range"):
+        init_model(m, 7, init_fn=lambda mm: mm.w[:0].normal_(0, 1e6))

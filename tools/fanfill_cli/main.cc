@@ -261,10 +261,11 @@ void WriteModel(const ModelSpec& model, const std::string& path, uint64_t seed, 
 // DescribeModelJson plus each tensor's core distribution (the one Fill that
 // makes it, with its "scale" where not 1; null for constant, eye and dirac,
 // and for a zero-element tensor whose parameters are unknown, NaN, for want
-// of fans). A tensor `fill` or `model` would refuse is refused here too, with
-// their message: DescribeModel describes values a dtype cannot hold (normal
-// std=1e6 as f16, FP8 without the scale it needs), PrepareModel validates
-// what InitModel validates (the seed does not enter any check).
+// of fans). A tensor whose values its dtype cannot hold (normal std=1e6 as
+// f16, FP8 without the scale it needs), which `fill` and `model` refuse, is
+// refused here too, with their message: DescribeModel describes it,
+// PrepareModel validates what InitModel validates (the seed does not enter
+// any check). The file's own checks (format, size) are not made.
 std::string DescribeJson(const ModelSpec& model) {
   PrepareModel(model, /*seed=*/0);
   auto out = nlohmann::ordered_json::parse(DescribeModelJson(model));

@@ -203,7 +203,18 @@ def _write_block(t: torch.Tensor, kind: int, mean: float, std: float, low: float
 
 def write(t: torch.Tensor, kind: int, mean: float, std: float, low: float, high: float,
           seed: int, stream: int = 0, threads: int = 0, scale: float = 1.0) -> torch.Tensor:
-    """Fills `t` (any tensor torch accepts) with one fanfill distribution; returns `t`."""
+    """Fills `t` (any tensor torch accepts) with one fanfill distribution; returns `t`.
+
+    Undispatched (no torch function mode or subclass ``__torch_function__`` sees the
+    inspection, the temporary or the ``copy_`` from it): whether fanfill writes `t` in
+    place or through a temporary is an implementation detail, so the values are the same
+    whichever it takes. Dispatch-level subclasses (DTensor) are unaffected."""
+    with torch._C.DisableTorchFunction():
+        return _write(t, kind, mean, std, low, high, seed, stream, threads, scale)
+
+
+def _write(t: torch.Tensor, kind: int, mean: float, std: float, low: float, high: float,
+           seed: int, stream: int, threads: int, scale: float) -> torch.Tensor:
     if is_dtensor(t):
         local, gshape, offset = dtensor_local_block(t)
         _write_block(local, kind, mean, std, low, high, seed, stream, gshape, offset, threads,
@@ -216,7 +227,14 @@ def write(t: torch.Tensor, kind: int, mean: float, std: float, low: float, high:
 def write_scheme(t: torch.Tensor, scheme: str, seed: int, stream: int = 0,
                  threads: int = 0, scale: float = 1.0) -> torch.Tensor:
     """Initializes `t` with a fanfill scheme spec of the whole tensor (orthogonal, sparse,
-    eye, dirac...). DTensors: each rank computes the whole tensor and keeps its shard."""
+    eye, dirac...). DTensors: each rank computes the whole tensor and keeps its shard.
+    Undispatched, as :func:`write`."""
+    with torch._C.DisableTorchFunction():
+        return _write_scheme(t, scheme, seed, stream, threads, scale)
+
+
+def _write_scheme(t: torch.Tensor, scheme: str, seed: int, stream: int, threads: int,
+                  scale: float) -> torch.Tensor:
     if t.is_meta:  # no values; the spec is still checked against the (global) shape
         _api.describe(list(t.shape), scheme)
         return t

@@ -20,10 +20,10 @@ import inspect
 import math
 import re
 import sys
-import types
 import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from types import FunctionType, MethodType
 from typing import Any
 
 import torch
@@ -250,10 +250,11 @@ class _Interceptor:
         ``p.detach()``, ``p.to_local()`` or a view of it) is written at the parameter's
         global offsets, so the shards are those of the one-process init.
 
-        Runs with torch functions undispatched: fanfill's own tensor inspection and writes
-        are not the init code's ops, and under this interceptor's mode (re-entered for the
-        init functions' bodies) each ``.shape`` or ``is_contiguous()`` would otherwise pass
-        through ``__torch_function__`` (about 40 calls per fill).
+        Runs with torch functions undispatched, as :func:`_fill.write`: fanfill's own
+        tensor inspection and writes (a view's values copied in) are not the init code's
+        ops; under this interceptor's mode, re-entered for the init functions' bodies, each
+        ``.shape`` or ``is_contiguous()`` would otherwise pass through
+        ``__torch_function__`` (about 25 calls per fill).
         """
         with torch._C.DisableTorchFunction():
             return self._try_fill(t, kind, mean, std, low, high, what)
@@ -299,8 +300,8 @@ class _Interceptor:
         if t.numel() == 0:
             # Nothing to write; the arguments are checked as on the whole tensor (an f16
             # normal_(0, 1e6) raises on p[:0] as on p).
-            _fill.write(torch.empty(0, dtype=dtype), kind, mean, std, low, high, self.seed,
-                        stream, self.threads)
+            _fill.write(torch.empty(0, dtype=dtype, device="cpu"), kind, mean, std, low, high,
+                        self.seed, stream, self.threads)
             return
         if not local.is_contiguous():
             raise ValueError(f"init_model: a random draw on a view of the non-contiguous "
@@ -565,19 +566,32 @@ def _signature_takes_no_arguments(fn: Callable[..., Any]) -> bool:
 # _signature_takes_no_arguments of methods, by their function: a method bound to any
 # instance (or, for a classmethod, class) has its function's signature less the first
 # parameter, so the answer is the function's. inspect.signature costs ~10 us here, once per
-# module per init_model otherwise. Weak keys: a class defined and dropped takes its entry.
-_METHOD_TAKES_NO_ARGUMENTS: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
+# module per init_model otherwise. Each answer is kept with what inspect.signature read
+# (_signature_inputs), and recomputed if any of it was replaced since. Weak keys: a class
+# defined and dropped takes its entry.
+_METHOD_TAKES_NO_ARGUMENTS: weakref.WeakKeyDictionary[Any, tuple[tuple[Any, ...], bool]] = (
+    weakref.WeakKeyDictionary())
+
+
+def _signature_inputs(func: FunctionType) -> tuple[Any, ...]:
+    """What a function's signature is made of (each compared by identity)."""
+    return (func.__code__, func.__defaults__, func.__kwdefaults__,
+            func.__dict__.get("__signature__"), func.__dict__.get("__wrapped__"))
 
 
 def _takes_no_arguments(fn: Callable[..., Any]) -> bool:
     """True where `fn` can be called with no arguments (or its signature is not known)."""
     func = getattr(fn, "__func__", None)
-    if not isinstance(fn, types.MethodType) or not isinstance(func, types.FunctionType):
+    if not isinstance(fn, MethodType) or not isinstance(func, FunctionType):
         return _signature_takes_no_arguments(fn)
+    inputs = _signature_inputs(func)
     known = _METHOD_TAKES_NO_ARGUMENTS.get(func)
-    if known is None:
-        known = _METHOD_TAKES_NO_ARGUMENTS[func] = _signature_takes_no_arguments(fn)
-    return known
+    if known is not None and len(known[0]) == len(inputs) and all(
+            a is b for a, b in zip(known[0], inputs, strict=True)):
+        return known[1]
+    answer = _signature_takes_no_arguments(fn)
+    _METHOD_TAKES_NO_ARGUMENTS[func] = (inputs, answer)
+    return answer
 
 
 @contextlib.contextmanager
@@ -726,7 +740,8 @@ def _contiguous_data(model: nn.Module) -> Iterator[None]:
     try:
         yield
     finally:
-        with torch.no_grad():
+        # Undispatched, as fanfill's other writes: plumbing, not the init code's op.
+        with torch.no_grad(), torch._C.DisableTorchFunction():
             for t, old in reversed(swapped):
                 old.copy_(t.data)
                 t.data = old
