@@ -136,6 +136,15 @@ def test_bad_inputs():
     expect_error(["fill", "--seed", "1", "--name", "\udcff\udcfe", *GOOD, "--out",
                   "u.safetensors"],
                  "the tensor name '\\xFF\\xFE' is not valid UTF-8", absent="json.exception")
+    # So is describe's output; a message's --name is escaped where it is not UTF-8 or holds
+    # control characters, kept as it is otherwise.
+    expect_error(["describe", "--name", "w\udcff", *GOOD],
+                 "--name w\\xFF: the name is not valid UTF-8, which JSON needs",
+                 absent="json.exception")
+    expect_error(["describe", "--name", "w\x01", "--shape", "4", "--scheme", "normal(std=1e6)",
+                  "--dtype", "f16"], "--name w\\x01: normal(mean=0, std=1e+06)")
+    expect_error(["describe", "--name", "wé", "--shape", "4", "--scheme", "normal(std=1e6)",
+                  "--dtype", "f16"], "--name wé: normal(mean=0, std=1e+06)")
 
 
 def write(name, text):

@@ -333,6 +333,25 @@ TEST(ModelSpec, FansFromWithExplicitFansIsRefused) {
   }
 }
 
+// JSON text is UTF-8: a name (or fans_from) built in code that is not gets a
+// clear error naming it escaped, not nlohmann's type_error (it was one
+// before); DescribeModel, which writes no JSON, still describes it.
+TEST(ModelSpec, JsonOfNamesThatAreNotUtf8IsRefused) {
+  ModelSpec m;
+  m.tensors = {T("ok", {2}, "normal"), T("w\xff\x01", {2}, "normal")};
+  for (const auto& f : {std::function<void()>([&] { fanfill::DescribeModelJson(m); }),
+                        std::function<void()>([&] { fanfill::ModelSpecToJson(m); })}) {
+    ExpectThrowsWith(f, {"model spec: tensor #1 'w\\xFF\\x01': the name is not valid UTF-8"});
+  }
+  EXPECT_EQ(fanfill::DescribeModel(m).size(), 2u);
+  m.tensors[1] = T("b", {2}, "torch_default_bias", DType::kF32, Layout::kOI, "\xc3");
+  ExpectThrowsWith([&] { fanfill::DescribeModelJson(m); },
+                   {"tensor #1 'b': fans_from '\\xC3' is not valid UTF-8"});
+  // Valid UTF-8 beyond ASCII is JSON text.
+  m.tensors[1] = T("w\xc3\xa9", {2}, "normal");
+  EXPECT_NE(fanfill::DescribeModelJson(m).find("w\xc3\xa9"), std::string::npos);
+}
+
 // A spec's explicit "scale", 1 included, is kept (the CLI writes <name>_scale
 // for it); DescribeModel validates scales as PreparedInit does and describes
 // the values stored, value / scale.

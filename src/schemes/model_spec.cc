@@ -397,7 +397,52 @@ ModelSpec ParseModelSpec(std::string_view json) {
   return model;
 }
 
+namespace {
+
+// JSON text is UTF-8: a tensor name (or fans_from) that is not, which a
+// TensorSpec built in code or a command-line --name can hold, is refused by
+// name instead of nlohmann's type_error from dump().
+bool IsJsonText(const std::string& text) {
+  try {
+    (void)Json(text).dump();  // nlohmann's own UTF-8 check, strict as RFC 3629
+  } catch (const Json::type_error&) {
+    return false;
+  }
+  return true;
+}
+
+// Such a text for a message: each byte outside printable ASCII (and the
+// backslash) as \xHH, cut as Shortened.
+std::string Escaped(std::string_view text) {
+  std::string out;
+  for (const char ch : text.substr(0, PreviewLength(text))) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c < 0x7F && c != '\\') {
+      out.push_back(ch);
+    } else {
+      char hex[5];
+      std::snprintf(hex, sizeof hex, "\\x%02X", c);
+      out += hex;
+    }
+  }
+  return PreviewLength(text) < text.size() ? out + "..." : out;
+}
+
+void CheckJsonNames(const ModelSpec& model) {
+  for (size_t i = 0; i < model.tensors.size(); ++i) {
+    const TensorSpec& t = model.tensors[i];
+    const std::string label = "tensor #" + std::to_string(i) + " '" + Escaped(t.name) + "': ";
+    if (!IsJsonText(t.name)) Fail(label + "the name is not valid UTF-8, which JSON needs");
+    if (!IsJsonText(t.fans_from)) {
+      Fail(label + "fans_from '" + Escaped(t.fans_from) + "' is not valid UTF-8, which JSON needs");
+    }
+  }
+}
+
+}  // namespace
+
 std::string ModelSpecToJson(const ModelSpec& model) {
+  CheckJsonNames(model);
   Json tensors = Json::array();
   for (const TensorSpec& t : model.tensors) {
     Json j = {{"name", t.name},
@@ -519,6 +564,7 @@ std::vector<TensorDescription> DescribeModel(const ModelSpec& model,
 }
 
 std::string DescribeModelJson(const ModelSpec& model) {
+  CheckJsonNames(model);
   Json out = Json::array();
   for (const TensorDescription& td : DescribeModel(model)) {
     const Description& d = td.description;

@@ -87,6 +87,21 @@ std::string Escaped(std::string_view name) {
 
 }  // namespace
 
+std::string PrintableName(const std::string& name) {
+  const bool control = std::any_of(name.begin(), name.end(), [](char ch) {
+    const auto c = static_cast<unsigned char>(ch);
+    return c < 0x20 || c == 0x7F;
+  });
+  if (!control) {
+    try {
+      (void)nlohmann::json(name).dump();  // UTF-8, strict as RFC 3629
+      return name;
+    } catch (const nlohmann::json::type_error&) {
+    }
+  }
+  return Escaped(name);
+}
+
 uint64_t FileSize::Total(std::string_view what) const {
   constexpr uint64_t kMax = INT64_MAX;
   if (bytes_ > kMax) {

@@ -18,6 +18,10 @@ namespace fanfill::cli {
 
 enum class Format { kNpy, kSafetensors, kBin };
 
+// `name` for a message: as it is if it is UTF-8 without control characters,
+// else with each byte outside printable ASCII (and the backslash) as \xHH.
+std::string PrintableName(const std::string& name);
+
 // By extension (case-sensitive, as the tools that read them); throws
 // std::invalid_argument naming the extensions it knows.
 Format FormatOfPath(std::string_view path);

@@ -198,7 +198,7 @@ struct TensorOptions {
         if (quote == std::string_view::npos) throw;
         end = quote + 3;
       }
-      throw std::invalid_argument((name.empty() ? std::string() : "--name " + name + ": ") +
+      throw std::invalid_argument((name.empty() ? std::string() : "--name " + PrintableName(name) + ": ") +
                                   std::string(what.substr(end)));
     }
   }
