@@ -119,6 +119,22 @@ TEST(HfModel, FamilyRules) {
   EXPECT_EQ(qwen.count("model.layers.0.self_attn.v_proj.bias"), 1u);
   EXPECT_EQ(qwen.count("model.layers.0.self_attn.o_proj.bias"), 0u);
 
+  // Qwen3: head_dim 128 by default (not 64 / 4), q_norm / k_norm of head_dim ones, no
+  // biases unless attention_bias (then on o_proj too).
+  const HfModel qwen3_model = BuildHfModel(Tiny("qwen3"));
+  const auto q3 = ByName(qwen3_model);
+  EXPECT_EQ(q3.at("model.layers.0.self_attn.q_proj.weight")->shape, (std::vector<int64_t>{512, 64}));
+  EXPECT_EQ(q3.at("model.layers.1.self_attn.k_proj.weight")->shape, (std::vector<int64_t>{256, 64}));
+  EXPECT_EQ(q3.at("model.layers.0.self_attn.o_proj.weight")->shape, (std::vector<int64_t>{64, 512}));
+  EXPECT_EQ(q3.at("model.layers.1.self_attn.q_norm.weight")->shape, (std::vector<int64_t>{128}));
+  EXPECT_EQ(qwen3_model.sources.tensors[q3.at("model.layers.1.self_attn.k_norm.weight")->source].scheme,
+            "ones");
+  EXPECT_EQ(q3.count("model.layers.0.self_attn.q_proj.bias"), 0u);
+  const HfModel qwen3_bias = BuildHfModel(Tiny("qwen3", R"("attention_bias": true, "head_dim": 8)"));
+  const auto q3b = ByName(qwen3_bias);
+  EXPECT_EQ(q3b.count("model.layers.0.self_attn.o_proj.bias"), 1u);
+  EXPECT_EQ(q3b.at("model.layers.0.self_attn.k_norm.weight")->shape, (std::vector<int64_t>{8}));
+
   const HfModel gemma = BuildHfModel(Tiny("gemma"));
   const auto g = ByName(gemma);
   EXPECT_EQ(g.count("lm_head.weight"), 0u);  // tied by default

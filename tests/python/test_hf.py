@@ -74,6 +74,16 @@ CASES = {
         "30KB",
     ),
     "qwen2": (dict(BASE, architectures=["Qwen2ForCausalLM"]), "f16", "50KB"),
+    # Qwen3: head_dim 128 by default (not hidden / heads), per-head q_norm / k_norm,
+    # attention_bias on q/k/v/o.
+    "qwen3": (dict(BASE, architectures=["Qwen3ForCausalLM"], attention_bias=True), "bf16",
+              "40KB"),
+    "qwen3_base": (
+        dict(BASE, model_type="qwen3", architectures=["Qwen3Model"], head_dim=16,
+             tie_word_embeddings=True),
+        "f32",
+        None,
+    ),
     "gemma": (dict(BASE, architectures=["GemmaForCausalLM"], head_dim=16), "f32", None),
     "mixtral": (
         dict(
@@ -257,9 +267,14 @@ def test_from_pretrained_loads(case):
         0, case.fields["vocab_size"], (2, 9), generator=torch.Generator().manual_seed(0)
     )
     with torch.no_grad():
-        logits = model(input_ids=ids).logits
-    assert logits.shape[-1] == case.fields["vocab_size"]
-    assert torch.isfinite(logits.float()).all()
+        out = model(input_ids=ids)
+    if case.fields["architectures"][0].endswith("Model") and not hasattr(out, "logits"):
+        values = out.last_hidden_state  # a base model (no head)
+        assert values.shape[-1] == case.fields["hidden_size"]
+    else:
+        values = out.logits
+        assert values.shape[-1] == case.fields["vocab_size"]
+    assert torch.isfinite(values.float()).all()
 
 
 def test_values_follow_the_models_own_init(case):
@@ -396,7 +411,7 @@ ERRORS = [
         dict(BASE, model_type="llama", quantization_config={"quant_method": "fp8"}),
         "field 'quantization_config' is set, but fanfill hf writes unquantized weights",
     ),
-    # MistralConfig refuses an explicit null (Llama's and Qwen2's take the heads).
+    # MistralConfig refuses an explicit null (Llama's, Qwen2's and Qwen3's take the heads).
     (
         dict(BASE, model_type="mistral", num_key_value_heads=None),
         "field 'num_key_value_heads' must be a positive integer (got null)",
@@ -432,7 +447,7 @@ def test_bad_configs_are_refused(tmp_path, fields, message):
     assert not out.exists()
 
 
-@pytest.mark.parametrize("model_type", ["llama", "qwen2"])
+@pytest.mark.parametrize("model_type", ["llama", "qwen2", "qwen3"])
 def test_null_kv_heads_are_the_attention_heads(tmp_path, model_type):
     # Their configs' __post_init__: num_key_value_heads None -> num_attention_heads.
     fields = dict(BASE, model_type=model_type, num_key_value_heads=None)
@@ -444,7 +459,8 @@ def test_null_kv_heads_are_the_attention_heads(tmp_path, model_type):
         transformers.AutoConfig.from_pretrained(str(tmp_path)), dtype=torch.float32
     )
     theirs = {k: list(v.shape) for k, v in model.state_dict().items() if k in ours}
-    assert ours["model.layers.0.self_attn.k_proj.weight"] == [64, 64]
+    head_dim = 128 if model_type == "qwen3" else 16  # Qwen3Config's default, else 64 / 4
+    assert ours["model.layers.0.self_attn.k_proj.weight"] == [4 * head_dim, 64]
     assert ours == theirs
 
 

@@ -307,11 +307,12 @@ ClassChoice ChooseClass(HfModel& model, const Json& cfg, const std::string& head
   return {name == head_class};
 }
 
-// Llama, Mistral, Qwen2, Gemma and Mixtral: decoder layers of attention,
-// MLP (or sparse MoE) and RMSNorms.
+// Llama, Mistral, Qwen2, Qwen3, Gemma and Mixtral: decoder layers of
+// attention, MLP (or sparse MoE) and RMSNorms.
 void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::string& cls) {
   const std::string& type = model.model_type;
   const bool gemma = type == "gemma", qwen2 = type == "qwen2", mixtral = type == "mixtral";
+  const bool qwen3 = type == "qwen3";
   const ClassChoice choice = ChooseClass(model, cfg, cls + "ForCausalLM", cls + "Model");
   struct Defaults {
     int64_t vocab, hidden, inter, layers, heads, kv;
@@ -319,7 +320,7 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
   };
   const Defaults d = type == "llama"     ? Defaults{32000, 4096, 11008, 32, 32, 0, false}
                      : type == "mistral" ? Defaults{32000, 4096, 14336, 32, 32, 8, false}
-                     : qwen2             ? Defaults{151936, 4096, 22016, 32, 32, 32, false}
+                     : qwen2 || qwen3    ? Defaults{151936, 4096, 22016, 32, 32, 32, false}
                      : gemma             ? Defaults{256000, 3072, 24576, 28, 16, 16, true}
                                          : Defaults{32000, 4096, 14336, 32, 32, 8, false};
   const int64_t vocab = Int(cfg, "vocab_size", d.vocab);
@@ -327,10 +328,10 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
   const int64_t inter = Int(cfg, "intermediate_size", d.inter);
   const int64_t layers = Int(cfg, "num_hidden_layers", d.layers);
   const int64_t heads = Int(cfg, "num_attention_heads", d.heads);
-  // An explicit null: Llama's and Qwen2's configs set num_attention_heads
-  // (their __post_init__); the others' refuse it.
+  // An explicit null: Llama's, Qwen2's and Qwen3's configs set
+  // num_attention_heads (their __post_init__); the others' refuse it.
   const bool kv_null = cfg.contains("num_key_value_heads") && cfg["num_key_value_heads"].is_null();
-  if (kv_null && type != "llama" && !qwen2) {
+  if (kv_null && type != "llama" && !qwen2 && !qwen3) {
     Fail("field 'num_key_value_heads' must be a positive integer (got null)");
   }
   const int64_t kv = Int(cfg, "num_key_value_heads", d.kv && !kv_null ? d.kv : heads);
@@ -339,6 +340,8 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
     head_dim = Int(cfg, "head_dim", std::nullopt);
   } else if (gemma) {
     head_dim = 256;
+  } else if (qwen3) {
+    head_dim = 128;  // Qwen3Config's default, not hidden / heads
   } else {
     RequireDivides(heads, "num_attention_heads", hidden, "hidden_size", " and there is no 'head_dim'");
     head_dim = hidden / heads;
@@ -349,7 +352,8 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
                                      : "";
   RequireDivides(kv, "num_key_value_heads", heads, "num_attention_heads", kv_default.c_str());
   const bool tie = Bool(cfg, "tie_word_embeddings", d.tie);
-  const bool attention_bias = (type == "llama" || gemma) && Bool(cfg, "attention_bias", false);
+  const bool attention_bias =
+      (type == "llama" || gemma || qwen3) && Bool(cfg, "attention_bias", false);
   const bool mlp_bias = type == "llama" && Bool(cfg, "mlp_bias", false);
   int64_t experts = 0;
   if (mixtral) {
@@ -375,6 +379,10 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
     b.Linear(lp + "self_attn.k_proj", kv_out, hidden, attention_bias || qwen2, std);
     b.Linear(lp + "self_attn.v_proj", kv_out, hidden, attention_bias || qwen2, std);
     b.Linear(lp + "self_attn.o_proj", hidden, q_out, attention_bias, std);
+    if (qwen3) {  // RMSNorms over each head's head_dim features of q and k
+      b.Norm(lp + "self_attn.q_norm", head_dim, false, norm_scheme);
+      b.Norm(lp + "self_attn.k_norm", head_dim, false, norm_scheme);
+    }
     if (mixtral) {
       const std::string ck = lp + "block_sparse_moe.";
       b.Param(lp + "mlp.gate.weight", {experts, hidden}, Normal(expert_std), Layout::kOI,
@@ -537,7 +545,8 @@ HfModel BuildHfModel(std::string_view config_json, std::string_view dtype) {
   model.dtype_name = choice.name;
   Builder b(model, model.dtype);
   static const std::map<std::string, std::string> kLlamaLike = {
-      {"llama", "Llama"}, {"mistral", "Mistral"}, {"qwen2", "Qwen2"}, {"gemma", "Gemma"}, {"mixtral", "Mixtral"}};
+      {"llama", "Llama"}, {"mistral", "Mistral"}, {"qwen2", "Qwen2"},
+      {"qwen3", "Qwen3"}, {"gemma", "Gemma"},     {"mixtral", "Mixtral"}};
   if (auto it = kLlamaLike.find(model.model_type); it != kLlamaLike.end()) {
     BuildLlamaLike(model, cfg, b, it->second);
   } else if (model.model_type == "gpt2") {
@@ -548,7 +557,8 @@ HfModel BuildHfModel(std::string_view config_json, std::string_view dtype) {
     BuildBert(model, cfg, b);
   } else {
     Fail("unknown model_type '" + model.model_type +
-         "' (fanfill hf knows bert, gemma, gpt2, gpt_neox, llama, mistral, mixtral, qwen2)");
+         "' (fanfill hf knows bert, gemma, gpt2, gpt_neox, llama, mistral, mixtral, qwen2, "
+         "qwen3)");
   }
   b.Finish();
   return model;
