@@ -135,6 +135,31 @@ TEST(HfModel, FamilyRules) {
   EXPECT_EQ(q3b.count("model.layers.0.self_attn.o_proj.bias"), 1u);
   EXPECT_EQ(q3b.at("model.layers.0.self_attn.k_norm.weight")->shape, (std::vector<int64_t>{8}));
 
+  // Gemma2: Gemma's zero norms, four per layer; tied; pad row 0.
+  const HfModel gemma2 = BuildHfModel(Tiny("gemma2", R"("head_dim": 16)"));
+  const auto g2 = ByName(gemma2);
+  for (const char* norm : {"input_layernorm", "post_attention_layernorm",
+                           "pre_feedforward_layernorm", "post_feedforward_layernorm"}) {
+    const std::string name = std::string("model.layers.1.") + norm + ".weight";
+    ASSERT_EQ(g2.count(name), 1u) << name;
+    EXPECT_EQ(gemma2.sources.tensors[g2.at(name)->source].scheme, "zeros") << name;
+  }
+  EXPECT_EQ(g2.count("lm_head.weight"), 0u);
+  EXPECT_EQ(g2.at("model.embed_tokens.weight")->zero_count, 64u);
+
+  // Phi3: o_proj before the fused qkv_proj [(4 + 2 * 2) * 16, 64], gate_up_proj [2 * 128, 64];
+  // Phi3Config's pad_token_id 32000 must lie in the vocabulary.
+  const HfModel phi3 = BuildHfModel(Tiny("phi3", R"("pad_token_id": 7)"));
+  const auto p3 = ByName(phi3);
+  EXPECT_EQ(p3.at("model.layers.0.self_attn.qkv_proj.weight")->shape, (std::vector<int64_t>{128, 64}));
+  EXPECT_EQ(p3.at("model.layers.0.mlp.gate_up_proj.weight")->shape, (std::vector<int64_t>{256, 64}));
+  EXPECT_LT(p3.at("model.layers.0.self_attn.o_proj.weight"),
+            p3.at("model.layers.0.self_attn.qkv_proj.weight"));
+  EXPECT_EQ(p3.at("model.embed_tokens.weight")->zero_count, 64u);
+  EXPECT_EQ(p3.count("model.layers.0.self_attn.q_proj.weight"), 0u);
+  EXPECT_NE(ErrorOf(Tiny("phi3")).find("'pad_token_id' (32000) is outside the vocabulary"),
+            std::string::npos);
+
   const HfModel gemma = BuildHfModel(Tiny("gemma"));
   const auto g = ByName(gemma);
   EXPECT_EQ(g.count("lm_head.weight"), 0u);  // tied by default

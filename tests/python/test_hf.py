@@ -85,6 +85,12 @@ CASES = {
         None,
     ),
     "gemma": (dict(BASE, architectures=["GemmaForCausalLM"], head_dim=16), "f32", None),
+    # Gemma2: Gemma's zero norms, pad row 0 and tying, two more norms per layer.
+    "gemma2": (dict(BASE, architectures=["Gemma2ForCausalLM"], head_dim=16, attention_bias=True),
+               "bf16", "30KB"),
+    # Phi3: fused qkv_proj (after o_proj) and gate_up_proj; pad_token_id 32000 by default,
+    # so a tiny vocabulary needs its own.
+    "phi3": (dict(BASE, architectures=["Phi3ForCausalLM"], pad_token_id=5), "f16", "40KB"),
     "mixtral": (
         dict(
             BASE, architectures=["MixtralForCausalLM"], num_local_experts=4, num_experts_per_tok=2
@@ -384,6 +390,16 @@ def test_dry_run_writes_nothing(tmp_path):
 
 ERRORS = [
     (dict(model_type="t5"), "unknown model_type 't5'"),
+    # Phi3Config's pad_token_id 32000 with a vocabulary of 128 (nn.Embedding raises too).
+    (
+        dict(BASE, model_type="phi3"),
+        "field 'pad_token_id' (32000) is outside the vocabulary (vocab_size 128)",
+    ),
+    # Gemma2Config's field is an int (its strict dataclass refuses None).
+    (
+        dict(BASE, model_type="gemma2", head_dim=16, num_key_value_heads=None),
+        "field 'num_key_value_heads' must be a positive integer (got null)",
+    ),
     (dict(hidden_size=64), "missing field 'model_type'"),
     (
         dict(BASE, model_type="llama", num_attention_heads=5),
@@ -411,7 +427,8 @@ ERRORS = [
         dict(BASE, model_type="llama", quantization_config={"quant_method": "fp8"}),
         "field 'quantization_config' is set, but fanfill hf writes unquantized weights",
     ),
-    # MistralConfig refuses an explicit null (Llama's, Qwen2's and Qwen3's take the heads).
+    # MistralConfig refuses an explicit null (Llama's, Qwen2's, Qwen3's and Phi3's take the
+    # heads).
     (
         dict(BASE, model_type="mistral", num_key_value_heads=None),
         "field 'num_key_value_heads' must be a positive integer (got null)",
@@ -447,10 +464,10 @@ def test_bad_configs_are_refused(tmp_path, fields, message):
     assert not out.exists()
 
 
-@pytest.mark.parametrize("model_type", ["llama", "qwen2", "qwen3"])
+@pytest.mark.parametrize("model_type", ["llama", "qwen2", "qwen3", "phi3"])
 def test_null_kv_heads_are_the_attention_heads(tmp_path, model_type):
     # Their configs' __post_init__: num_key_value_heads None -> num_attention_heads.
-    fields = dict(BASE, model_type=model_type, num_key_value_heads=None)
+    fields = dict(BASE, model_type=model_type, num_key_value_heads=None, pad_token_id=0)
     (tmp_path / "config.json").write_text(json.dumps(fields))
     dry = run_cli("hf", tmp_path / "config.json", "--seed", 1, "--dry-run", "--json")
     dry = json.loads(dry.stdout)
@@ -460,7 +477,10 @@ def test_null_kv_heads_are_the_attention_heads(tmp_path, model_type):
     )
     theirs = {k: list(v.shape) for k, v in model.state_dict().items() if k in ours}
     head_dim = 128 if model_type == "qwen3" else 16  # Qwen3Config's default, else 64 / 4
-    assert ours["model.layers.0.self_attn.k_proj.weight"] == [4 * head_dim, 64]
+    if model_type == "phi3":  # q, k, v fused, 4 heads each
+        assert ours["model.layers.0.self_attn.qkv_proj.weight"] == [3 * 4 * head_dim, 64]
+    else:
+        assert ours["model.layers.0.self_attn.k_proj.weight"] == [4 * head_dim, 64]
     assert ours == theirs
 
 

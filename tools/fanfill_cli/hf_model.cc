@@ -77,6 +77,16 @@ int64_t Mul(int64_t a, int64_t b, const char* what) {
   return product;
 }
 
+// a + b for the positive sizes of a config, refused where it overflows int64.
+int64_t Add(int64_t a, int64_t b, const char* what) {
+  int64_t sum = 0;
+  if (__builtin_add_overflow(a, b, &sum)) {
+    Fail(std::string(what) + " (" + std::to_string(a) + " + " + std::to_string(b) +
+         ") overflows a 64-bit size");
+  }
+  return sum;
+}
+
 std::string Normal(double std) {
   char text[64];
   std::snprintf(text, sizeof(text), "normal(mean=0, std=%.17g)", std);
@@ -259,12 +269,16 @@ class Builder {
 
 // nn.Embedding's padding_idx = pad_token_id: -rows <= p < rows, negative
 // counted from the end. `fallback`: the config class's default when the
-// field is absent (Gemma and BERT: 0); an explicit null is none.
+// field is absent (Gemma and BERT: 0, Phi3: 32000), checked alike (Phi3's is
+// outside a small vocabulary, where nn.Embedding raises too; it was written
+// past the tensor before); an explicit null is none.
 std::optional<int64_t> PaddingIdx(const Json& cfg, int64_t rows, std::optional<int64_t> fallback = std::nullopt) {
   const Json* v = Find(cfg, "pad_token_id");
-  if (v == nullptr) return cfg.contains("pad_token_id") ? std::nullopt : fallback;
-  if (!v->is_number_integer()) Fail("field 'pad_token_id' must be an integer or null (got " + v->dump() + ")");
-  const int64_t p = v->get<int64_t>();
+  if (v == nullptr && (cfg.contains("pad_token_id") || !fallback)) return std::nullopt;
+  if (v != nullptr && !v->is_number_integer()) {
+    Fail("field 'pad_token_id' must be an integer or null (got " + v->dump() + ")");
+  }
+  const int64_t p = v != nullptr ? v->get<int64_t>() : *fallback;
   if (p >= rows || p < -rows) {
     Fail("field 'pad_token_id' (" + std::to_string(p) + ") is outside the vocabulary (vocab_size " +
          std::to_string(rows) + ")");
@@ -307,12 +321,13 @@ ClassChoice ChooseClass(HfModel& model, const Json& cfg, const std::string& head
   return {name == head_class};
 }
 
-// Llama, Mistral, Qwen2, Qwen3, Gemma and Mixtral: decoder layers of
-// attention, MLP (or sparse MoE) and RMSNorms.
+// Llama, Mistral, Qwen2, Qwen3, Gemma, Gemma2, Phi3 and Mixtral: decoder
+// layers of attention, MLP (or sparse MoE) and RMSNorms.
 void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::string& cls) {
   const std::string& type = model.model_type;
-  const bool gemma = type == "gemma", qwen2 = type == "qwen2", mixtral = type == "mixtral";
-  const bool qwen3 = type == "qwen3";
+  const bool gemma2 = type == "gemma2", qwen2 = type == "qwen2", mixtral = type == "mixtral";
+  const bool gemma = type == "gemma" || gemma2;  // Gemma's rules, which Gemma2 keeps
+  const bool qwen3 = type == "qwen3", phi3 = type == "phi3";
   const ClassChoice choice = ChooseClass(model, cfg, cls + "ForCausalLM", cls + "Model");
   struct Defaults {
     int64_t vocab, hidden, inter, layers, heads, kv;
@@ -321,17 +336,19 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
   const Defaults d = type == "llama"     ? Defaults{32000, 4096, 11008, 32, 32, 0, false}
                      : type == "mistral" ? Defaults{32000, 4096, 14336, 32, 32, 8, false}
                      : qwen2 || qwen3    ? Defaults{151936, 4096, 22016, 32, 32, 32, false}
+                     : gemma2            ? Defaults{256000, 2304, 9216, 26, 8, 4, true}
                      : gemma             ? Defaults{256000, 3072, 24576, 28, 16, 16, true}
+                     : phi3              ? Defaults{32064, 3072, 8192, 32, 32, 0, false}
                                          : Defaults{32000, 4096, 14336, 32, 32, 8, false};
   const int64_t vocab = Int(cfg, "vocab_size", d.vocab);
   const int64_t hidden = Int(cfg, "hidden_size", d.hidden);
   const int64_t inter = Int(cfg, "intermediate_size", d.inter);
   const int64_t layers = Int(cfg, "num_hidden_layers", d.layers);
   const int64_t heads = Int(cfg, "num_attention_heads", d.heads);
-  // An explicit null: Llama's, Qwen2's and Qwen3's configs set
+  // An explicit null: Llama's, Qwen2's, Qwen3's and Phi3's configs set
   // num_attention_heads (their __post_init__); the others' refuse it.
   const bool kv_null = cfg.contains("num_key_value_heads") && cfg["num_key_value_heads"].is_null();
-  if (kv_null && type != "llama" && !qwen2 && !qwen3) {
+  if (kv_null && type != "llama" && !qwen2 && !qwen3 && !phi3) {
     Fail("field 'num_key_value_heads' must be a positive integer (got null)");
   }
   const int64_t kv = Int(cfg, "num_key_value_heads", d.kv && !kv_null ? d.kv : heads);
@@ -371,14 +388,23 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
   const char* norm_scheme = gemma ? "zeros" : "ones";  // Gemma's RMSNorm multiplies by (1 + weight)
   const std::string p = choice.head ? "model." : "";
 
-  b.Embedding(p + "embed_tokens.weight", vocab, hidden, std,
-              PaddingIdx(cfg, vocab, gemma ? std::optional<int64_t>(0) : std::nullopt));
+  // The config classes' pad_token_id defaults: Gemma's and Gemma2's 0, Phi3's 32000.
+  const std::optional<int64_t> padding =
+      gemma ? PaddingIdx(cfg, vocab, 0) : phi3 ? PaddingIdx(cfg, vocab, 32000) : PaddingIdx(cfg, vocab);
+  b.Embedding(p + "embed_tokens.weight", vocab, hidden, std, padding);
   for (int64_t l = 0; l < layers; ++l) {
     const std::string lp = p + "layers." + std::to_string(l) + ".";
-    b.Linear(lp + "self_attn.q_proj", q_out, hidden, attention_bias || qwen2, std);
-    b.Linear(lp + "self_attn.k_proj", kv_out, hidden, attention_bias || qwen2, std);
-    b.Linear(lp + "self_attn.v_proj", kv_out, hidden, attention_bias || qwen2, std);
-    b.Linear(lp + "self_attn.o_proj", hidden, q_out, attention_bias, std);
+    if (phi3) {  // o_proj registered first; q, k and v fused
+      b.Linear(lp + "self_attn.o_proj", hidden, q_out, false, std);
+      const int64_t qkv_out =
+          Add(q_out, Mul(2, kv_out, "2 * num_key_value_heads * head_dim"), "qkv_proj's rows");
+      b.Linear(lp + "self_attn.qkv_proj", qkv_out, hidden, false, std);
+    } else {
+      b.Linear(lp + "self_attn.q_proj", q_out, hidden, attention_bias || qwen2, std);
+      b.Linear(lp + "self_attn.k_proj", kv_out, hidden, attention_bias || qwen2, std);
+      b.Linear(lp + "self_attn.v_proj", kv_out, hidden, attention_bias || qwen2, std);
+      b.Linear(lp + "self_attn.o_proj", hidden, q_out, attention_bias, std);
+    }
     if (qwen3) {  // RMSNorms over each head's head_dim features of q and k
       b.Norm(lp + "self_attn.q_norm", head_dim, false, norm_scheme);
       b.Norm(lp + "self_attn.k_norm", head_dim, false, norm_scheme);
@@ -402,6 +428,9 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
               Normal(expert_std), {std::move(w1), std::move(w3)});
       b.Fused(lp + "mlp.experts.down_proj", {experts, hidden, inter}, Normal(expert_std),
               {std::move(w2)});
+    } else if (phi3) {  // gate and up fused
+      b.Linear(lp + "mlp.gate_up_proj", Mul(2, inter, "2 * intermediate_size"), hidden, false, std);
+      b.Linear(lp + "mlp.down_proj", hidden, inter, false, std);
     } else {
       b.Linear(lp + "mlp.gate_proj", inter, hidden, mlp_bias, std);
       b.Linear(lp + "mlp.up_proj", inter, hidden, mlp_bias, std);
@@ -409,6 +438,10 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
     }
     b.Norm(lp + "input_layernorm", hidden, false, norm_scheme);
     b.Norm(lp + "post_attention_layernorm", hidden, false, norm_scheme);
+    if (gemma2) {  // Gemma2's sandwich norms around the MLP
+      b.Norm(lp + "pre_feedforward_layernorm", hidden, false, norm_scheme);
+      b.Norm(lp + "post_feedforward_layernorm", hidden, false, norm_scheme);
+    }
   }
   b.Norm(p + "norm", hidden, false, norm_scheme);
   if (choice.head && !tie) b.Linear("lm_head", vocab, hidden, false, std);
@@ -545,8 +578,8 @@ HfModel BuildHfModel(std::string_view config_json, std::string_view dtype) {
   model.dtype_name = choice.name;
   Builder b(model, model.dtype);
   static const std::map<std::string, std::string> kLlamaLike = {
-      {"llama", "Llama"}, {"mistral", "Mistral"}, {"qwen2", "Qwen2"},
-      {"qwen3", "Qwen3"}, {"gemma", "Gemma"},     {"mixtral", "Mixtral"}};
+      {"llama", "Llama"}, {"mistral", "Mistral"}, {"qwen2", "Qwen2"},     {"qwen3", "Qwen3"},
+      {"gemma", "Gemma"}, {"gemma2", "Gemma2"},   {"phi3", "Phi3"},       {"mixtral", "Mixtral"}};
   if (auto it = kLlamaLike.find(model.model_type); it != kLlamaLike.end()) {
     BuildLlamaLike(model, cfg, b, it->second);
   } else if (model.model_type == "gpt2") {
@@ -557,8 +590,8 @@ HfModel BuildHfModel(std::string_view config_json, std::string_view dtype) {
     BuildBert(model, cfg, b);
   } else {
     Fail("unknown model_type '" + model.model_type +
-         "' (fanfill hf knows bert, gemma, gpt2, gpt_neox, llama, mistral, mixtral, qwen2, "
-         "qwen3)");
+         "' (fanfill hf knows bert, gemma, gemma2, gpt2, gpt_neox, llama, mistral, mixtral, phi3, "
+         "qwen2, qwen3)");
   }
   b.Finish();
   return model;
