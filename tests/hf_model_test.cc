@@ -135,6 +135,19 @@ TEST(HfModel, FamilyRules) {
   EXPECT_EQ(q3b.count("model.layers.0.self_attn.o_proj.bias"), 1u);
   EXPECT_EQ(q3b.at("model.layers.0.self_attn.k_norm.weight")->shape, (std::vector<int64_t>{8}));
 
+  // Qwen3-MoE: sparse layers (router, experts saved per expert) except mlp_only_layers and
+  // those off decoder_sparse_step; q_norm/k_norm of head_dim = hidden / heads.
+  const HfModel moe = BuildHfModel(Tiny("qwen3_moe", R"("num_experts": 3, "num_experts_per_tok": 1,
+      "moe_intermediate_size": 8, "num_hidden_layers": 4, "decoder_sparse_step": 2, "mlp_only_layers": [3])"));
+  const auto m3 = ByName(moe);
+  EXPECT_EQ(m3.count("model.layers.0.mlp.gate_proj.weight"), 1u);  // (0 + 1) % 2 != 0: dense
+  EXPECT_EQ(m3.at("model.layers.1.mlp.gate.weight")->shape, (std::vector<int64_t>{3, 64}));
+  EXPECT_EQ(m3.at("model.layers.1.mlp.experts.2.up_proj.weight")->shape, (std::vector<int64_t>{8, 64}));
+  EXPECT_EQ(m3.at("model.layers.1.mlp.experts.0.down_proj.weight")->shape, (std::vector<int64_t>{64, 8}));
+  EXPECT_EQ(m3.count("model.layers.3.mlp.gate.weight"), 0u);  // in mlp_only_layers: dense
+  EXPECT_EQ(m3.at("model.layers.3.mlp.up_proj.weight")->shape, (std::vector<int64_t>{128, 64}));
+  EXPECT_EQ(m3.at("model.layers.2.self_attn.q_norm.weight")->shape, (std::vector<int64_t>{16}));
+
   // Gemma2: Gemma's zero norms, four per layer; tied; pad row 0.
   const HfModel gemma2 = BuildHfModel(Tiny("gemma2", R"("head_dim": 16)"));
   const auto g2 = ByName(gemma2);

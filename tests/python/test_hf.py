@@ -85,6 +85,23 @@ CASES = {
         None,
     ),
     "gemma": (dict(BASE, architectures=["GemmaForCausalLM"], head_dim=16), "f32", None),
+    # Qwen3-MoE: Qwen3's attention (head_dim hidden / heads here), fused experts saved per
+    # expert (gate_proj/up_proj/down_proj) and the router; layer 1 dense (mlp_only_layers).
+    "qwen3_moe": (
+        dict(BASE, architectures=["Qwen3MoeForCausalLM"], num_experts=4, num_experts_per_tok=2,
+             moe_intermediate_size=32, mlp_only_layers=[1]),
+        "bf16",
+        "40KB",
+    ),
+    # decoder_sparse_step 2: layer 0 dense, layer 1 sparse; 12 experts (10 and 11 sort after
+    # 9, dot_natural_key); initializer_range 0: experts and router zeros (the raw value).
+    "qwen3_moe_step2": (
+        dict(BASE, model_type="qwen3_moe", architectures=["Qwen3MoeForCausalLM"],
+             num_experts=12, num_experts_per_tok=2, moe_intermediate_size=8,
+             decoder_sparse_step=2, initializer_range=0.0),
+        "f32",
+        "30KB",
+    ),
     # Gemma2: Gemma's zero norms, pad row 0 and tying, two more norms per layer.
     "gemma2": (dict(BASE, architectures=["Gemma2ForCausalLM"], head_dim=16, attention_bias=True),
                "bf16", "30KB"),
@@ -394,6 +411,14 @@ ERRORS = [
     (
         dict(BASE, model_type="phi3"),
         "field 'pad_token_id' (32000) is outside the vocabulary (vocab_size 128)",
+    ),
+    (
+        dict(BASE, model_type="qwen3_moe", num_experts=4, num_experts_per_tok=5),
+        "'num_experts_per_tok' (5) is larger than 'num_experts' (4)",
+    ),
+    (
+        dict(BASE, model_type="qwen3_moe", mlp_only_layers="1"),
+        "field 'mlp_only_layers' must be a list of layer indices",
     ),
     # Gemma2Config's field is an int (its strict dataclass refuses None).
     (

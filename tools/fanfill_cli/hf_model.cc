@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <set>
 #include <stdexcept>
 #include <tuple>
 #include <utility>
@@ -321,13 +322,14 @@ ClassChoice ChooseClass(HfModel& model, const Json& cfg, const std::string& head
   return {name == head_class};
 }
 
-// Llama, Mistral, Qwen2, Qwen3, Gemma, Gemma2, Phi3 and Mixtral: decoder
-// layers of attention, MLP (or sparse MoE) and RMSNorms.
+// Llama, Mistral, Qwen2, Qwen3, Qwen3-MoE, Gemma, Gemma2, Phi3 and Mixtral:
+// decoder layers of attention, MLP (or sparse MoE) and RMSNorms.
 void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::string& cls) {
   const std::string& type = model.model_type;
   const bool gemma2 = type == "gemma2", qwen2 = type == "qwen2", mixtral = type == "mixtral";
   const bool gemma = type == "gemma" || gemma2;  // Gemma's rules, which Gemma2 keeps
-  const bool qwen3 = type == "qwen3", phi3 = type == "phi3";
+  const bool qwen3_moe = type == "qwen3_moe", phi3 = type == "phi3";
+  const bool qwen3 = type == "qwen3" || qwen3_moe;  // Qwen3's attention, which Qwen3-MoE keeps
   const ClassChoice choice = ChooseClass(model, cfg, cls + "ForCausalLM", cls + "Model");
   struct Defaults {
     int64_t vocab, hidden, inter, layers, heads, kv;
@@ -335,6 +337,7 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
   };
   const Defaults d = type == "llama"     ? Defaults{32000, 4096, 11008, 32, 32, 0, false}
                      : type == "mistral" ? Defaults{32000, 4096, 14336, 32, 32, 8, false}
+                     : qwen3_moe         ? Defaults{151936, 2048, 6144, 24, 32, 4, false}
                      : qwen2 || qwen3    ? Defaults{151936, 4096, 22016, 32, 32, 32, false}
                      : gemma2            ? Defaults{256000, 2304, 9216, 26, 8, 4, true}
                      : gemma             ? Defaults{256000, 3072, 24576, 28, 16, 16, true}
@@ -348,7 +351,7 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
   // An explicit null: Llama's, Qwen2's, Qwen3's and Phi3's configs set
   // num_attention_heads (their __post_init__); the others' refuse it.
   const bool kv_null = cfg.contains("num_key_value_heads") && cfg["num_key_value_heads"].is_null();
-  if (kv_null && type != "llama" && !qwen2 && !qwen3 && !phi3) {
+  if (kv_null && type != "llama" && !qwen2 && type != "qwen3" && !phi3) {
     Fail("field 'num_key_value_heads' must be a positive integer (got null)");
   }
   const int64_t kv = Int(cfg, "num_key_value_heads", d.kv && !kv_null ? d.kv : heads);
@@ -357,8 +360,8 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
     head_dim = Int(cfg, "head_dim", std::nullopt);
   } else if (gemma) {
     head_dim = 256;
-  } else if (qwen3) {
-    head_dim = 128;  // Qwen3Config's default, not hidden / heads
+  } else if (type == "qwen3") {
+    head_dim = 128;  // Qwen3Config's default, not hidden / heads (Qwen3-MoE's is)
   } else {
     RequireDivides(heads, "num_attention_heads", hidden, "hidden_size", " and there is no 'head_dim'");
     head_dim = hidden / heads;
@@ -373,16 +376,32 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
       (type == "llama" || gemma || qwen3) && Bool(cfg, "attention_bias", false);
   const bool mlp_bias = type == "llama" && Bool(cfg, "mlp_bias", false);
   int64_t experts = 0;
-  if (mixtral) {
-    experts = Int(cfg, "num_local_experts", 8, "num_experts");
-    const int64_t top_k = Int(cfg, "num_experts_per_tok", 2);
+  int64_t moe_inter = inter;  // each expert's intermediate size
+  // Qwen3-MoE: a layer is sparse unless listed in mlp_only_layers or off the
+  // decoder_sparse_step (Qwen3MoeDecoderLayer); the others are dense MLPs.
+  int64_t sparse_step = 1;
+  std::set<int64_t> mlp_only;
+  if (mixtral || qwen3_moe) {
+    experts = mixtral ? Int(cfg, "num_local_experts", 8, "num_experts") : Int(cfg, "num_experts", 128);
+    const int64_t top_k = Int(cfg, "num_experts_per_tok", mixtral ? 2 : 8);
     if (top_k > experts) {
-      Fail("'num_experts_per_tok' (" + std::to_string(top_k) + ") is larger than 'num_local_experts' (" +
-           std::to_string(experts) + ")");
+      Fail("'num_experts_per_tok' (" + std::to_string(top_k) + ") is larger than '" +
+           (mixtral ? "num_local_experts" : "num_experts") + "' (" + std::to_string(experts) + ")");
+    }
+  }
+  if (qwen3_moe) {
+    moe_inter = Int(cfg, "moe_intermediate_size", 768);
+    sparse_step = Int(cfg, "decoder_sparse_step", 1);
+    if (const Json* v = Find(cfg, "mlp_only_layers"); v != nullptr) {
+      if (!v->is_array() || !std::all_of(v->begin(), v->end(), [](const Json& x) { return x.is_number_integer(); })) {
+        Fail("field 'mlp_only_layers' must be a list of layer indices (got " + v->dump() + ")");
+      }
+      for (const Json& x : *v) mlp_only.insert(x.get<int64_t>());
     }
   }
   const double std = InitRange(cfg);
-  const double expert_std = InitRange(cfg, /*or_default=*/false);  // MixtralPreTrainedModel's
+  // MixtralPreTrainedModel's and Qwen3MoePreTrainedModel's experts and router
+  const double expert_std = InitRange(cfg, /*or_default=*/false);
   const int64_t q_out = Mul(heads, head_dim, "num_attention_heads * head_dim");
   const int64_t kv_out = Mul(kv, head_dim, "num_key_value_heads * head_dim");
   const char* norm_scheme = gemma ? "zeros" : "ones";  // Gemma's RMSNorm multiplies by (1 + weight)
@@ -409,24 +428,33 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
       b.Norm(lp + "self_attn.q_norm", head_dim, false, norm_scheme);
       b.Norm(lp + "self_attn.k_norm", head_dim, false, norm_scheme);
     }
-    if (mixtral) {
-      const std::string ck = lp + "block_sparse_moe.";
+    const bool sparse =
+        mixtral || (qwen3_moe && !mlp_only.count(l) && (l + 1) % sparse_step == 0);
+    if (sparse) {
+      // The router [experts, hidden] and the fused experts, saved per expert:
+      // Mixtral's block_sparse_moe.gate and experts.e.{w1, w3, w2}, Qwen3-MoE's
+      // mlp.gate and mlp.experts.e.{gate_proj, up_proj, down_proj}.
+      const std::string ck = lp + (mixtral ? "block_sparse_moe." : "mlp.");
+      const char* gate_name = mixtral ? "w1" : "gate_proj";
+      const char* up_name = mixtral ? "w3" : "up_proj";
+      const char* down_name = mixtral ? "w2" : "down_proj";
       b.Param(lp + "mlp.gate.weight", {experts, hidden}, Normal(expert_std), Layout::kOI,
               std::nullopt, ck + "gate.weight");
       std::vector<Builder::Slice> w1, w3, w2;
       // Each expert's slices of the fused [experts, 2 inter, hidden] source
       // (whose element count Finish checks against 2^64, so no offset wraps).
-      const auto ih = static_cast<uint64_t>(Mul(inter, hidden, "intermediate_size * hidden_size"));
+      const auto ih = static_cast<uint64_t>(Mul(moe_inter, hidden, "intermediate_size * hidden_size"));
       for (int64_t e = 0; e < experts; ++e) {
         const std::string en = ck + "experts." + std::to_string(e) + ".";
         const auto ue = static_cast<uint64_t>(e);
-        w1.push_back({en + "w1.weight", {inter, hidden}, ue * 2 * ih});
-        w3.push_back({en + "w3.weight", {inter, hidden}, ue * 2 * ih + ih});
-        w2.push_back({en + "w2.weight", {hidden, inter}, ue * ih});
+        w1.push_back({en + gate_name + ".weight", {moe_inter, hidden}, ue * 2 * ih});
+        w3.push_back({en + up_name + ".weight", {moe_inter, hidden}, ue * 2 * ih + ih});
+        w2.push_back({en + down_name + ".weight", {hidden, moe_inter}, ue * ih});
       }
-      b.Fused(lp + "mlp.experts.gate_up_proj", {experts, Mul(2, inter, "2 * intermediate_size"), hidden},
-              Normal(expert_std), {std::move(w1), std::move(w3)});
-      b.Fused(lp + "mlp.experts.down_proj", {experts, hidden, inter}, Normal(expert_std),
+      b.Fused(lp + "mlp.experts.gate_up_proj",
+              {experts, Mul(2, moe_inter, "2 * intermediate_size"), hidden}, Normal(expert_std),
+              {std::move(w1), std::move(w3)});
+      b.Fused(lp + "mlp.experts.down_proj", {experts, hidden, moe_inter}, Normal(expert_std),
               {std::move(w2)});
     } else if (phi3) {  // gate and up fused
       b.Linear(lp + "mlp.gate_up_proj", Mul(2, inter, "2 * intermediate_size"), hidden, false, std);
@@ -445,7 +473,8 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
   }
   b.Norm(p + "norm", hidden, false, norm_scheme);
   if (choice.head && !tie) b.Linear("lm_head", vocab, hidden, false, std);
-  if (mixtral) b.SortByRuntimeName();  // Mixtral has a conversion mapping (revert_weight_conversion)
+  // Mixtral and Qwen3-MoE have a conversion mapping (revert_weight_conversion).
+  if (mixtral || qwen3_moe) b.SortByRuntimeName();
 }
 
 void BuildGpt2(HfModel& model, const Json& cfg, Builder& b) {
@@ -579,7 +608,8 @@ HfModel BuildHfModel(std::string_view config_json, std::string_view dtype) {
   Builder b(model, model.dtype);
   static const std::map<std::string, std::string> kLlamaLike = {
       {"llama", "Llama"}, {"mistral", "Mistral"}, {"qwen2", "Qwen2"},     {"qwen3", "Qwen3"},
-      {"gemma", "Gemma"}, {"gemma2", "Gemma2"},   {"phi3", "Phi3"},       {"mixtral", "Mixtral"}};
+      {"qwen3_moe", "Qwen3Moe"}, {"gemma", "Gemma"}, {"gemma2", "Gemma2"}, {"phi3", "Phi3"},
+      {"mixtral", "Mixtral"}};
   if (auto it = kLlamaLike.find(model.model_type); it != kLlamaLike.end()) {
     BuildLlamaLike(model, cfg, b, it->second);
   } else if (model.model_type == "gpt2") {
@@ -591,7 +621,7 @@ HfModel BuildHfModel(std::string_view config_json, std::string_view dtype) {
   } else {
     Fail("unknown model_type '" + model.model_type +
          "' (fanfill hf knows bert, gemma, gemma2, gpt2, gpt_neox, llama, mistral, mixtral, phi3, "
-         "qwen2, qwen3)");
+         "qwen2, qwen3, qwen3_moe)");
   }
   b.Finish();
   return model;
