@@ -160,6 +160,22 @@ TEST(HfModel, FamilyRules) {
   EXPECT_EQ(g2.count("lm_head.weight"), 0u);
   EXPECT_EQ(g2.at("model.embed_tokens.weight")->zero_count, 64u);
 
+  // Gemma3 (text): Gemma2's layers with q_norm / k_norm, every norm zeros; the base class
+  // is Gemma3TextModel (no "model." prefix).
+  const HfModel gemma3 = BuildHfModel(Tiny("gemma3_text", R"("head_dim": 16)"));
+  const auto g3 = ByName(gemma3);
+  for (const char* norm : {"self_attn.q_norm", "self_attn.k_norm", "pre_feedforward_layernorm"}) {
+    const std::string name = std::string("model.layers.0.") + norm + ".weight";
+    ASSERT_EQ(g3.count(name), 1u) << name;
+    EXPECT_EQ(gemma3.sources.tensors[g3.at(name)->source].scheme, "zeros") << name;
+  }
+  EXPECT_EQ(g3.at("model.layers.0.self_attn.k_norm.weight")->shape, (std::vector<int64_t>{16}));
+  const HfModel gemma3_base =
+      BuildHfModel(Tiny("gemma3_text", R"("head_dim": 16, "architectures": ["Gemma3TextModel"])"));
+  EXPECT_EQ(gemma3_base.tensors.front().name, "embed_tokens.weight");
+  EXPECT_NE(ErrorOf(Tiny("gemma3_text", R"("architectures": ["Gemma3Model"])")).find("Gemma3TextModel"),
+            std::string::npos);
+
   // Phi3: o_proj before the fused qkv_proj [(4 + 2 * 2) * 16, 64], gate_up_proj [2 * 128, 64];
   // Phi3Config's pad_token_id 32000 must lie in the vocabulary.
   const HfModel phi3 = BuildHfModel(Tiny("phi3", R"("pad_token_id": 7)"));

@@ -105,6 +105,15 @@ CASES = {
     # Gemma2: Gemma's zero norms, pad row 0 and tying, two more norms per layer.
     "gemma2": (dict(BASE, architectures=["Gemma2ForCausalLM"], head_dim=16, attention_bias=True),
                "bf16", "30KB"),
+    # Gemma3 (text only): Gemma2's layers with Gemma's zero norms on q and k too.
+    "gemma3_text": (dict(BASE, architectures=["Gemma3ForCausalLM"], head_dim=16), "bf16",
+                    "30KB"),
+    "gemma3_text_base": (
+        dict(BASE, model_type="gemma3_text", architectures=["Gemma3TextModel"], head_dim=16,
+             pad_token_id=None),
+        "f32",
+        None,
+    ),
     # Phi3: fused qkv_proj (after o_proj) and gate_up_proj; pad_token_id 32000 by default,
     # so a tiny vocabulary needs its own.
     "phi3": (dict(BASE, architectures=["Phi3ForCausalLM"], pad_token_id=5), "f16", "40KB"),
@@ -411,6 +420,12 @@ ERRORS = [
     (
         dict(BASE, model_type="phi3"),
         "field 'pad_token_id' (32000) is outside the vocabulary (vocab_size 128)",
+    ),
+    # Gemma3Model is the multimodal class, which fanfill hf does not write.
+    (
+        dict(BASE, model_type="gemma3_text", architectures=["Gemma3Model"]),
+        "architectures[0] is 'Gemma3Model': for model_type 'gemma3_text' fanfill hf writes "
+        "Gemma3ForCausalLM or Gemma3TextModel",
     ),
     (
         dict(BASE, model_type="qwen3_moe", num_experts=4, num_experts_per_tok=5),

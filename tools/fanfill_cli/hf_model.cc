@@ -322,15 +322,20 @@ ClassChoice ChooseClass(HfModel& model, const Json& cfg, const std::string& head
   return {name == head_class};
 }
 
-// Llama, Mistral, Qwen2, Qwen3, Qwen3-MoE, Gemma, Gemma2, Phi3 and Mixtral:
-// decoder layers of attention, MLP (or sparse MoE) and RMSNorms.
+// Llama, Mistral, Qwen2, Qwen3, Qwen3-MoE, Gemma, Gemma2, Gemma3 (text),
+// Phi3 and Mixtral: decoder layers of attention, MLP (or sparse MoE) and
+// RMSNorms.
 void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::string& cls) {
   const std::string& type = model.model_type;
   const bool gemma2 = type == "gemma2", qwen2 = type == "qwen2", mixtral = type == "mixtral";
-  const bool gemma = type == "gemma" || gemma2;  // Gemma's rules, which Gemma2 keeps
+  const bool gemma3 = type == "gemma3_text";
+  const bool gemma = type == "gemma" || gemma2 || gemma3;  // Gemma's rules, which 2 and 3 keep
   const bool qwen3_moe = type == "qwen3_moe", phi3 = type == "phi3";
   const bool qwen3 = type == "qwen3" || qwen3_moe;  // Qwen3's attention, which Qwen3-MoE keeps
-  const ClassChoice choice = ChooseClass(model, cfg, cls + "ForCausalLM", cls + "Model");
+  // Gemma3's text-only classes: Gemma3ForCausalLM and Gemma3TextModel (Gemma3Model is
+  // the multimodal one).
+  const ClassChoice choice =
+      ChooseClass(model, cfg, cls + "ForCausalLM", gemma3 ? "Gemma3TextModel" : cls + "Model");
   struct Defaults {
     int64_t vocab, hidden, inter, layers, heads, kv;
     bool tie;
@@ -340,6 +345,7 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
                      : qwen3_moe         ? Defaults{151936, 2048, 6144, 24, 32, 4, false}
                      : qwen2 || qwen3    ? Defaults{151936, 4096, 22016, 32, 32, 32, false}
                      : gemma2            ? Defaults{256000, 2304, 9216, 26, 8, 4, true}
+                     : gemma3            ? Defaults{262208, 2304, 9216, 26, 8, 4, true}
                      : gemma             ? Defaults{256000, 3072, 24576, 28, 16, 16, true}
                      : phi3              ? Defaults{32064, 3072, 8192, 32, 32, 0, false}
                                          : Defaults{32000, 4096, 14336, 32, 32, 8, false};
@@ -424,7 +430,7 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
       b.Linear(lp + "self_attn.v_proj", kv_out, hidden, attention_bias || qwen2, std);
       b.Linear(lp + "self_attn.o_proj", hidden, q_out, attention_bias, std);
     }
-    if (qwen3) {  // RMSNorms over each head's head_dim features of q and k
+    if (qwen3 || gemma3) {  // RMSNorms over each head's head_dim features of q and k
       b.Norm(lp + "self_attn.q_norm", head_dim, false, norm_scheme);
       b.Norm(lp + "self_attn.k_norm", head_dim, false, norm_scheme);
     }
@@ -466,7 +472,7 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
     }
     b.Norm(lp + "input_layernorm", hidden, false, norm_scheme);
     b.Norm(lp + "post_attention_layernorm", hidden, false, norm_scheme);
-    if (gemma2) {  // Gemma2's sandwich norms around the MLP
+    if (gemma2 || gemma3) {  // Gemma2's and Gemma3's sandwich norms around the MLP
       b.Norm(lp + "pre_feedforward_layernorm", hidden, false, norm_scheme);
       b.Norm(lp + "post_feedforward_layernorm", hidden, false, norm_scheme);
     }
@@ -608,8 +614,8 @@ HfModel BuildHfModel(std::string_view config_json, std::string_view dtype) {
   Builder b(model, model.dtype);
   static const std::map<std::string, std::string> kLlamaLike = {
       {"llama", "Llama"}, {"mistral", "Mistral"}, {"qwen2", "Qwen2"},     {"qwen3", "Qwen3"},
-      {"qwen3_moe", "Qwen3Moe"}, {"gemma", "Gemma"}, {"gemma2", "Gemma2"}, {"phi3", "Phi3"},
-      {"mixtral", "Mixtral"}};
+      {"qwen3_moe", "Qwen3Moe"}, {"gemma", "Gemma"}, {"gemma2", "Gemma2"},
+      {"gemma3_text", "Gemma3"}, {"phi3", "Phi3"},   {"mixtral", "Mixtral"}};
   if (auto it = kLlamaLike.find(model.model_type); it != kLlamaLike.end()) {
     BuildLlamaLike(model, cfg, b, it->second);
   } else if (model.model_type == "gpt2") {
@@ -620,8 +626,8 @@ HfModel BuildHfModel(std::string_view config_json, std::string_view dtype) {
     BuildBert(model, cfg, b);
   } else {
     Fail("unknown model_type '" + model.model_type +
-         "' (fanfill hf knows bert, gemma, gemma2, gpt2, gpt_neox, llama, mistral, mixtral, phi3, "
-         "qwen2, qwen3, qwen3_moe)");
+         "' (fanfill hf knows bert, gemma, gemma2, gemma3_text, gpt2, gpt_neox, llama, mistral, "
+         "mixtral, phi3, qwen2, qwen3, qwen3_moe)");
   }
   b.Finish();
   return model;
