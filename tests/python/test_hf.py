@@ -102,6 +102,21 @@ CASES = {
         "f32",
         "30KB",
     ),
+    # num_local_experts (num_experts is its alias; the former wins), 0 experts: all dense,
+    # hidden 64 / 5 heads floored to head_dim 12 (Qwen3MoeAttention's hidden // heads).
+    "qwen3_moe_local": (
+        dict(BASE, model_type="qwen3_moe", architectures=["Qwen3MoeForCausalLM"],
+             num_hidden_layers=1, num_local_experts=4, num_experts=6, num_experts_per_tok=2,
+             moe_intermediate_size=16),
+        "f32",
+        None,
+    ),
+    "qwen3_moe_dense": (
+        dict(BASE, model_type="qwen3_moe", architectures=["Qwen3MoeModel"], num_experts=0,
+             num_attention_heads=5, num_key_value_heads=1),
+        "f32",
+        None,
+    ),
     # Gemma2: Gemma's zero norms, pad row 0 and tying, two more norms per layer.
     "gemma2": (dict(BASE, architectures=["Gemma2ForCausalLM"], head_dim=16, attention_bias=True),
                "bf16", "30KB"),
@@ -429,11 +444,21 @@ ERRORS = [
     ),
     (
         dict(BASE, model_type="qwen3_moe", num_experts=4, num_experts_per_tok=5),
-        "'num_experts_per_tok' (5) is larger than 'num_experts' (4)",
+        "'num_experts_per_tok' (5) is larger than 'num_local_experts' (4)",
     ),
     (
         dict(BASE, model_type="qwen3_moe", mlp_only_layers="1"),
         "field 'mlp_only_layers' must be a list of layer indices",
+    ),
+    # Gemma2's and Gemma3's validate_architecture: heads divide hidden, head_dim or not.
+    (
+        dict(BASE, model_type="gemma2", num_attention_heads=3, num_key_value_heads=1, head_dim=16),
+        "'num_attention_heads' (3) does not divide 'hidden_size' (64)",
+    ),
+    (
+        dict(BASE, model_type="gemma3_text", num_attention_heads=3, num_key_value_heads=1,
+             head_dim=16),
+        "'num_attention_heads' (3) does not divide 'hidden_size' (64)",
     ),
     # Gemma2Config's field is an int (its strict dataclass refuses None).
     (

@@ -368,9 +368,19 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
     head_dim = 256;
   } else if (type == "qwen3") {
     head_dim = 128;  // Qwen3Config's default, not hidden / heads (Qwen3-MoE's is)
+  } else if (phi3 || qwen3_moe) {
+    // Their attention takes hidden // heads, floored, with no check.
+    head_dim = hidden / heads;
+    if (head_dim == 0) {
+      Fail("'num_attention_heads' (" + std::to_string(heads) + ") exceeds 'hidden_size' (" +
+           std::to_string(hidden) + "): head_dim would be 0");
+    }
   } else {
     RequireDivides(heads, "num_attention_heads", hidden, "hidden_size", " and there is no 'head_dim'");
     head_dim = hidden / heads;
+  }
+  if (gemma2 || gemma3) {  // their configs' validate_architecture, head_dim given or not
+    RequireDivides(heads, "num_attention_heads", hidden, "hidden_size");
   }
   const std::string kv_default = Find(cfg, "num_key_value_heads") == nullptr && d.kv
                                      ? " (num_key_value_heads is absent: " + std::to_string(d.kv) +
@@ -388,11 +398,17 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
   int64_t sparse_step = 1;
   std::set<int64_t> mlp_only;
   if (mixtral || qwen3_moe) {
-    experts = mixtral ? Int(cfg, "num_local_experts", 8, "num_experts") : Int(cfg, "num_experts", 128);
+    // num_experts is an attribute_map alias of num_local_experts in both
+    // configs (num_local_experts wins where both are set). Qwen3-MoE takes 0
+    // experts: every layer dense.
+    const Json* zero = Find(cfg, "num_local_experts", "num_experts");
+    experts = qwen3_moe && zero != nullptr && zero->is_number_integer() && zero->get<int64_t>() == 0
+                  ? 0
+                  : Int(cfg, "num_local_experts", mixtral ? 8 : 128, "num_experts");
     const int64_t top_k = Int(cfg, "num_experts_per_tok", mixtral ? 2 : 8);
-    if (top_k > experts) {
-      Fail("'num_experts_per_tok' (" + std::to_string(top_k) + ") is larger than '" +
-           (mixtral ? "num_local_experts" : "num_experts") + "' (" + std::to_string(experts) + ")");
+    if (experts > 0 && top_k > experts) {
+      Fail("'num_experts_per_tok' (" + std::to_string(top_k) + ") is larger than 'num_local_experts' (" +
+           std::to_string(experts) + ")");
     }
   }
   if (qwen3_moe) {
@@ -435,7 +451,7 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
       b.Norm(lp + "self_attn.k_norm", head_dim, false, norm_scheme);
     }
     const bool sparse =
-        mixtral || (qwen3_moe && !mlp_only.count(l) && (l + 1) % sparse_step == 0);
+        mixtral || (qwen3_moe && experts > 0 && !mlp_only.count(l) && (l + 1) % sparse_step == 0);
     if (sparse) {
       // The router [experts, hidden] and the fused experts, saved per expert:
       // Mixtral's block_sparse_moe.gate and experts.e.{w1, w3, w2}, Qwen3-MoE's
