@@ -141,6 +141,9 @@ class _Registry:
         named: list[tuple[str, torch.Tensor]] = []
         named += list(model.named_parameters(remove_duplicate=False))
         named += [(n, b) for n, b in model.named_buffers(remove_duplicate=False) if b is not None]
+        # Every (name, tensor) slot, tied names included, as the model held them when the
+        # registry was made (_tied_aliases_detached reuses them).
+        self.named = named
         targets = _tied_targets(model)
         groups: dict[_Key, list[tuple[str, torch.Tensor, torch.Tensor]]] = {}
         by_id: dict[int, list[tuple[str, torch.Tensor, torch.Tensor]]] = {}
@@ -607,20 +610,26 @@ def _tied_aliases_detached(model: nn.Module, registry: _Registry) -> Iterator[No
     owner's init: e.g. a tied ``Linear``'s ``normal_`` redrawing an ``Embedding``'s zeroed
     padding row. The stand-ins receive those writes (meta: no memory, no values, no draw).
     """
-    named = list(model.named_parameters(remove_duplicate=False))
-    named += [(n, b) for n, b in model.named_buffers(remove_duplicate=False) if b is not None]
+    # The registry's slots (made just before, on the same model); only tied names, and the
+    # names they are tied to, need their modules looked up.
+    named = registry.named
+    names = {name for name, _ in named}
     slots: dict[str, tuple[nn.Module, str]] = {}
-    for name, _ in named:
-        prefix, _, leaf = name.rpartition(".")
-        slots[name] = (model.get_submodule(prefix) if prefix else model, leaf)
+
+    def slot(name: str) -> tuple[nn.Module, str]:
+        if name not in slots:
+            prefix, _, leaf = name.rpartition(".")
+            slots[name] = (model.get_submodule(prefix) if prefix else model, leaf)
+        return slots[name]
+
     saved: list[tuple[dict[str, Any], str, Any]] = []
     seen: set[tuple[int, str]] = set()
     for name, t in named:
         kept = registry.aliases.get(name, name)
-        if kept == name or kept not in slots:
+        if kept == name or kept not in names:
             continue
-        module, leaf = slots[name]
-        kmod, kleaf = slots[kept]
+        module, leaf = slot(name)
+        kmod, kleaf = slot(kept)
         if (module is kmod and leaf == kleaf) or (id(module), leaf) in seen:
             continue  # a shared module (one slot under two names) or a slot already replaced
         seen.add((id(module), leaf))
