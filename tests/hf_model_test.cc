@@ -176,6 +176,29 @@ TEST(HfModel, FamilyRules) {
   EXPECT_NE(ErrorOf(Tiny("gemma3_text", R"("architectures": ["Gemma3Model"])")).find("Gemma3TextModel"),
             std::string::npos);
 
+  // OLMo2: no input_layernorm; q_norm / k_norm over all of q and k; pad row 1 by default.
+  const HfModel olmo2 = BuildHfModel(Tiny("olmo2"));
+  const auto o2 = ByName(olmo2);
+  EXPECT_EQ(o2.count("model.layers.0.input_layernorm.weight"), 0u);
+  EXPECT_EQ(o2.at("model.layers.0.self_attn.q_norm.weight")->shape, (std::vector<int64_t>{64}));
+  EXPECT_EQ(o2.at("model.layers.0.self_attn.k_norm.weight")->shape, (std::vector<int64_t>{32}));
+  EXPECT_EQ(o2.count("model.layers.1.post_feedforward_layernorm.weight"), 1u);
+  EXPECT_EQ(o2.at("model.embed_tokens.weight")->zero_first, 64u);
+  // Starcoder2: biases everywhere but lm_head (tied by default), LayerNorm biases, and
+  // Starcoder2Config's initializer_range 0.018042 where the field is absent.
+  const HfModel sc2 = BuildHfModel(Tiny("starcoder2"));
+  const auto s2 = ByName(sc2);
+  EXPECT_EQ(s2.count("model.layers.0.mlp.c_fc.bias"), 1u);
+  EXPECT_EQ(s2.count("model.layers.0.self_attn.o_proj.bias"), 1u);
+  EXPECT_EQ(s2.count("model.norm.bias"), 1u);
+  EXPECT_EQ(s2.count("lm_head.weight"), 0u);
+  EXPECT_NE(sc2.sources.tensors[s2.at("model.layers.0.mlp.c_proj.weight")->source].scheme.find(
+                "std=0.018041999999999999)"),  // 0.018042 to 17 digits
+            std::string::npos);
+  const HfModel sc2_nobias = BuildHfModel(Tiny("starcoder2", R"("use_bias": false)"));
+  EXPECT_EQ(ByName(sc2_nobias).count("model.layers.0.mlp.c_fc.bias"), 0u);
+  EXPECT_EQ(ByName(sc2_nobias).count("model.norm.bias"), 1u);  // LayerNorm's, whatever use_bias
+
   // Phi3: o_proj before the fused qkv_proj [(4 + 2 * 2) * 16, 64], gate_up_proj [2 * 128, 64];
   // Phi3Config's pad_token_id 32000 must lie in the vocabulary.
   const HfModel phi3 = BuildHfModel(Tiny("phi3", R"("pad_token_id": 7)"));

@@ -129,6 +129,24 @@ CASES = {
         "f32",
         None,
     ),
+    # OLMo2: no input norm, q_norm / k_norm over all of q's and k's features, a norm after
+    # the MLP; pad_token_id 1 by default.
+    "olmo2": (dict(BASE, architectures=["Olmo2ForCausalLM"]), "bf16", "40KB"),
+    "olmo2_base": (
+        dict(BASE, model_type="olmo2", architectures=["Olmo2Model"], attention_bias=True,
+             pad_token_id=None),
+        "f32",
+        None,
+    ),
+    # Starcoder2: LayerNorms with biases, c_fc / c_proj MLP, use_bias on every Linear but
+    # lm_head, tied by default.
+    "starcoder2": (dict(BASE, architectures=["Starcoder2ForCausalLM"]), "f16", "40KB"),
+    "starcoder2_nobias": (
+        dict(BASE, model_type="starcoder2", architectures=["Starcoder2ForCausalLM"],
+             use_bias=False, tie_word_embeddings=False),
+        "f32",
+        None,
+    ),
     # Phi3: fused qkv_proj (after o_proj) and gate_up_proj; pad_token_id 32000 by default,
     # so a tiny vocabulary needs its own.
     "phi3": (dict(BASE, architectures=["Phi3ForCausalLM"], pad_token_id=5), "f16", "40KB"),
@@ -529,7 +547,7 @@ def test_bad_configs_are_refused(tmp_path, fields, message):
     assert not out.exists()
 
 
-@pytest.mark.parametrize("model_type", ["llama", "qwen2", "qwen3", "phi3"])
+@pytest.mark.parametrize("model_type", ["llama", "qwen2", "qwen3", "phi3", "olmo2"])
 def test_null_kv_heads_are_the_attention_heads(tmp_path, model_type):
     # Their configs' __post_init__: num_key_value_heads None -> num_attention_heads.
     fields = dict(BASE, model_type=model_type, num_key_value_heads=None, pad_token_id=0)

@@ -53,14 +53,15 @@ bool Bool(const Json& cfg, std::string_view key, bool fallback) {
   return v->get<bool>();
 }
 
-// config.initializer_range (0.02, the config classes' default, when absent).
-// `or_default`: `config.initializer_range or 0.02`, as the base
+// config.initializer_range; `absent` when the field is absent: the config
+// class's default, 0.02 but for Starcoder2Config's 0.018042. `or_default`:
+// `config.initializer_range or 0.02`, as the base
 // PreTrainedModel._init_weights (Linear, Embedding); the families' own
 // _init_weights (GPT-2's Conv1D and c_proj, Mixtral's experts and router) use
 // the raw value, so there initializer_range 0 gives zeros.
-double InitRange(const Json& cfg, bool or_default = true) {
+double InitRange(const Json& cfg, bool or_default = true, double absent = 0.02) {
   const Json* v = Find(cfg, "initializer_range");
-  if (v == nullptr) return 0.02;
+  if (v == nullptr) return absent;
   if (!v->is_number() || !(v->get<double>() >= 0) || !std::isfinite(v->get<double>())) {
     Fail("field 'initializer_range' must be a non-negative number (got " + v->dump() + ")");
   }
@@ -323,14 +324,15 @@ ClassChoice ChooseClass(HfModel& model, const Json& cfg, const std::string& head
 }
 
 // Llama, Mistral, Qwen2, Qwen3, Qwen3-MoE, Gemma, Gemma2, Gemma3 (text),
-// Phi3 and Mixtral: decoder layers of attention, MLP (or sparse MoE) and
-// RMSNorms.
+// Phi3, OLMo2, Starcoder2 and Mixtral: decoder layers of attention, MLP (or
+// sparse MoE) and norms (Starcoder2's LayerNorms, the others' RMSNorms).
 void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::string& cls) {
   const std::string& type = model.model_type;
   const bool gemma2 = type == "gemma2", qwen2 = type == "qwen2", mixtral = type == "mixtral";
   const bool gemma3 = type == "gemma3_text";
   const bool gemma = type == "gemma" || gemma2 || gemma3;  // Gemma's rules, which 2 and 3 keep
   const bool qwen3_moe = type == "qwen3_moe", phi3 = type == "phi3";
+  const bool olmo2 = type == "olmo2", starcoder2 = type == "starcoder2";
   const bool qwen3 = type == "qwen3" || qwen3_moe;  // Qwen3's attention, which Qwen3-MoE keeps
   // Gemma3's text-only classes: Gemma3ForCausalLM and Gemma3TextModel (Gemma3Model is
   // the multimodal one).
@@ -348,16 +350,18 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
                      : gemma3            ? Defaults{262208, 2304, 9216, 26, 8, 4, true}
                      : gemma             ? Defaults{256000, 3072, 24576, 28, 16, 16, true}
                      : phi3              ? Defaults{32064, 3072, 8192, 32, 32, 0, false}
+                     : olmo2             ? Defaults{50304, 4096, 11008, 32, 32, 0, false}
+                     : starcoder2        ? Defaults{49152, 3072, 12288, 30, 24, 2, true}
                                          : Defaults{32000, 4096, 14336, 32, 32, 8, false};
   const int64_t vocab = Int(cfg, "vocab_size", d.vocab);
   const int64_t hidden = Int(cfg, "hidden_size", d.hidden);
   const int64_t inter = Int(cfg, "intermediate_size", d.inter);
   const int64_t layers = Int(cfg, "num_hidden_layers", d.layers);
   const int64_t heads = Int(cfg, "num_attention_heads", d.heads);
-  // An explicit null: Llama's, Qwen2's, Qwen3's and Phi3's configs set
-  // num_attention_heads (their __post_init__); the others' refuse it.
+  // An explicit null: Llama's, Qwen2's, Qwen3's, Phi3's and OLMo2's configs
+  // set num_attention_heads (their __post_init__); the others' refuse it.
   const bool kv_null = cfg.contains("num_key_value_heads") && cfg["num_key_value_heads"].is_null();
-  if (kv_null && type != "llama" && !qwen2 && type != "qwen3" && !phi3) {
+  if (kv_null && type != "llama" && !qwen2 && type != "qwen3" && !phi3 && !olmo2) {
     Fail("field 'num_key_value_heads' must be a positive integer (got null)");
   }
   const int64_t kv = Int(cfg, "num_key_value_heads", d.kv && !kv_null ? d.kv : heads);
@@ -368,7 +372,7 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
     head_dim = 256;
   } else if (type == "qwen3") {
     head_dim = 128;  // Qwen3Config's default, not hidden / heads (Qwen3-MoE's is)
-  } else if (phi3 || qwen3_moe) {
+  } else if (phi3 || qwen3_moe || olmo2 || starcoder2) {
     // Their attention takes hidden // heads, floored, with no check.
     head_dim = hidden / heads;
     if (head_dim == 0) {
@@ -388,8 +392,10 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
                                      : "";
   RequireDivides(kv, "num_key_value_heads", heads, "num_attention_heads", kv_default.c_str());
   const bool tie = Bool(cfg, "tie_word_embeddings", d.tie);
+  // Starcoder2: use_bias on every Linear but lm_head (and its LayerNorms have biases).
+  const bool use_bias = starcoder2 && Bool(cfg, "use_bias", true);
   const bool attention_bias =
-      (type == "llama" || gemma || qwen3) && Bool(cfg, "attention_bias", false);
+      use_bias || ((type == "llama" || gemma || qwen3 || olmo2) && Bool(cfg, "attention_bias", false));
   const bool mlp_bias = type == "llama" && Bool(cfg, "mlp_bias", false);
   int64_t experts = 0;
   int64_t moe_inter = inter;  // each expert's intermediate size
@@ -421,17 +427,20 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
       for (const Json& x : *v) mlp_only.insert(x.get<int64_t>());
     }
   }
-  const double std = InitRange(cfg);
+  const double range_default = starcoder2 ? 0.018042 : 0.02;  // the config classes'
+  const double std = InitRange(cfg, /*or_default=*/true, range_default);
   // MixtralPreTrainedModel's and Qwen3MoePreTrainedModel's experts and router
-  const double expert_std = InitRange(cfg, /*or_default=*/false);
+  const double expert_std = InitRange(cfg, /*or_default=*/false, range_default);
   const int64_t q_out = Mul(heads, head_dim, "num_attention_heads * head_dim");
   const int64_t kv_out = Mul(kv, head_dim, "num_key_value_heads * head_dim");
   const char* norm_scheme = gemma ? "zeros" : "ones";  // Gemma's RMSNorm multiplies by (1 + weight)
   const std::string p = choice.head ? "model." : "";
 
   // The config classes' pad_token_id defaults: Gemma's and Gemma2's 0, Phi3's 32000.
-  const std::optional<int64_t> padding =
-      gemma ? PaddingIdx(cfg, vocab, 0) : phi3 ? PaddingIdx(cfg, vocab, 32000) : PaddingIdx(cfg, vocab);
+  const std::optional<int64_t> padding = gemma   ? PaddingIdx(cfg, vocab, 0)
+                                         : phi3  ? PaddingIdx(cfg, vocab, 32000)
+                                         : olmo2 ? PaddingIdx(cfg, vocab, 1)
+                                                 : PaddingIdx(cfg, vocab);
   b.Embedding(p + "embed_tokens.weight", vocab, hidden, std, padding);
   for (int64_t l = 0; l < layers; ++l) {
     const std::string lp = p + "layers." + std::to_string(l) + ".";
@@ -449,6 +458,9 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
     if (qwen3 || gemma3) {  // RMSNorms over each head's head_dim features of q and k
       b.Norm(lp + "self_attn.q_norm", head_dim, false, norm_scheme);
       b.Norm(lp + "self_attn.k_norm", head_dim, false, norm_scheme);
+    } else if (olmo2) {  // RMSNorms over all of q's and k's features
+      b.Norm(lp + "self_attn.q_norm", q_out, false, norm_scheme);
+      b.Norm(lp + "self_attn.k_norm", kv_out, false, norm_scheme);
     }
     const bool sparse =
         mixtral || (qwen3_moe && experts > 0 && !mlp_only.count(l) && (l + 1) % sparse_step == 0);
@@ -478,6 +490,9 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
               {std::move(w1), std::move(w3)});
       b.Fused(lp + "mlp.experts.down_proj", {experts, hidden, moe_inter}, Normal(expert_std),
               {std::move(w2)});
+    } else if (starcoder2) {  // GPT-style MLP
+      b.Linear(lp + "mlp.c_fc", inter, hidden, use_bias, std);
+      b.Linear(lp + "mlp.c_proj", hidden, inter, use_bias, std);
     } else if (phi3) {  // gate and up fused
       b.Linear(lp + "mlp.gate_up_proj", Mul(2, inter, "2 * intermediate_size"), hidden, false, std);
       b.Linear(lp + "mlp.down_proj", hidden, inter, false, std);
@@ -486,14 +501,16 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
       b.Linear(lp + "mlp.up_proj", inter, hidden, mlp_bias, std);
       b.Linear(lp + "mlp.down_proj", hidden, inter, mlp_bias, std);
     }
-    b.Norm(lp + "input_layernorm", hidden, false, norm_scheme);
-    b.Norm(lp + "post_attention_layernorm", hidden, false, norm_scheme);
+    if (!olmo2) b.Norm(lp + "input_layernorm", hidden, starcoder2, norm_scheme);  // OLMo2: none
+    b.Norm(lp + "post_attention_layernorm", hidden, starcoder2, norm_scheme);
     if (gemma2 || gemma3) {  // Gemma2's and Gemma3's sandwich norms around the MLP
       b.Norm(lp + "pre_feedforward_layernorm", hidden, false, norm_scheme);
+    }
+    if (gemma2 || gemma3 || olmo2) {  // after the MLP
       b.Norm(lp + "post_feedforward_layernorm", hidden, false, norm_scheme);
     }
   }
-  b.Norm(p + "norm", hidden, false, norm_scheme);
+  b.Norm(p + "norm", hidden, starcoder2, norm_scheme);
   if (choice.head && !tie) b.Linear("lm_head", vocab, hidden, false, std);
   // Mixtral and Qwen3-MoE have a conversion mapping (revert_weight_conversion).
   if (mixtral || qwen3_moe) b.SortByRuntimeName();
@@ -631,7 +648,8 @@ HfModel BuildHfModel(std::string_view config_json, std::string_view dtype) {
   static const std::map<std::string, std::string> kLlamaLike = {
       {"llama", "Llama"}, {"mistral", "Mistral"}, {"qwen2", "Qwen2"},     {"qwen3", "Qwen3"},
       {"qwen3_moe", "Qwen3Moe"}, {"gemma", "Gemma"}, {"gemma2", "Gemma2"},
-      {"gemma3_text", "Gemma3"}, {"phi3", "Phi3"},   {"mixtral", "Mixtral"}};
+      {"gemma3_text", "Gemma3"}, {"phi3", "Phi3"},   {"olmo2", "Olmo2"},
+      {"starcoder2", "Starcoder2"}, {"mixtral", "Mixtral"}};
   if (auto it = kLlamaLike.find(model.model_type); it != kLlamaLike.end()) {
     BuildLlamaLike(model, cfg, b, it->second);
   } else if (model.model_type == "gpt2") {
@@ -643,7 +661,7 @@ HfModel BuildHfModel(std::string_view config_json, std::string_view dtype) {
   } else {
     Fail("unknown model_type '" + model.model_type +
          "' (fanfill hf knows bert, gemma, gemma2, gemma3_text, gpt2, gpt_neox, llama, mistral, "
-         "mixtral, phi3, qwen2, qwen3, qwen3_moe)");
+         "mixtral, olmo2, phi3, qwen2, qwen3, qwen3_moe, starcoder2)");
   }
   b.Finish();
   return model;

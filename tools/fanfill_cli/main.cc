@@ -563,7 +563,8 @@ int Main(int argc, char** argv) {
             "from a config.json, as transformers' save_pretrained of from_config(config)");
   hf->footer(
       "Families (model_type): llama, mistral, qwen2, qwen3, qwen3_moe, gemma, gemma2, "
-      "gemma3_text, phi3, mixtral, gpt2, gpt_neox, bert; the class follows architectures[0] "
+      "gemma3_text, phi3, olmo2, starcoder2, mixtral, gpt2, gpt_neox, bert; the class follows "
+      "architectures[0] "
       "(the causal LM, or BertForMaskedLM, by default; the bare XModel too). Each tensor follows its family's _init_weights (docs/hf.md) and is drawn from "
       "(seed, StreamId(parameter name)): the files do not depend on --threads or the shard size "
       "split. FP8 is refused.");
