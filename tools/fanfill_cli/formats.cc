@@ -85,6 +85,17 @@ std::string Escaped(std::string_view name) {
   return name.size() > kShown ? out + "..." : out;
 }
 
+// Whether `text` is UTF-8, by nlohmann's own check (strict as RFC 3629), which
+// every JSON header and message text needs.
+bool IsUtf8(const std::string& text) {
+  try {
+    (void)nlohmann::json(text).dump();
+  } catch (const nlohmann::json::type_error&) {
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 std::string PrintableName(const std::string& name) {
@@ -92,14 +103,7 @@ std::string PrintableName(const std::string& name) {
     const auto c = static_cast<unsigned char>(ch);
     return c < 0x20 || c == 0x7F;
   });
-  if (!control) {
-    try {
-      (void)nlohmann::json(name).dump();  // UTF-8, strict as RFC 3629
-      return name;
-    } catch (const nlohmann::json::type_error&) {
-    }
-  }
-  return Escaped(name);
+  return !control && IsUtf8(name) ? name : Escaped(name);
 }
 
 uint64_t FileSize::Total(std::string_view what) const {
@@ -159,9 +163,7 @@ std::string SafetensorsHeader(std::span<const SafetensorsEntry> entries,
     if (e.name == "__metadata__") {
       throw std::invalid_argument("the tensor name '__metadata__' is reserved by safetensors");
     }
-    try {
-      (void)nlohmann::json(e.name).dump();  // nlohmann's own UTF-8 check, strict as RFC 3629
-    } catch (const nlohmann::json::type_error&) {
+    if (!IsUtf8(e.name)) {
       throw std::invalid_argument("the tensor name '" + Escaped(e.name) +
                                   "' is not valid UTF-8, which a .safetensors header (JSON) "
                                   "needs");

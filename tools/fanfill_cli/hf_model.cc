@@ -69,23 +69,20 @@ double InitRange(const Json& cfg, bool or_default = true, double absent = 0.02) 
   return r == 0 && or_default ? 0.02 : r;
 }
 
-// a * b for the positive sizes of a config, refused where it overflows int64.
+// a * b and a + b for the positive sizes of a config, refused where they
+// overflow int64.
+[[noreturn]] void SizeOverflow(int64_t a, const char* op, int64_t b, const char* what) {
+  Fail(std::string(what) + " (" + std::to_string(a) + op + std::to_string(b) +
+       ") overflows a 64-bit size");
+}
 int64_t Mul(int64_t a, int64_t b, const char* what) {
   int64_t product = 0;
-  if (__builtin_mul_overflow(a, b, &product)) {
-    Fail(std::string(what) + " (" + std::to_string(a) + " * " + std::to_string(b) +
-         ") overflows a 64-bit size");
-  }
+  if (__builtin_mul_overflow(a, b, &product)) SizeOverflow(a, " * ", b, what);
   return product;
 }
-
-// a + b for the positive sizes of a config, refused where it overflows int64.
 int64_t Add(int64_t a, int64_t b, const char* what) {
   int64_t sum = 0;
-  if (__builtin_add_overflow(a, b, &sum)) {
-    Fail(std::string(what) + " (" + std::to_string(a) + " + " + std::to_string(b) +
-         ") overflows a 64-bit size");
-  }
+  if (__builtin_add_overflow(a, b, &sum)) SizeOverflow(a, " + ", b, what);
   return sum;
 }
 
@@ -407,10 +404,10 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
     // num_experts is an attribute_map alias of num_local_experts in both
     // configs (num_local_experts wins where both are set). Qwen3-MoE takes 0
     // experts: every layer dense.
-    const Json* zero = Find(cfg, "num_local_experts", "num_experts");
-    experts = qwen3_moe && zero != nullptr && zero->is_number_integer() && zero->get<int64_t>() == 0
-                  ? 0
-                  : Int(cfg, "num_local_experts", mixtral ? 8 : 128, "num_experts");
+    const Json* given = Find(cfg, "num_local_experts", "num_experts");
+    const bool none = qwen3_moe && given != nullptr && given->is_number_integer() &&
+                      given->get<int64_t>() == 0;
+    experts = none ? 0 : Int(cfg, "num_local_experts", mixtral ? 8 : 128, "num_experts");
     const int64_t top_k = Int(cfg, "num_experts_per_tok", mixtral ? 2 : 8);
     if (experts > 0 && top_k > experts) {
       Fail("'num_experts_per_tok' (" + std::to_string(top_k) + ") is larger than 'num_local_experts' (" +
@@ -436,7 +433,8 @@ void BuildLlamaLike(HfModel& model, const Json& cfg, Builder& b, const std::stri
   const char* norm_scheme = gemma ? "zeros" : "ones";  // Gemma's RMSNorm multiplies by (1 + weight)
   const std::string p = choice.head ? "model." : "";
 
-  // The config classes' pad_token_id defaults: Gemma's and Gemma2's 0, Phi3's 32000.
+  // The config classes' pad_token_id defaults: Gemma's (1, 2 and 3) 0, Phi3's 32000,
+  // OLMo2's 1; the others' none.
   const std::optional<int64_t> padding = gemma   ? PaddingIdx(cfg, vocab, 0)
                                          : phi3  ? PaddingIdx(cfg, vocab, 32000)
                                          : olmo2 ? PaddingIdx(cfg, vocab, 1)

@@ -613,7 +613,6 @@ def _tied_aliases_detached(model: nn.Module, registry: _Registry) -> Iterator[No
     # The registry's slots (made just before, on the same model); only tied names, and the
     # names they are tied to, need their modules looked up.
     named = registry.named
-    names = {name for name, _ in named}
     slots: dict[str, tuple[nn.Module, str]] = {}
 
     def slot(name: str) -> tuple[nn.Module, str]:
@@ -626,7 +625,7 @@ def _tied_aliases_detached(model: nn.Module, registry: _Registry) -> Iterator[No
     seen: set[tuple[int, str]] = set()
     for name, t in named:
         kept = registry.aliases.get(name, name)
-        if kept == name or kept not in names:
+        if kept == name or kept not in registry.aliases:  # aliases: every slot's name
             continue
         module, leaf = slot(name)
         kmod, kleaf = slot(kept)
